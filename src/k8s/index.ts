@@ -1,0 +1,17 @@
+/** The Kubernetes config layer: kubeconfig parsing and normalisation, in-cluster config, config hash, /version probe. */
+export { K8sConfigError } from './errors.js';
+export { redact, shorten, hideOnInspect } from './redact.js';
+export {
+  parseKubeconfig,
+  splitContexts,
+  checkAuthPlugins,
+  validateClusterKubeconfig,
+  resolveCurrentContext,
+  currentContextName,
+} from './kubeconfig.js';
+export type { ParsedKubeconfig, KubeCluster, KubeUser, KubeContext, ResolvedContext, SplitContext } from './kubeconfig.js';
+export { normaliseClientConfig, inClusterClientConfig, protectClientConfig, kServiceAccountDir } from './normalise.js';
+export { configHash } from './hash.js';
+export type { ConfigHashInput } from './hash.js';
+export { probeVersion, tlsOptionsOf } from './probe.js';
+export type { ProbeResult, ProbeOptions } from './probe.js';
