@@ -1,0 +1,152 @@
+/**
+ * `fleetgate serve` settings: flags, then FLEETGATE_* environment variables, then defaults.
+ * Parsing is pure (argv and env in, options or a ConfigError out) so it is tested without a server.
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { LockMode } from '../shm/layout.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  workers: number;
+  lock: LockMode;
+  syncIntervalMs: number;
+  probeTimeoutMs: number;
+  probeConcurrency: number;
+  upstreamTimeoutMs: number;
+  kubeconfig: string | undefined;
+  sim: number;
+  simPods: number;
+  allowExec: boolean;
+  drainMs: number;
+  fleetThreads: number;
+  fleetQueue: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface Setting {
+  flag: string;
+  env: string;
+  type: 'string' | 'int' | 'bool' | 'duration';
+  help: string;
+}
+
+const settings: Record<keyof ServeOptions, Setting> = {
+  port: { flag: 'port', env: 'FLEETGATE_PORT', type: 'int', help: 'port to listen on (default 8080)' },
+  host: { flag: 'host', env: 'FLEETGATE_HOST', type: 'string', help: 'address to listen on (default 127.0.0.1)' },
+  dataDir: { flag: 'data-dir', env: 'FLEETGATE_DATA_DIR', type: 'string', help: 'SQLite database and key files (default ./data)' },
+  workers: { flag: 'workers', env: 'FLEETGATE_WORKERS', type: 'int', help: 'HTTP worker threads (default: available parallelism)' },
+  lock: { flag: 'lock', env: 'FLEETGATE_LOCK', type: 'string', help: 'rw | mutex | none (none shows the race; never in production)' },
+  syncIntervalMs: { flag: 'sync-interval', env: 'FLEETGATE_SYNC_INTERVAL', type: 'duration', help: 'periodic resync and re-probe (default 60s)' },
+  probeTimeoutMs: { flag: 'probe-timeout', env: 'FLEETGATE_PROBE_TIMEOUT', type: 'duration', help: 'per-cluster /version probe timeout (default 5s)' },
+  probeConcurrency: { flag: 'probe-concurrency', env: 'FLEETGATE_PROBE_CONCURRENCY', type: 'int', help: 'probes in flight at once (default 16)' },
+  upstreamTimeoutMs: { flag: 'upstream-timeout', env: 'FLEETGATE_UPSTREAM_TIMEOUT', type: 'duration', help: 'timeout of each call to a cluster (default 30s)' },
+  kubeconfig: { flag: 'kubeconfig', env: 'FLEETGATE_KUBECONFIG', type: 'string', help: 'kubeconfig imported at first start (else $KUBECONFIG, else ~/.kube/config)' },
+  sim: { flag: 'sim', env: 'FLEETGATE_SIM', type: 'int', help: 'also start N simulated clusters in-process and register them' },
+  simPods: { flag: 'sim-pods', env: 'FLEETGATE_SIM_PODS', type: 'int', help: 'pods per simulated cluster (default 20)' },
+  allowExec: { flag: 'allow-exec', env: 'FLEETGATE_ALLOW_EXEC', type: 'bool', help: 'accept kubeconfigs whose users run exec plugins (runs commands on this server)' },
+  drainMs: { flag: 'drain-timeout', env: 'FLEETGATE_DRAIN_TIMEOUT', type: 'duration', help: 'how long shutdown waits for in-flight requests (default 10s)' },
+  fleetThreads: { flag: 'fleet-threads', env: 'FLEETGATE_FLEET_THREADS', type: 'int', help: 'threads of the fleet query pool (default 2)' },
+  fleetQueue: { flag: 'fleet-queue', env: 'FLEETGATE_FLEET_QUEUE', type: 'int', help: 'queued fleet queries before 503 (default 64)' },
+};
+
+export function defaultServeOptions(): ServeOptions {
+  return {
+    port: 8080,
+    host: '127.0.0.1',
+    dataDir: './data',
+    workers: Math.max(1, availableParallelism()),
+    lock: 'rw',
+    syncIntervalMs: 60_000,
+    probeTimeoutMs: 5000,
+    probeConcurrency: 16,
+    upstreamTimeoutMs: 30_000,
+    kubeconfig: undefined,
+    sim: 0,
+    simPods: 20,
+    allowExec: false,
+    drainMs: 10_000,
+    fleetThreads: 2,
+    fleetQueue: 64,
+  };
+}
+
+/** "1500", "1500ms", "30s", "2m" → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`invalid duration "${text}" (use e.g. 500ms, 30s, 2m)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+function convert(key: string, s: Setting, raw: string | boolean, source: string): unknown {
+  if (s.type === 'bool') {
+    if (typeof raw === 'boolean') return raw;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off|)$/i.test(raw)) return false;
+    throw new ConfigError(`${source}: expected true or false, got "${raw}"`);
+  }
+  const text = String(raw);
+  if (s.type === 'int') {
+    if (!/^\d+$/.test(text)) throw new ConfigError(`${source}: expected a whole number, got "${text}"`);
+    return Number(text);
+  }
+  if (s.type === 'duration') {
+    try {
+      return parseDuration(text);
+    } catch (e) {
+      throw new ConfigError(`${source}: ${(e as Error).message}`);
+    }
+  }
+  void key;
+  return text;
+}
+
+export function serveUsage(): string {
+  const lines = ['usage: fleetgate serve [options]', ''];
+  for (const s of Object.values(settings)) {
+    const flag = `--${s.flag}${s.type === 'bool' ? '' : ' VALUE'}`;
+    lines.push(`  ${flag.padEnd(28)} ${s.help} [${s.env}]`);
+  }
+  return lines.join('\n');
+}
+
+export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const s of Object.values(settings)) options[s.flag] = { type: s.type === 'bool' ? 'boolean' : 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  const out = defaultServeOptions() as unknown as Record<string, unknown>;
+  for (const [key, s] of Object.entries(settings)) {
+    const fromFlag = values[s.flag];
+    const fromEnv = env[s.env];
+    if (fromFlag !== undefined) out[key] = convert(key, s, fromFlag, `--${s.flag}`);
+    else if (fromEnv !== undefined && fromEnv !== '') out[key] = convert(key, s, fromEnv, s.env);
+  }
+  const o = out as unknown as ServeOptions;
+  if (!['rw', 'mutex', 'none'].includes(o.lock)) throw new ConfigError(`--lock must be rw, mutex or none, got "${o.lock}"`);
+  if (o.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${o.port}`);
+  if (o.workers < 1) throw new ConfigError('--workers must be at least 1');
+  if (o.probeConcurrency < 1) throw new ConfigError('--probe-concurrency must be at least 1');
+  if (o.fleetThreads < 1) throw new ConfigError('--fleet-threads must be at least 1');
+  return o;
+}
+
+/** Whether this Node can share one port between threads (`reusePort`, Node >= 22.12). */
+export function supportsReusePort(version = process.versions.node): boolean {
+  const [major, minor] = version.split('.').map(Number) as [number, number];
+  return major > 22 || (major === 22 && minor >= 12);
+}

@@ -1,0 +1,396 @@
+/**
+ * The sync engine: fleetgate's only writer of the cluster index (Kite's syncClusters, done right).
+ *
+ * One pass follows DESIGN's commit protocol:
+ *  1. Snapshot — what the index holds now. The engine is the only writer, so after start-up its
+ *     own record of the last commit *is* that snapshot; at start-up (also after a crashed sync
+ *     worker is replaced) it is read from the active index under the read lock, so per-entry
+ *     generations stay monotonic and versions survive a restart.
+ *  2. Build, no lock held — read the table; rebuild client configs only for rows whose kubeconfig,
+ *     in-cluster flag, enabled flag or Prometheus URL changed (all of them on the periodic resync,
+ *     which also re-reads file references), and encode the complete next index.
+ *  3. Commit — IndexWriter.publish flips the active buffer under the write lock; nothing else
+ *     happens under it.
+ *  4. After — HTTP workers see the new generation and retire agents of changed clusters.
+ *
+ * Version probes are not part of a pass: a pass never waits for the network. Probes run in the
+ * background with bounded concurrency and a per-cluster timeout, and their results are folded in
+ * and committed in small batches, so one dead or hanging cluster delays nobody's commit, and a
+ * sync request (an admin write waiting for read-your-writes) is served in one pass's time.
+ */
+import { createHash } from 'node:crypto';
+import type { ClientConfig, ClusterState, IndexEntry, IndexEntryInput } from '../index/types.js';
+import type { Phase, SyncStats } from './stats.js';
+
+/** A row of the clusters table, as the store returns it (kubeconfig decrypted). */
+export interface SyncRow {
+  id: number;
+  name: string;
+  description: string;
+  config: string;
+  prometheusUrl: string;
+  inCluster: boolean;
+  isDefault: boolean;
+  enabled: boolean;
+}
+
+export type ProbeResult = { ok: true; gitVersion: string } | { ok: false; error: string };
+
+export interface SyncDeps {
+  listRows(): SyncRow[];
+  /** Encode and commit the complete next index; returns the write-lock hold time. */
+  publish(entries: IndexEntryInput[]): { generation: number; holdNs: number };
+  /** The active index at start-up (phase 1 after a restart). */
+  initialSnapshot(): IndexEntry[];
+  /** Row → normalised client config; throws with a secret-free reason when refused or invalid. */
+  buildClient(row: SyncRow): ClientConfig;
+  /** Stable hash of exactly the inputs that matter for a client. */
+  hashConfig(input: { config: ClientConfig; prometheusUrl: string; enabled: boolean }): string;
+  probe(client: ClientConfig, timeoutMs: number): Promise<ProbeResult>;
+  stats?: SyncStats;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface SyncOptions {
+  /** Probes in flight at once (default 16). */
+  probeConcurrency: number;
+  /** Per-cluster probe timeout (default 5000 ms). */
+  probeTimeoutMs: number;
+  /** Periodic resync: re-read configs and re-probe every cluster (default 60000 ms). */
+  resyncIntervalMs: number;
+  /** First retry delay of a failing cluster; doubles per failure up to the resync interval. */
+  backoffBaseMs: number;
+  /** Shortest gap between two commits of probe results (default 20 ms; grows with encode cost). */
+  probeCommitMs: number;
+}
+
+export const defaultSyncOptions: SyncOptions = {
+  probeConcurrency: 16,
+  probeTimeoutMs: 5000,
+  resyncIntervalMs: 60_000,
+  backoffBaseMs: 1000,
+  probeCommitMs: 20,
+};
+
+/** What the engine remembers of one cluster between passes: its committed entry and probe state. */
+interface ClusterRecord {
+  entry: IndexEntryInput;
+  /** Fingerprint of the row fields the client config was built from. */
+  rowPrint: string;
+  /** Why the config could not be built ('' when it could). */
+  buildError: string;
+  failures: number;
+  /** Earliest time the next probe may start (backoff); 0 = now. */
+  nextProbeAt: number;
+  /** Entry generation a probe in flight was started for; 0 = none in flight. */
+  probingGeneration: number;
+  /** Set when a probe is wanted (new/changed config, resync, retry). */
+  probeWanted: boolean;
+}
+
+function rowPrint(row: SyncRow): string {
+  return createHash('sha256')
+    .update(row.inCluster ? '1' : '0')
+    .update('\0')
+    .update(row.config)
+    .digest('base64');
+}
+
+const emptyClient: ClientConfig = {
+  server: '',
+  caData: '',
+  certData: '',
+  keyData: '',
+  token: '',
+  tlsServerName: '',
+  insecure: false,
+  proxyUrl: '',
+};
+
+export class SyncEngine {
+  private readonly opts: SyncOptions;
+  private readonly now: () => number;
+  private records = new Map<number, ClusterRecord>();
+  private started = false;
+  private lastResyncAt = 0;
+  private inFlight = 0;
+  private probeQueue: number[] = [];
+  private dirty = false;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private lastCommitAt = 0;
+  private lastEncodeMs = 0;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly deps: SyncDeps,
+    opts: Partial<SyncOptions> = {},
+  ) {
+    this.opts = { ...defaultSyncOptions, ...opts };
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** One pass of phases 1–4. Synchronous: it never waits for the network. */
+  pass(opts: { resync?: boolean } = {}): { generation: number; holdNs: number } {
+    const stats = this.deps.stats;
+    let t = performance.now();
+    const phase = (p: Phase) => {
+      const t2 = performance.now();
+      stats?.recordPhase(p, (t2 - t) * 1000);
+      t = t2;
+    };
+
+    // Phase 1: snapshot.
+    if (!this.started) {
+      this.adoptSnapshot(this.deps.initialSnapshot());
+      this.started = true;
+    }
+    phase('snapshot');
+
+    // Phase 2: build, no lock held.
+    const now = this.now();
+    const resync = opts.resync === true || now - this.lastResyncAt >= this.opts.resyncIntervalMs;
+    if (resync) this.lastResyncAt = now;
+    const rows = this.deps.listRows();
+    const next = new Map<number, ClusterRecord>();
+    for (const row of rows) next.set(row.id, this.rebuild(row, this.records.get(row.id), resync));
+    this.records = next;
+    this.assignDefault(rows);
+    phase('build');
+
+    // Phase 3: commit.
+    const result = this.commitNow();
+    phase('commit');
+
+    // Phase 4: after. Readers retire agents by entry generation; here only probes get queued.
+    this.scheduleProbes();
+    phase('after');
+    stats?.recordSync();
+    return result;
+  }
+
+  /** Resolves when no probe is queued or in flight and no commit is pending (tests, benchmarks). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.commitTimer);
+    clearTimeout(this.retryTimer);
+    this.probeQueue = [];
+  }
+
+  /** Entries as last committed (copies of the engine's own record). */
+  entries(): IndexEntryInput[] {
+    return [...this.records.values()].map((r) => r.entry);
+  }
+
+  private isIdle(): boolean {
+    return this.inFlight === 0 && this.probeQueue.length === 0 && !this.dirty;
+  }
+
+  private adoptSnapshot(snapshot: IndexEntry[]): void {
+    for (const e of snapshot) {
+      const { indexGeneration: _ignored, ...entry } = e;
+      this.records.set(e.id, {
+        entry,
+        rowPrint: '', // unknown: forces a rebuild, which keeps the generation if the hash matches
+        buildError: '',
+        failures: e.state === 'error' ? 1 : 0,
+        nextProbeAt: 0,
+        probingGeneration: 0,
+        probeWanted: e.state === 'building',
+      });
+    }
+  }
+
+  private rebuild(row: SyncRow, prev: ClusterRecord | undefined, resync: boolean): ClusterRecord {
+    const print = rowPrint(row);
+    let client: ClientConfig = prev?.entry.client ?? emptyClient;
+    let buildError = prev?.buildError ?? '';
+    if (!prev || prev.rowPrint !== print || resync) {
+      try {
+        client = this.deps.buildClient(row);
+        buildError = '';
+      } catch (err) {
+        client = emptyClient;
+        buildError = err instanceof Error ? err.message : String(err);
+      }
+    }
+    const configHash = this.deps.hashConfig({ config: client, prometheusUrl: row.prometheusUrl, enabled: row.enabled });
+    const sameConfig = prev !== undefined && prev.entry.configHash === configHash;
+    const generation = prev === undefined ? 1 : sameConfig ? prev.entry.generation : prev.entry.generation + 1;
+
+    const base = {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      enabled: row.enabled,
+      isDefault: row.isDefault,
+      inCluster: row.inCluster,
+      prometheusUrl: row.prometheusUrl,
+      configHash,
+      generation,
+      client,
+    };
+    const keep = prev?.entry;
+    const record: ClusterRecord = {
+      entry: {
+        ...base,
+        state: 'building',
+        version: keep?.version ?? '',
+        error: '',
+        errorAt: keep?.errorAt ?? 0,
+        probedAt: keep?.probedAt ?? 0,
+      },
+      rowPrint: print,
+      buildError,
+      failures: sameConfig ? (prev?.failures ?? 0) : 0,
+      nextProbeAt: sameConfig ? (prev?.nextProbeAt ?? 0) : 0,
+      probingGeneration: prev?.probingGeneration ?? 0,
+      probeWanted: false,
+    };
+
+    if (!row.enabled) {
+      record.entry.state = 'disabled';
+      return record;
+    }
+    if (buildError) {
+      record.entry.state = 'error';
+      record.entry.error = buildError;
+      record.entry.errorAt = sameConfig && keep?.error === buildError ? keep.errorAt : this.now();
+      return record;
+    }
+    if (sameConfig && keep && keep.state !== 'disabled' && !prev!.buildError) {
+      // Unchanged: keep serving what was committed; re-probe on resync, or when a retry is due.
+      record.entry.state = keep.state;
+      record.entry.version = keep.version;
+      record.entry.error = keep.error;
+      record.entry.errorAt = keep.errorAt;
+      record.entry.probedAt = keep.probedAt;
+      record.probeWanted = resync || keep.state === 'building' || keep.state === 'error' || prev!.probeWanted;
+      return record;
+    }
+    // New or changed config: accepted, first probe pending. The previous entry stayed in the
+    // active index, serving the old client, until this commit replaces it.
+    record.probeWanted = true;
+    return record;
+  }
+
+  /** The row marked default, else the first enabled cluster by name (rows arrive sorted by name). */
+  private assignDefault(rows: SyncRow[]): void {
+    let chosen = rows.find((r) => r.isDefault)?.id;
+    if (chosen === undefined) chosen = rows.find((r) => r.enabled)?.id;
+    for (const rec of this.records.values()) rec.entry.isDefault = rec.entry.id === chosen;
+  }
+
+  private commitNow(): { generation: number; holdNs: number } {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.dirty = false;
+    const entries = [...this.records.values()].map((r) => r.entry);
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const t0 = performance.now();
+    const result = this.deps.publish(entries);
+    this.lastEncodeMs = performance.now() - t0;
+    this.lastCommitAt = this.now();
+    if (this.deps.stats) {
+      const states: Record<ClusterState, number> = { ok: 0, error: 0, building: 0, disabled: 0 };
+      for (const e of entries) states[e.state]++;
+      this.deps.stats.recordCommit(result.holdNs, states);
+    }
+    this.maybeIdle();
+    return result;
+  }
+
+  /** Batch probe results: commit at most every probeCommitMs, and never more often than encoding allows. */
+  private markDirty(): void {
+    this.dirty = true;
+    if (this.commitTimer || this.stopped) return;
+    const gap = Math.max(this.opts.probeCommitMs, 4 * this.lastEncodeMs);
+    const wait = Math.max(0, this.lastCommitAt + gap - this.now());
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      if (this.dirty && !this.stopped) this.commitNow();
+    }, wait);
+  }
+
+  private scheduleProbes(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    let nextDue = Infinity;
+    for (const rec of this.records.values()) {
+      if (!rec.probeWanted || rec.entry.state === 'disabled' || rec.buildError) continue;
+      if (rec.probingGeneration === rec.entry.generation) continue; // already in flight
+      if (rec.nextProbeAt > now) {
+        nextDue = Math.min(nextDue, rec.nextProbeAt);
+        continue;
+      }
+      rec.probeWanted = false;
+      rec.probingGeneration = rec.entry.generation;
+      this.probeQueue.push(rec.entry.id);
+    }
+    clearTimeout(this.retryTimer);
+    if (nextDue !== Infinity) {
+      // Backoff retries need no sync pass: a timer re-runs the scheduler when the first is due.
+      this.retryTimer = setTimeout(() => this.scheduleProbes(), Math.max(10, nextDue - now));
+      this.retryTimer.unref?.();
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.opts.probeConcurrency && this.probeQueue.length > 0 && !this.stopped) {
+      const id = this.probeQueue.shift()!;
+      const rec = this.records.get(id);
+      if (!rec || rec.probingGeneration !== rec.entry.generation) continue;
+      this.inFlight++;
+      void this.runProbe(id, rec.entry.generation, rec.entry.client);
+    }
+    this.maybeIdle();
+  }
+
+  private async runProbe(id: number, generation: number, client: ClientConfig): Promise<void> {
+    let result: ProbeResult;
+    try {
+      result = await this.deps.probe(client, this.opts.probeTimeoutMs);
+    } catch (err) {
+      result = { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    this.inFlight--;
+    this.deps.stats?.recordProbe(!result.ok);
+    const rec = this.records.get(id);
+    // A result for a config that has since changed (or a deleted cluster) is dropped: the new
+    // config has its own probe queued.
+    if (rec && rec.entry.generation === generation && !this.stopped) {
+      rec.probingGeneration = 0;
+      const now = this.now();
+      const e = rec.entry;
+      if (result.ok) {
+        rec.failures = 0;
+        rec.nextProbeAt = 0;
+        rec.entry = { ...e, state: 'ok', version: result.gitVersion, error: '', probedAt: now };
+      } else {
+        rec.failures++;
+        const delay = Math.min(this.opts.backoffBaseMs * 2 ** (rec.failures - 1), this.opts.resyncIntervalMs);
+        rec.nextProbeAt = now + delay;
+        rec.probeWanted = true;
+        rec.entry = { ...e, state: 'error', error: result.error, errorAt: now, probedAt: now };
+      }
+      this.markDirty();
+      if (!result.ok) this.scheduleProbes();
+    }
+    this.pump();
+  }
+
+  private maybeIdle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

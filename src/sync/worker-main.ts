@@ -1,0 +1,96 @@
+/**
+ * The sync worker thread: opens its own database connection, attaches to the shared region as
+ * the index's only writer, and runs sync passes on every trigger:
+ *  - start-up;
+ *  - a sync request (the shared counter any thread bumps: Kite's syncNow);
+ *  - a change committed to the database by another connection or process (PRAGMA data_version,
+ *    polled every kDataVersionPollMs);
+ *  - the periodic resync, which also re-probes every cluster.
+ * After each pass it publishes the request ticket it served, which is what admin writes wait on
+ * for read-your-writes.
+ */
+import { parentPort } from 'node:worker_threads';
+import { RwLock } from '../lock/index.js';
+import { IndexWriter } from '../index/index.js';
+import { kSyncStatsOffset, kSyncStatsBytesReserved } from '../shm/layout.js';
+import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/signals.js';
+import { openStore } from '../store/index.js';
+import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
+import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messages.js';
+import { SyncEngine, type SyncRow } from './engine.js';
+import { SyncStats } from './stats.js';
+
+/** How often the database is asked whether another connection committed. */
+export const kDataVersionPollMs = 250;
+
+export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
+  const port = parentPort!;
+  const post = (m: WorkerToMain) => port.postMessage(m);
+  const lock = RwLock.attach(data.sab);
+  const writer = new IndexWriter(data.sab, lock);
+  const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsBytesReserved);
+  const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
+
+  const engine = new SyncEngine(
+    {
+      listRows: () => store.clusters.list() as SyncRow[],
+      publish: (entries) => writer.publish(entries),
+      initialSnapshot: () => writer.snapshot(),
+      buildClient: (row) =>
+        row.inCluster ? inClusterClientConfig() : normaliseClientConfig(row.config, { allowExec: data.allowExec }),
+      hashConfig: configHash,
+      probe: (client, timeoutMs) => probeVersion(client, { timeoutMs }),
+      stats,
+    },
+    {
+      probeConcurrency: data.probeConcurrency,
+      probeTimeoutMs: data.probeTimeoutMs,
+      resyncIntervalMs: data.syncIntervalMs,
+    },
+  );
+
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  port.on('message', (msg: MainToWorker) => {
+    if (msg.type === 'drain') {
+      stopping = true;
+      wake?.();
+    }
+  });
+
+  let dataVersion = store.dataVersion();
+  let lastResync = Date.now();
+  const runPass = (resync: boolean) => {
+    // Read the request counter before the pass: every ticket up to it was issued before this
+    // pass read the table, so this pass serves it.
+    const ticket = syncRequested(data.sab);
+    dataVersion = store.dataVersion();
+    engine.pass({ resync });
+    markSyncServed(data.sab, ticket);
+  };
+
+  runPass(true);
+  post({ type: 'ready', role: 'sync' });
+
+  while (!stopping) {
+    const seen = syncRequested(data.sab);
+    const untilResync = Math.max(0, lastResync + data.syncIntervalMs - Date.now());
+    const timeout = Math.min(kDataVersionPollMs, untilResync);
+    // Wakes on requestSync's Atomics.notify (see src/shm/signals.ts for the pairing) or times out
+    // to poll data_version and the resync clock; a drain message resolves it early.
+    await Promise.race([
+      waitSyncRequestAsync(data.sab, seen, timeout),
+      new Promise<void>((resolve) => (wake = resolve)),
+    ]);
+    wake = undefined;
+    if (stopping) break;
+    const resync = Date.now() - lastResync >= data.syncIntervalMs;
+    if (resync) lastResync = Date.now();
+    const requested = syncRequested(data.sab) !== seen;
+    const changed = store.dataVersion() !== dataVersion;
+    if (requested || changed || resync) runPass(resync);
+  }
+  engine.stop();
+  store.close();
+  lock.release();
+}
