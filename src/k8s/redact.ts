@@ -26,7 +26,7 @@ const kSecretKeys = [
 ];
 
 const kPemBlock = /-----BEGIN [A-Z0-9 ]+-----[\s\S]*?(?:-----END [A-Z0-9 ]+-----|$)/g;
-const kBearer = /\b(Bearer|Basic)\s+[^\s"',;]+/gi;
+const kBearer = /\b(Bearer|bearer|BEARER|Basic|BASIC)[ \t]+[^\s"',;]+/g;
 const kSecretField = new RegExp(
   `(["']?(?:${kSecretKeys.map((k) => k.replace(/[-]/g, '\\-')).join('|')})["']?\\s*[:=]\\s*)("[^"]*"|'[^']*'|[^\\s,}\\]]+)`,
   'gi',

@@ -1,0 +1,156 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  K8sConfigError,
+  checkAuthPlugins,
+  normaliseClientConfig,
+  parseKubeconfig,
+  splitContexts,
+  validateClusterKubeconfig,
+} from '../../src/k8s/index.js';
+import { kToken, kubeconfig, threeContexts, toYaml } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'fg-kc-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function errorOf(fn: () => unknown): K8sConfigError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(K8sConfigError);
+    return err as K8sConfigError;
+  }
+  throw new Error('expected a K8sConfigError');
+}
+
+describe('parseKubeconfig', () => {
+  it('reads clusters, users, contexts and current-context', () => {
+    const p = parseKubeconfig(threeContexts());
+    expect(p.currentContext).toBe('beta');
+    expect(p.contexts.map((c) => c.name)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(p.clusters[2]).toMatchObject({ name: 'cc', insecure: true });
+    expect(p.users[0]).toMatchObject({ name: 'ua', token: kToken + 'A', execCommand: '', authProvider: '' });
+  });
+
+  it('inspect output of a parse does not show secrets', () => {
+    expect(inspect(parseKubeconfig(threeContexts()), { depth: 10 })).not.toContain(kToken);
+  });
+
+  const malformed: Array<[string, string, RegExp]> = [
+    ['empty', '   \n', /kubeconfig is empty/],
+    ['not yaml', `users:\n  - name: u\n    user: {token: "${kToken}"\n  bad`, /not valid YAML: .*\(line \d+, column \d+\)/],
+    ['scalar', 'just text', /must be a YAML mapping/],
+    ['wrong kind', 'apiVersion: v1\nkind: Pod\n', /kind must be Config/],
+    ['clusters not a list', 'clusters: 3\n', /clusters must be a list/],
+    ['server missing', toYaml({ clusters: [{ name: 'c', cluster: {} }] }), /clusters\[0\]\.cluster\.server is missing/],
+    ['server not a url', toYaml({ clusters: [{ name: 'c', cluster: { server: 'not a url' } }] }), /server is not a URL/],
+    ['ftp server', toYaml({ clusters: [{ name: 'c', cluster: { server: 'ftp://x' } }] }), /http or https URL/],
+    ['token not a string', toYaml({ users: [{ name: 'u', user: { token: 12345 } }] }), /users\[0\]\.user\.token must be a string/],
+    ['context without cluster', toYaml({ contexts: [{ name: 'x', context: { user: 'u' } }] }), /contexts\[0\]\.context\.cluster is missing/],
+  ];
+  for (const [label, text, re] of malformed) {
+    it(`rejects a malformed kubeconfig clearly: ${label}`, () => {
+      const e = errorOf(() => parseKubeconfig(text));
+      expect(e.message).toMatch(re);
+      expect(e.message).not.toContain(kToken);
+      expect(e.message).not.toContain('SUPERSECRET');
+    });
+  }
+});
+
+describe('validateClusterKubeconfig', () => {
+  it('accepts one usable context, with or without current-context', () => {
+    expect(() => validateClusterKubeconfig(kubeconfig())).not.toThrow();
+    expect(() => validateClusterKubeconfig(kubeconfig({ current: null }))).not.toThrow();
+    expect(() => validateClusterKubeconfig(kubeconfig({ user: null }))).not.toThrow();
+  });
+  it('refuses several contexts, none, and dangling references', () => {
+    expect(errorOf(() => validateClusterKubeconfig(threeContexts())).message).toMatch(/3 contexts; a cluster needs exactly one/);
+    expect(errorOf(() => validateClusterKubeconfig('apiVersion: v1\nkind: Config\n')).message).toMatch(/no contexts/);
+    const dangling = toYaml({ clusters: [], contexts: [{ name: 'x', context: { cluster: 'nope' } }] });
+    expect(errorOf(() => validateClusterKubeconfig(dangling)).message).toMatch(/refers to cluster "nope", which is not defined/);
+    const wrongCurrent = kubeconfig({ current: 'other' });
+    expect(errorOf(() => validateClusterKubeconfig(wrongCurrent)).message).toMatch(/current-context "other" is not defined/);
+  });
+  it('stores exec users by default but refuses them with allowExec: false', () => {
+    const text = kubeconfig({ user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'aws' } } });
+    expect(() => validateClusterKubeconfig(text)).not.toThrow();
+    expect(errorOf(() => validateClusterKubeconfig(text, { allowExec: false })).message).toMatch(/runs an exec plugin/);
+  });
+});
+
+describe('checkAuthPlugins and exec refusal', () => {
+  const marker = join(tmp, 'exec-ran');
+  const script = join(tmp, 'plugin.sh');
+  writeFileSync(script, `#!/bin/sh\ntouch ${marker}\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"x"}}'\n`, {
+    mode: 0o755,
+  });
+  const execKc = kubeconfig({
+    user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: script, args: ['--touch', marker] } },
+  });
+  const providerKc = kubeconfig({ user: { 'auth-provider': { name: 'oidc', config: { 'id-token': kToken } } } });
+
+  it('reports exec and auth-provider users, nothing else', () => {
+    expect(checkAuthPlugins(execKc)).toBe('user "u1" runs an exec plugin; fleetgate refuses kubeconfigs that run commands on the server');
+    expect(checkAuthPlugins(providerKc)).toMatch(/user "u1" uses the auth-provider "oidc"/);
+    expect(checkAuthPlugins(kubeconfig())).toBeUndefined();
+    expect(checkAuthPlugins(kubeconfig({ user: null }))).toBeUndefined();
+  });
+
+  it('normaliseClientConfig refuses them and runs nothing', () => {
+    for (const allowExec of [false, true]) {
+      const e = errorOf(() => normaliseClientConfig(execKc, { allowExec }));
+      expect(e.message).toMatch(/runs an exec plugin; fleetgate refuses kubeconfigs that run commands on the server/);
+      const p = errorOf(() => normaliseClientConfig(providerKc, { allowExec }));
+      expect(p.message).toMatch(/auth-provider "oidc"/);
+      expect(p.message).not.toContain(kToken);
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('splitContexts', () => {
+  it('returns one self-contained kubeconfig per context, current marked, paths made absolute', () => {
+    const parts = splitContexts(threeContexts(), { baseDir: '/etc/kube' });
+    expect(parts.map((p) => [p.name, p.isCurrent])).toEqual([
+      ['alpha', false],
+      ['beta', true],
+      ['gamma', false],
+    ]);
+    for (const part of parts) {
+      expect(part.error).toBeUndefined();
+      const p = validateClusterKubeconfig(part.kubeconfig);
+      expect(p.currentContext).toBe(part.name);
+      expect(p.clusters).toHaveLength(1);
+      expect(p.users).toHaveLength(1);
+    }
+    const beta = parseKubeconfig(parts[1]!.kubeconfig);
+    expect(beta.clusters[0]!.caFile).toBe('/etc/kube/rel/ca.crt');
+    expect(beta.contexts[0]!.namespace).toBe('ns');
+    expect(beta.users[0]!.token).toBe(kToken + 'B');
+  });
+
+  it('keeps relative paths without baseDir and keeps exec settings verbatim', () => {
+    expect(parseKubeconfig(splitContexts(threeContexts())[1]!.kubeconfig).clusters[0]!.caFile).toBe('rel/ca.crt');
+    const text = kubeconfig({ user: { exec: { command: 'gcloud', args: ['x'] } } });
+    const [one] = splitContexts(text);
+    expect(checkAuthPlugins(one!.kubeconfig)).toMatch(/exec plugin/);
+  });
+
+  it('marks contexts with dangling references instead of failing the file', () => {
+    const text = toYaml({
+      clusters: [{ name: 'c', cluster: { server: 'https://x' } }],
+      contexts: [
+        { name: 'good', context: { cluster: 'c' } },
+        { name: 'bad', context: { cluster: 'c', user: 'ghost' } },
+      ],
+    });
+    const parts = splitContexts(text);
+    expect(parts[0]!.error).toBeUndefined();
+    expect(parts[1]!.error).toMatch(/refers to user "ghost"/);
+    expect(parts[1]!.kubeconfig).toBe('');
+  });
+});
