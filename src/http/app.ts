@@ -1,0 +1,111 @@
+/**
+ * The Express 5 application one HTTP worker serves. createApp wires the routes to their
+ * dependencies (the cluster directory, the store, the sync barrier) and owns this worker's
+ * upstream client cache and request metrics; the worker listens with `handle.app` and calls
+ * `handle.close()` after its server has drained.
+ *
+ * Route map (auth: B = bearer token, A = admin token):
+ *   GET  /healthz /readyz /metrics                          no auth
+ *   GET  /api/v1/clusters                                   B  Kite list, filtered by the token's clusters
+ *   GET  /api/v1/clusters/:name/kubeconfig                  B  kubeconfig pointing kubectl at /k8s/NAME
+ *   GET|POST /api/v1/admin/clusters, PUT|DELETE .../:id     A  read-your-writes
+ *   POST /api/v1/admin/clusters/import                      A
+ *   GET|POST /api/v1/admin/tokens, DELETE .../:id           A
+ *   GET  /api/v1/overview, /api/v1/:resource[/:ns[/:name]]  B  cluster by header, query, cookie, default
+ *   ALL  /k8s/:cluster/*                                    B  streamed passthrough; viewers read only
+ */
+import express from 'express';
+import { requireAuth, TokenVerifier } from './auth.js';
+import { UpstreamClientCache } from './client-cache.js';
+import type { AppDeps } from './deps.js';
+import { errorHandler, HttpError } from './errors.js';
+import { HttpMetrics, renderHttpMetrics, type HttpMetricsSnapshot } from './metrics.js';
+import { passthrough } from './passthrough.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { registerClusterRoutes } from './routes/clusters.js';
+import { registerResourceRoutes } from './routes/resources.js';
+
+export interface FleetgateApp {
+  /** The Express app: `http.createServer(handle.app)` or `handle.app.listen(...)`. */
+  app: express.Express;
+  /** This worker's request metrics and upstream cache counters, plain and serialisable. */
+  metricsSnapshot(): HttpMetricsSnapshot;
+  /** This worker's upstream client cache (for diagnostics and tests). */
+  clientCache: UpstreamClientCache;
+  /** Closes every upstream agent. Call after the HTTP server stopped and drained. */
+  close(): Promise<void>;
+}
+
+export const kDefaults = {
+  upstreamTimeoutMs: 30_000,
+  bodyLimit: '2mb',
+  syncWaitMs: 15_000,
+  authCacheMs: 1_000,
+} as const;
+
+export function createApp(deps: AppDeps): FleetgateApp {
+  const o = deps.options ?? {};
+  const timeoutMs = o.upstreamTimeoutMs ?? kDefaults.upstreamTimeoutMs;
+  const bodyLimit = o.bodyLimit ?? kDefaults.bodyLimit;
+  const prefix = o.workerId !== undefined ? `fleetgate http[${o.workerId}]: ` : 'fleetgate http: ';
+  const sink = o.log ?? ((line: string) => console.error(line));
+  const log = (line: string) => sink(prefix + line);
+  const directory = deps.directory;
+
+  const metrics = new HttpMetrics();
+  const cache = new UpstreamClientCache({ entries: () => directory.list() });
+  const verifier = new TokenVerifier(deps.store.tokens, o.authCacheMs ?? kDefaults.authCacheMs);
+  const metricsSnapshot = () => metrics.snapshot(cache.stats());
+  const metricsText = deps.metricsText ?? (async () => renderHttpMetrics(metricsSnapshot()));
+  const ready = deps.readyz ?? (() => directory.isReady());
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(metrics.middleware());
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    if (ready()) res.json({ status: 'ready' });
+    else res.status(503).json({ error: 'not ready: the first cluster sync has not committed yet' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    const text = await metricsText();
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+  });
+
+  const auth = requireAuth(verifier);
+  app.use('/k8s', auth);
+  app.use('/k8s/:cluster', passthrough({ directory, cache, metrics, timeoutMs }));
+  app.use('/api', auth);
+  app.use(
+    '/api',
+    express.json({ limit: bodyLimit }),
+    express.text({ limit: bodyLimit, type: ['text/*', 'application/yaml', 'application/x-yaml'] }),
+  );
+
+  registerClusterRoutes(app, directory);
+  registerAdminRoutes(app, {
+    directory,
+    store: deps.store,
+    syncBarrier: deps.syncBarrier,
+    syncWaitMs: o.syncWaitMs ?? kDefaults.syncWaitMs,
+    verifier,
+    allowExec: o.allowExec ?? false,
+  });
+  registerResourceRoutes(app, { directory, cache, metrics, timeoutMs });
+
+  app.use((req, _res, next) => {
+    next(new HttpError(404, `no route for ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler(log));
+
+  return {
+    app,
+    metricsSnapshot,
+    clientCache: cache,
+    close: () => cache.close(),
+  };
+}

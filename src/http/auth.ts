@@ -1,0 +1,88 @@
+/**
+ * Bearer-token access for /api and /k8s.
+ *
+ * The store verifies secrets (hashed, constant-time). Each worker trusts a verified token for a
+ * short time (authCacheMs, default 1 s) so a hot client does not cost a SQLite query per request;
+ * a revoked token therefore stops working on every worker within that time, and at once on the
+ * worker that revoked it. Failed verifications are never cached, so a token created a moment ago
+ * works immediately.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { TokenRecord, TokenStoreLike } from './deps.js';
+import { HttpError } from './errors.js';
+
+/** Who is calling, as handlers see it (res.locals.caller). */
+export interface Caller {
+  record: TokenRecord;
+  /** The raw bearer token: only ever used to write the caller's own kubeconfig. */
+  token: string;
+}
+
+const kMaxCached = 10_000;
+
+export class TokenVerifier {
+  private readonly cache = new Map<string, { record: TokenRecord; until: number }>();
+
+  constructor(
+    private readonly tokens: TokenStoreLike,
+    private readonly ttlMs: number,
+  ) {}
+
+  async verify(secret: string): Promise<TokenRecord | undefined> {
+    const now = Date.now();
+    const hit = this.cache.get(secret);
+    if (hit && hit.until > now) return hit.record;
+    if (hit) this.cache.delete(secret);
+    const record = await this.tokens.verify(secret);
+    if (record && this.ttlMs > 0) {
+      if (this.cache.size >= kMaxCached) this.evictExpired(now);
+      if (this.cache.size < kMaxCached) this.cache.set(secret, { record, until: now + this.ttlMs });
+    }
+    return record;
+  }
+
+  /** Forget cached verifications of one token record (after this worker deleted it). */
+  forget(id: TokenRecord['id']): void {
+    for (const [k, v] of this.cache) if (String(v.record.id) === String(id)) this.cache.delete(k);
+  }
+
+  private evictExpired(now: number): void {
+    for (const [k, v] of this.cache) if (v.until <= now) this.cache.delete(k);
+  }
+}
+
+/** Reads `Authorization: Bearer TOKEN`, or '' when absent or another scheme. */
+export function bearerToken(req: Request): string {
+  const h = req.headers.authorization;
+  if (!h) return '';
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m ? m[1]! : '';
+}
+
+export function requireAuth(verifier: TokenVerifier): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerToken(req);
+    if (!token) throw new HttpError(401, 'missing bearer token (Authorization: Bearer TOKEN)', { 'WWW-Authenticate': 'Bearer' });
+    const record = await verifier.verify(token);
+    if (!record) throw new HttpError(401, 'invalid or revoked token', { 'WWW-Authenticate': 'Bearer' });
+    res.locals.caller = { record, token } satisfies Caller;
+    next();
+  };
+}
+
+export function callerOf(res: Response): Caller {
+  const c = res.locals.caller as Caller | undefined;
+  if (!c) throw new Error('http: route reached without requireAuth');
+  return c;
+}
+
+export const requireAdmin: RequestHandler = (_req, res, next) => {
+  if (callerOf(res).record.role !== 'admin') throw new HttpError(403, 'admin token required');
+  next();
+};
+
+/** May this caller use the cluster named `name`? */
+export function canSee(caller: Caller, name: string): boolean {
+  const allowed = caller.record.clusters;
+  return allowed === null || allowed === undefined || allowed.includes(name);
+}

@@ -1,0 +1,217 @@
+/**
+ * Per-worker upstream client cache: one keep-alive agent per (cluster id, per-entry generation,
+ * config hash), reused by every request to that cluster from this worker.
+ *
+ * Why: @kubernetes/client-node's API classes build a new https.Agent per call
+ * (kubernetes-client/javascript#2893), so every request pays a TCP and TLS handshake and leaks
+ * sockets. Here a request acquires the cluster's cached client, uses its agent with plain
+ * node:http(s), and releases it when its exchange is over.
+ *
+ * Keying (client-go transport/cache.go): the sync worker bumps an entry's generation whenever its
+ * client config changes, and configHash covers the inputs, so two entries share a client exactly
+ * when their (id, generation, configHash) match. A request carrying an older generation than the
+ * cached client (a copy read just before a commit) uses the newer client rather than thrashing.
+ *
+ * Lifecycle: a client is replaced when its cluster's entry changes, and retired when its cluster
+ * vanishes from the index (noticed by a sweep that runs at most once per sweepIntervalMs after the
+ * index generation moved). A retired client is closed (agent.destroy()) once its in-flight
+ * requests have released it; never earlier, so a change of config never cuts a running request.
+ *
+ * Secrets: the client holds the cluster's bearer token and TLS key; its inspect/toString output
+ * and stats are redacted.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { inspect } from 'node:util';
+import type { IndexEntry } from '../index/types.js';
+import { HttpError } from './errors.js';
+import { emptyUpstreamStats, type UpstreamCacheStats } from './metrics.js';
+
+export class UpstreamClient {
+  /** In-flight requests using this client. */
+  refs = 0;
+  retired = false;
+  destroyed = false;
+
+  constructor(
+    readonly key: string,
+    readonly clusterId: number,
+    readonly clusterName: string,
+    readonly generation: number,
+    /** Origin and base path of the API server, e.g. https://10.0.0.1:6443 and '' or '/prefix'. */
+    readonly origin: URL,
+    readonly basePath: string,
+    readonly agent: http.Agent,
+    readonly request: typeof http.request,
+    /** `Bearer TOKEN` or undefined: never log. */
+    readonly authorization: string | undefined,
+  ) {}
+
+  toString(): string {
+    return `UpstreamClient(${this.clusterName}#${this.clusterId} gen ${this.generation} ${this.origin.origin})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+export interface ClientCacheOptions {
+  /** Lists the live index entries; used by the sweep that retires clients of vanished clusters. */
+  entries?: () => IndexEntry[];
+  /** Minimum time between two sweeps (ms). Default 1000. */
+  sweepIntervalMs?: number;
+  /** Close idle keep-alive sockets after this long (ms). Default 60000. */
+  idleSocketMs?: number;
+  /** Per-agent socket limit. Default 256. */
+  maxSockets?: number;
+}
+
+export class UpstreamClientCache {
+  private readonly current = new Map<number, UpstreamClient>();
+  private readonly retiredSet = new Set<UpstreamClient>();
+  private readonly stats_: UpstreamCacheStats = emptyUpstreamStats();
+  private seenIndexGeneration = -1;
+  private lastSweep = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ClientCacheOptions = {}) {}
+
+  /** The client for this entry (created on a miss); pair every acquire with one release. */
+  acquire(entry: IndexEntry): UpstreamClient {
+    if (this.closed) throw new HttpError(503, 'server is shutting down');
+    this.noteIndexGeneration(entry.indexGeneration);
+    const key = `${entry.id}:${entry.generation}:${entry.configHash}`;
+    let client = this.current.get(entry.id);
+    if (client && (client.key === key || client.generation > entry.generation)) {
+      this.stats_.hits++;
+    } else {
+      this.stats_.misses++;
+      if (client) this.retire(client);
+      client = this.create(key, entry);
+      this.current.set(entry.id, client);
+    }
+    client.refs++;
+    return client;
+  }
+
+  release(client: UpstreamClient): void {
+    if (client.refs <= 0) throw new Error('client-cache: release without acquire');
+    client.refs--;
+    if (client.refs === 0 && client.retired) this.destroy(client);
+  }
+
+  /** The current client of a cluster id, if any (for tests and diagnostics; does not count). */
+  peek(clusterId: number): UpstreamClient | undefined {
+    return this.current.get(clusterId);
+  }
+
+  stats(): UpstreamCacheStats {
+    return { ...this.stats_, live: this.stats_.created - this.stats_.destroyed, retired: this.retiredSet.size };
+  }
+
+  /**
+   * Retires clients whose cluster is absent from `entries` or whose entry changed. Called by the
+   * sweep; callable directly when the caller already holds a fresh list.
+   */
+  retireMissing(entries: readonly IndexEntry[]): void {
+    const live = new Map<number, IndexEntry>();
+    for (const e of entries) live.set(e.id, e);
+    for (const [id, client] of this.current) {
+      const e = live.get(id);
+      if (!e || (e.generation > client.generation) || (e.generation === client.generation && `${e.id}:${e.generation}:${e.configHash}` !== client.key)) {
+        this.retire(client);
+      }
+    }
+  }
+
+  /** Destroys every agent (in-flight requests on them fail). For worker shutdown after draining. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    for (const c of [...this.current.values()]) this.retire(c);
+    for (const c of [...this.retiredSet]) this.destroy(c);
+  }
+
+  private noteIndexGeneration(gen: number): void {
+    if (gen === this.seenIndexGeneration || !this.opts.entries) return;
+    this.seenIndexGeneration = gen;
+    if (this.sweepTimer) return;
+    const interval = this.opts.sweepIntervalMs ?? 1000;
+    const wait = Math.max(0, this.lastSweep + interval - Date.now());
+    this.sweepTimer = setTimeout(() => this.sweep(), wait);
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    this.lastSweep = Date.now();
+    if (this.closed || !this.opts.entries) return;
+    try {
+      this.retireMissing(this.opts.entries());
+    } catch {
+      // A torn or failed read: try again on the next generation change.
+      this.seenIndexGeneration = -1;
+    }
+  }
+
+  private retire(client: UpstreamClient): void {
+    if (this.current.get(client.clusterId) === client) this.current.delete(client.clusterId);
+    if (client.retired) return;
+    client.retired = true;
+    if (client.refs === 0) this.destroy(client);
+    else this.retiredSet.add(client);
+  }
+
+  private destroy(client: UpstreamClient): void {
+    if (client.destroyed) return;
+    client.destroyed = true;
+    this.retiredSet.delete(client);
+    client.agent.destroy();
+    this.stats_.destroyed++;
+  }
+
+  private create(key: string, entry: IndexEntry): UpstreamClient {
+    const c = entry.client;
+    if (!c.server) throw new HttpError(503, `cluster "${entry.name}" has no API server address yet`);
+    if (c.proxyUrl) throw new HttpError(502, `cluster "${entry.name}": proxy-url is not supported by the fleetgate upstream client`);
+    let url: URL;
+    try {
+      url = new URL(c.server);
+    } catch {
+      throw new HttpError(502, `cluster "${entry.name}": invalid server URL`);
+    }
+    const base: http.AgentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 15_000,
+      maxSockets: this.opts.maxSockets ?? 256,
+      maxFreeSockets: 64,
+      scheduling: 'lifo',
+      timeout: this.opts.idleSocketMs ?? 60_000,
+    };
+    let agent: http.Agent;
+    let request: typeof http.request;
+    if (url.protocol === 'https:') {
+      const tls: https.AgentOptions = { ...base, rejectUnauthorized: !c.insecure };
+      if (c.caData) tls.ca = c.caData;
+      if (c.certData) tls.cert = c.certData;
+      if (c.keyData) tls.key = c.keyData;
+      if (c.tlsServerName) tls.servername = c.tlsServerName;
+      agent = new https.Agent(tls);
+      request = https.request;
+    } else if (url.protocol === 'http:') {
+      agent = new http.Agent(base);
+      request = http.request;
+    } else {
+      throw new HttpError(502, `cluster "${entry.name}": unsupported server URL scheme ${url.protocol}`);
+    }
+    this.stats_.created++;
+    const basePath = url.pathname.replace(/\/+$/, '');
+    return new UpstreamClient(key, entry.id, entry.name, entry.generation, url, basePath, agent, request, c.token ? `Bearer ${c.token}` : undefined);
+  }
+}

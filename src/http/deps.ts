@@ -1,0 +1,122 @@
+/**
+ * What the HTTP application needs from the rest of fleetgate, as narrow interfaces, so the real
+ * index reader and store plug in and tests can hand in in-memory fakes.
+ *
+ * Every method of the directory takes and releases the read lock itself and returns copies; the
+ * app copies what a request needs out of the returned entry and only then does I/O. Nothing here
+ * is ever held across an await.
+ */
+import type { IndexEntry } from '../index/types.js';
+
+/** A value a store method may return directly (better-sqlite3 is synchronous) or as a promise. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** The shared cluster index, read side (src/index's reader satisfies this). */
+export interface ClusterDirectory {
+  /** The entry named `name`, copied out, or undefined. May throw TornReadError. */
+  lookup(name: string): IndexEntry | undefined;
+  /** The default cluster's entry, or undefined when none is marked default. */
+  lookupDefault(): IndexEntry | undefined;
+  /** Every entry, sorted by name. */
+  list(): IndexEntry[];
+  /** Generation of the active index. */
+  generation(): number;
+  /** True once the first sync has committed. */
+  isReady(): boolean;
+}
+
+/** A row of the clusters table. `config` is a kubeconfig: never put it in a response. */
+export interface ClusterRow {
+  id: number;
+  name: string;
+  description: string;
+  config: string;
+  prometheusUrl: string;
+  inCluster: boolean;
+  isDefault: boolean;
+  enabled: boolean;
+  createdAt: string | number;
+  updatedAt: string | number;
+}
+
+export interface ClusterInput {
+  name: string;
+  description?: string;
+  config?: string;
+  prometheusUrl?: string;
+  inCluster?: boolean;
+  isDefault?: boolean;
+  enabled?: boolean;
+}
+
+export interface ImportOptions {
+  /** Accept kubeconfigs whose users run exec plugins or auth-providers. */
+  allowExec?: boolean;
+}
+
+export interface ClusterStoreLike {
+  list(): MaybePromise<ClusterRow[]>;
+  get(id: number): MaybePromise<ClusterRow | undefined>;
+  getByName(name: string): MaybePromise<ClusterRow | undefined>;
+  create(input: ClusterInput): MaybePromise<ClusterRow>;
+  update(id: number, patch: Partial<ClusterInput>): MaybePromise<ClusterRow>;
+  delete(id: number): MaybePromise<unknown>;
+  /** One cluster per context. Returns the created rows (or an object carrying them). */
+  importKubeconfig(text: string, opts?: ImportOptions): MaybePromise<unknown>;
+}
+
+export type Role = 'admin' | 'viewer';
+
+/** A token as stored: the secret itself is never kept, only its hash. */
+export interface TokenRecord {
+  id: number | string;
+  name: string;
+  role: Role;
+  /** Cluster names this token may use; null means every cluster. */
+  clusters: string[] | null;
+  createdAt: string | number;
+}
+
+export interface TokenStoreLike {
+  create(input: { name: string; role: Role; clusters?: string[] | null }): MaybePromise<{ token: string; record: TokenRecord }>;
+  list(): MaybePromise<TokenRecord[]>;
+  delete(id: TokenRecord['id']): MaybePromise<unknown>;
+  verify(secret: string): MaybePromise<TokenRecord | undefined>;
+}
+
+export interface StoreLike {
+  clusters: ClusterStoreLike;
+  tokens: TokenStoreLike;
+}
+
+export interface AppOptions {
+  /** Timeout of every upstream call (ms until response headers, and socket idle after). Default 30000. */
+  upstreamTimeoutMs?: number;
+  /** Largest JSON or kubeconfig body /api accepts (body-parser syntax). Default '2mb'. /k8s streams and has no limit. */
+  bodyLimit?: string;
+  /** Passed to store.clusters.importKubeconfig: accept exec/auth-provider kubeconfigs. Default false. */
+  allowExec?: boolean;
+  /** Bounded wait for read-your-writes after an admin write (ms). Default 15000. */
+  syncWaitMs?: number;
+  /** How long a verified token is trusted without asking the store again (ms). Default 1000. */
+  authCacheMs?: number;
+  /** Identifies this worker in logs. */
+  workerId?: number;
+  /** Log sink; default console.error. Never receives secrets. */
+  log?: (line: string) => void;
+}
+
+export interface AppDeps {
+  directory: ClusterDirectory;
+  store: StoreLike;
+  /**
+   * Resolves true once a sync that began after this call has committed, false on timeout.
+   * Admin writes await it so their response shows the new index state.
+   */
+  syncBarrier: (timeoutMs: number) => Promise<boolean>;
+  /** Prometheus text for GET /metrics, summed over all threads. Default: this app's own metrics. */
+  metricsText?: () => Promise<string>;
+  /** GET /readyz. Default: directory.isReady(). */
+  readyz?: () => boolean;
+  options?: AppOptions;
+}

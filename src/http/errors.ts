@@ -1,0 +1,78 @@
+/**
+ * Errors as the HTTP API reports them: always JSON `{ "error": "..." }` with the right status.
+ * Handlers throw HttpError; the error middleware maps everything else (body-parser errors, store
+ * errors, torn reads) to a status here, and logs only what is a bug.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Store error codes (src/store's StoreError.code) and the status each maps to. */
+const storeStatus: Record<string, number> = {
+  conflict: 409,
+  not_found: 404,
+  invalid: 400,
+  key: 500,
+  io: 503,
+};
+
+export interface MappedError {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+  /** True when the error is a bug or an outage worth a log line. */
+  log: boolean;
+}
+
+/** Maps any thrown value to a status and a message that is safe to send. */
+export function mapError(err: unknown): MappedError {
+  if (err instanceof HttpError) return { status: err.status, message: err.message, headers: err.headers, log: false };
+  const e = err as { name?: string; code?: unknown; type?: string; status?: number; message?: string } | null;
+  if (e && typeof e === 'object') {
+    // body-parser (express.json / express.text)
+    if (e.type === 'entity.parse.failed') return { status: 400, message: 'malformed JSON body: ' + e.message, log: false };
+    if (e.type === 'entity.too.large') return { status: 413, message: 'request body too large', log: false };
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { status: 415, message: String(e.message), log: false };
+    if (e.type === 'request.aborted') return { status: 400, message: 'request aborted', log: false };
+    if (e.name === 'StoreError' && typeof e.code === 'string' && e.code in storeStatus) {
+      const status = storeStatus[e.code]!;
+      return { status, message: String(e.message), log: status >= 500 };
+    }
+    if (e.name === 'TornReadError') return { status: 500, message: 'internal error: torn read of the cluster index', log: true };
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && typeof e.type === 'string') {
+      return { status: e.status, message: String(e.message), log: false };
+    }
+  }
+  return { status: 500, message: 'internal error', log: true };
+}
+
+export function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.status(status).json({ error: message });
+}
+
+/** The app's last middleware. */
+export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const m = mapError(err);
+    if (m.log) {
+      const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      log(`${req.method} ${req.path} → ${m.status}: ${what}`);
+    }
+    sendError(res, m.status, m.message, m.headers);
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * Per-worker request metrics: counters by (route template, method, status) and a latency
+ * histogram by route template, kept as plain numbers so a snapshot can be posted between threads,
+ * summed by the supervisor (sumHttpSnapshots) and rendered once (renderHttpMetrics).
+ *
+ * Route labels are Express route templates ('/api/v1/:resource'), never raw paths, so the label
+ * set stays bounded whatever clients send.
+ */
+import type { RequestHandler } from 'express';
+
+/** Upper bounds of the latency buckets, in seconds (Prometheus `le`). +Inf is implicit. */
+export const kLatencyBuckets: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface UpstreamCacheStats {
+  hits: number;
+  misses: number;
+  /** Agents created and destroyed so far; live = created - destroyed. */
+  created: number;
+  destroyed: number;
+  live: number;
+  /** Agents replaced or orphaned but still serving in-flight requests. */
+  retired: number;
+}
+
+export interface HttpMetricsSnapshot {
+  /** Key `${route}\t${method}\t${status}` → count. */
+  requests: Record<string, number>;
+  /** Route → per-bucket counts (non-cumulative, length kLatencyBuckets.length + 1, last is +Inf). */
+  latencyBuckets: Record<string, number[]>;
+  latencySumSeconds: Record<string, number>;
+  upstream: UpstreamCacheStats;
+  /** Upstream request outcomes: 'ok' | 'timeout' | 'error' → count. */
+  upstreamResults: Record<string, number>;
+}
+
+export function emptyUpstreamStats(): UpstreamCacheStats {
+  return { hits: 0, misses: 0, created: 0, destroyed: 0, live: 0, retired: 0 };
+}
+
+export class HttpMetrics {
+  private readonly requests = new Map<string, number>();
+  private readonly buckets = new Map<string, number[]>();
+  private readonly sums = new Map<string, number>();
+  readonly upstreamResults: Record<string, number> = {};
+
+  observe(route: string, method: string, status: number, seconds: number): void {
+    const key = `${route}\t${method}\t${status}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let b = this.buckets.get(route);
+    if (!b) {
+      b = new Array<number>(kLatencyBuckets.length + 1).fill(0);
+      this.buckets.set(route, b);
+    }
+    let i = 0;
+    while (i < kLatencyBuckets.length && seconds > kLatencyBuckets[i]!) i++;
+    b[i]!++;
+    this.sums.set(route, (this.sums.get(route) ?? 0) + seconds);
+  }
+
+  countUpstream(result: 'ok' | 'timeout' | 'error'): void {
+    this.upstreamResults[result] = (this.upstreamResults[result] ?? 0) + 1;
+  }
+
+  snapshot(upstream: UpstreamCacheStats): HttpMetricsSnapshot {
+    return {
+      requests: Object.fromEntries(this.requests),
+      latencyBuckets: Object.fromEntries([...this.buckets].map(([k, v]) => [k, [...v]])),
+      latencySumSeconds: Object.fromEntries(this.sums),
+      upstream: { ...upstream },
+      upstreamResults: { ...this.upstreamResults },
+    };
+  }
+
+  /** Middleware recording every response under its route template (res.locals.route or req.route). */
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      const start = process.hrtime.bigint();
+      res.on('finish', () => {
+        const route = (res.locals.route as string | undefined) ?? routeTemplate(req);
+        this.observe(route, req.method, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
+      });
+      next();
+    };
+  }
+}
+
+function routeTemplate(req: { baseUrl: string; route?: { path?: unknown } }): string {
+  const p = req.route?.path;
+  return typeof p === 'string' ? req.baseUrl + p : 'unmatched';
+}
+
+function addInto(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** Sums snapshots from several workers into one. */
+export function sumHttpSnapshots(snaps: readonly HttpMetricsSnapshot[]): HttpMetricsSnapshot {
+  const out: HttpMetricsSnapshot = {
+    requests: {},
+    latencyBuckets: {},
+    latencySumSeconds: {},
+    upstream: emptyUpstreamStats(),
+    upstreamResults: {},
+  };
+  for (const s of snaps) {
+    addInto(out.requests, s.requests);
+    addInto(out.latencySumSeconds, s.latencySumSeconds);
+    addInto(out.upstreamResults, s.upstreamResults);
+    for (const k of Object.keys(out.upstream) as (keyof UpstreamCacheStats)[]) out.upstream[k] += s.upstream[k];
+    for (const [route, counts] of Object.entries(s.latencyBuckets)) {
+      const into = (out.latencyBuckets[route] ??= new Array<number>(counts.length).fill(0));
+      counts.forEach((c, i) => (into[i] = (into[i] ?? 0) + c));
+    }
+  }
+  return out;
+}
+
+function label(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** Prometheus text exposition of a (summed) snapshot. */
+export function renderHttpMetrics(s: HttpMetricsSnapshot): string {
+  const out: string[] = [];
+  out.push('# HELP fleetgate_http_requests_total HTTP requests by route template, method and status.');
+  out.push('# TYPE fleetgate_http_requests_total counter');
+  for (const key of Object.keys(s.requests).sort()) {
+    const [route, method, status] = key.split('\t');
+    out.push(`fleetgate_http_requests_total{route="${label(route!)}",method="${label(method!)}",status="${status}"} ${s.requests[key]}`);
+  }
+  out.push('# HELP fleetgate_http_request_duration_seconds HTTP request latency by route template.');
+  out.push('# TYPE fleetgate_http_request_duration_seconds histogram');
+  for (const route of Object.keys(s.latencyBuckets).sort()) {
+    const counts = s.latencyBuckets[route]!;
+    const r = label(route);
+    let cum = 0;
+    kLatencyBuckets.forEach((le, i) => {
+      cum += counts[i] ?? 0;
+      out.push(`fleetgate_http_request_duration_seconds_bucket{route="${r}",le="${le}"} ${cum}`);
+    });
+    cum += counts[kLatencyBuckets.length] ?? 0;
+    out.push(`fleetgate_http_request_duration_seconds_bucket{route="${r}",le="+Inf"} ${cum}`);
+    out.push(`fleetgate_http_request_duration_seconds_sum{route="${r}"} ${s.latencySumSeconds[route] ?? 0}`);
+    out.push(`fleetgate_http_request_duration_seconds_count{route="${r}"} ${cum}`);
+  }
+  const u = s.upstream;
+  out.push('# HELP fleetgate_upstream_agent_cache_total Upstream agent cache lookups by result.');
+  out.push('# TYPE fleetgate_upstream_agent_cache_total counter');
+  out.push(`fleetgate_upstream_agent_cache_total{result="hit"} ${u.hits}`);
+  out.push(`fleetgate_upstream_agent_cache_total{result="miss"} ${u.misses}`);
+  out.push('# HELP fleetgate_upstream_agents_destroyed_total Upstream agents closed after their cluster changed or vanished.');
+  out.push('# TYPE fleetgate_upstream_agents_destroyed_total counter');
+  out.push(`fleetgate_upstream_agents_destroyed_total ${u.destroyed}`);
+  out.push('# HELP fleetgate_upstream_agents Upstream keep-alive agents alive, summed over workers.');
+  out.push('# TYPE fleetgate_upstream_agents gauge');
+  out.push(`fleetgate_upstream_agents{status="live"} ${u.live}`);
+  out.push(`fleetgate_upstream_agents{status="retired"} ${u.retired}`);
+  out.push('# HELP fleetgate_upstream_requests_total Upstream requests by outcome.');
+  out.push('# TYPE fleetgate_upstream_requests_total counter');
+  for (const k of Object.keys(s.upstreamResults).sort()) out.push(`fleetgate_upstream_requests_total{result="${label(k)}"} ${s.upstreamResults[k]}`);
+  return out.join('\n') + '\n';
+}

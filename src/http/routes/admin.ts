@@ -1,0 +1,230 @@
+/**
+ * Admin routes: clusters (list, create, update, delete, import) and tokens.
+ *
+ * Read-your-writes: a cluster write goes to the store, then awaits syncBarrier (a sync that
+ * began after the write has committed), then reads the cluster back from the index, so the
+ * response carries its new state, version and error. If the barrier times out the write still
+ * stands and the answer is 202 with a note (a bounded wait, never a fixed sleep).
+ *
+ * Responses never carry a kubeconfig or any part of a client config.
+ */
+import type { Express, Request } from 'express';
+import type { ClusterState, IndexEntry } from '../../index/types.js';
+import { requireAdmin, type TokenVerifier } from '../auth.js';
+import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, TokenRecord } from '../deps.js';
+import { HttpError } from '../errors.js';
+
+/** A cluster as admin responses show it: the row without its config, plus its index state. */
+export interface ClusterView {
+  id: number;
+  name: string;
+  description: string;
+  prometheusUrl: string;
+  inCluster: boolean;
+  isDefault: boolean;
+  enabled: boolean;
+  createdAt: string | number;
+  updatedAt: string | number;
+  /** 'pending' when the committed index does not hold the cluster (yet). */
+  state: ClusterState | 'pending';
+  version: string;
+  error: string;
+}
+
+export function clusterView(row: ClusterRow, entry: IndexEntry | undefined): ClusterView {
+  const live = entry && entry.id === row.id ? entry : undefined;
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    prometheusUrl: row.prometheusUrl,
+    inCluster: row.inCluster,
+    isDefault: row.isDefault,
+    enabled: row.enabled,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    state: live ? live.state : 'pending',
+    version: live ? live.version : '',
+    error: live ? live.error : '',
+  };
+}
+
+export function tokenView(r: TokenRecord): TokenRecord {
+  return { id: r.id, name: r.name, role: r.role, clusters: r.clusters ?? null, createdAt: r.createdAt };
+}
+
+export interface AdminRouteDeps {
+  directory: ClusterDirectory;
+  store: StoreLike;
+  syncBarrier: (timeoutMs: number) => Promise<boolean>;
+  syncWaitMs: number;
+  verifier: TokenVerifier;
+  allowExec: boolean;
+}
+
+function objectBody(req: Request): Record<string, unknown> {
+  const b: unknown = req.body;
+  if (b === undefined || b === null || typeof b !== 'object' || Array.isArray(b)) {
+    throw new HttpError(400, 'expected a JSON object body (Content-Type: application/json)');
+  }
+  return b as Record<string, unknown>;
+}
+
+function optString(b: Record<string, unknown>, key: string, alias?: string): string | undefined {
+  const v = b[key] ?? (alias ? b[alias] : undefined);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new HttpError(400, `${key} must be a string`);
+  return v;
+}
+
+function optBool(b: Record<string, unknown>, key: string): boolean | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new HttpError(400, `${key} must be true or false`);
+  return v;
+}
+
+/** The fields of a cluster create or update body (Kite's `prometheusURL` accepted too). */
+export function clusterFields(b: Record<string, unknown>): Partial<ClusterInput> {
+  const out: Partial<ClusterInput> = {};
+  const name = optString(b, 'name');
+  if (name !== undefined) {
+    if (name.trim() === '' || name.length > 100) throw new HttpError(400, 'name must be 1 to 100 characters');
+    out.name = name;
+  }
+  const description = optString(b, 'description');
+  if (description !== undefined) out.description = description;
+  const config = optString(b, 'config');
+  if (config !== undefined) out.config = config;
+  const prometheusUrl = optString(b, 'prometheusUrl', 'prometheusURL');
+  if (prometheusUrl !== undefined) out.prometheusUrl = prometheusUrl;
+  for (const k of ['inCluster', 'isDefault', 'enabled'] as const) {
+    const v = optBool(b, k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function parseId(raw: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(raw)) throw new HttpError(400, `invalid cluster id "${raw}"`);
+  return Number(raw);
+}
+
+/** The rows an importKubeconfig result carries (an array, or an object holding one). */
+function importedRows(result: unknown): { rows: ClusterRow[]; skipped: { name: string; reason: string }[] } {
+  const skipped: { name: string; reason: string }[] = [];
+  let rows: unknown = result;
+  if (result && typeof result === 'object' && !Array.isArray(result)) {
+    const r = result as Record<string, unknown>;
+    rows = r.created ?? r.clusters ?? r.imported ?? [];
+    if (Array.isArray(r.skipped)) {
+      for (const s of r.skipped) {
+        if (typeof s === 'string') skipped.push({ name: s, reason: '' });
+        else if (s && typeof s === 'object') {
+          const o = s as Record<string, unknown>;
+          skipped.push({ name: String(o.name ?? o.context ?? ''), reason: String(o.reason ?? o.error ?? '') });
+        }
+      }
+    }
+  }
+  return { rows: Array.isArray(rows) ? (rows as ClusterRow[]) : [], skipped };
+}
+
+export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
+  const admin = requireAdmin;
+  const lookup = (name: string) => d.directory.lookup(name);
+
+  /** Waits for read-your-writes; returns the status to answer with and an optional note. */
+  const settle = async (okStatus: number): Promise<{ status: number; note?: string }> => {
+    const committed = await d.syncBarrier(d.syncWaitMs);
+    if (committed) return { status: okStatus };
+    return { status: 202, note: `accepted; the index did not commit a sync within ${d.syncWaitMs} ms, so state may be stale` };
+  };
+
+  app.get('/api/v1/admin/clusters', admin, async (_req, res) => {
+    const rows = await d.store.clusters.list();
+    const byName = new Map(d.directory.list().map((e) => [e.name, e]));
+    res.json(rows.map((r) => clusterView(r, byName.get(r.name))));
+  });
+
+  app.post('/api/v1/admin/clusters', admin, async (req, res) => {
+    const fields = clusterFields(objectBody(req));
+    if (fields.name === undefined) throw new HttpError(400, 'name is required');
+    if (!fields.inCluster && !fields.config) throw new HttpError(400, 'config (a kubeconfig) is required unless inCluster is true');
+    if (await d.store.clusters.getByName(fields.name)) throw new HttpError(409, `cluster "${fields.name}" already exists`);
+    const row = await d.store.clusters.create(fields as ClusterInput);
+    const { status, note } = await settle(201);
+    res.status(status).json({ ...clusterView(row, lookup(row.name)), ...(note ? { note } : {}) });
+  });
+
+  app.put('/api/v1/admin/clusters/:id', admin, async (req, res) => {
+    const id = parseId(req.params.id as string);
+    const patch = clusterFields(objectBody(req));
+    const before = await d.store.clusters.get(id);
+    if (!before) throw new HttpError(404, `cluster ${id} not found`);
+    if (patch.name !== undefined && patch.name !== before.name && (await d.store.clusters.getByName(patch.name))) {
+      throw new HttpError(409, `cluster "${patch.name}" already exists`);
+    }
+    const row = await d.store.clusters.update(id, patch);
+    const { status, note } = await settle(200);
+    res.status(status).json({ ...clusterView(row, lookup(row.name)), ...(note ? { note } : {}) });
+  });
+
+  app.delete('/api/v1/admin/clusters/:id', admin, async (req, res) => {
+    const id = parseId(req.params.id as string);
+    const row = await d.store.clusters.get(id);
+    if (!row) throw new HttpError(404, `cluster ${id} not found`);
+    if (row.isDefault) throw new HttpError(400, `cluster "${row.name}" is the default; make another cluster the default first`);
+    await d.store.clusters.delete(id);
+    const { status, note } = await settle(200);
+    const stillListed = lookup(row.name)?.id === id;
+    res.status(status).json({ id, name: row.name, deleted: true, inIndex: stillListed, ...(note ? { note } : {}) });
+  });
+
+  app.post('/api/v1/admin/clusters/import', admin, async (req, res) => {
+    let text: string;
+    if (typeof req.body === 'string') text = req.body;
+    else if (req.body && typeof req.body === 'object' && typeof (req.body as { config?: unknown }).config === 'string') {
+      text = (req.body as { config: string }).config;
+    } else throw new HttpError(400, 'send a kubeconfig as the body (Content-Type: application/yaml) or JSON {"config": "..."}');
+    if (text.trim() === '') throw new HttpError(400, 'empty kubeconfig');
+    const result = await d.store.clusters.importKubeconfig(text, { allowExec: d.allowExec });
+    const { rows, skipped } = importedRows(result);
+    const { status, note } = await settle(201);
+    res.status(status).json({
+      clusters: rows.map((r) => clusterView(r, lookup(r.name))),
+      ...(skipped.length ? { skipped } : {}),
+      ...(note ? { note } : {}),
+    });
+  });
+
+  app.get('/api/v1/admin/tokens', admin, async (_req, res) => {
+    res.json((await d.store.tokens.list()).map(tokenView));
+  });
+
+  app.post('/api/v1/admin/tokens', admin, async (req, res) => {
+    const b = objectBody(req);
+    const name = b.name;
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 100) throw new HttpError(400, 'name must be a string of 1 to 100 characters');
+    const role = b.role ?? 'viewer';
+    if (role !== 'admin' && role !== 'viewer') throw new HttpError(400, 'role must be "admin" or "viewer"');
+    let clusters: string[] | null = null;
+    if (b.clusters !== undefined && b.clusters !== null) {
+      if (!Array.isArray(b.clusters) || !b.clusters.every((c) => typeof c === 'string' && c !== '')) {
+        throw new HttpError(400, 'clusters must be a list of cluster names');
+      }
+      clusters = b.clusters as string[];
+    }
+    const { token, record } = await d.store.tokens.create({ name, role: role as Role, clusters });
+    res.status(201).json({ ...tokenView(record), token });
+  });
+
+  app.delete('/api/v1/admin/tokens/:id', admin, async (req, res) => {
+    const raw = req.params.id as string;
+    const record = (await d.store.tokens.list()).find((t) => String(t.id) === raw);
+    if (!record) throw new HttpError(404, `token ${raw} not found`);
+    await d.store.tokens.delete(record.id);
+    d.verifier.forget(record.id);
+    res.json({ id: record.id, name: record.name, deleted: true });
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * Cluster-scoped read routes: the overview and the built-in resource kinds. The cluster comes
+ * from selectCluster (header, query, cookie, default). Lists and objects are streamed through
+ * from the API server unchanged; upstream errors become `{ "error": ... }` with their status.
+ */
+import type { Express, Request, Response } from 'express';
+import type { IndexEntry } from '../../index/types.js';
+import { callerOf } from '../auth.js';
+import type { UpstreamClientCache } from '../client-cache.js';
+import type { ClusterDirectory } from '../deps.js';
+import { HttpError } from '../errors.js';
+import type { HttpMetrics } from '../metrics.js';
+import { kAllNamespaces, kPassThroughQuery, resourceKind, resourcePath } from '../resources.js';
+import { selectCluster } from '../select.js';
+import { callUpstream, getJson, readBody, upstreamErrorMessage } from '../upstream.js';
+
+export interface ResourceRouteDeps {
+  directory: ClusterDirectory;
+  cache: UpstreamClientCache;
+  metrics: HttpMetrics;
+  timeoutMs: number;
+}
+
+/** Kite's overview counts for one cluster. */
+export interface Overview {
+  cluster: string;
+  version: string;
+  totalNodes: number;
+  readyNodes: number;
+  totalPods: number;
+  runningPods: number;
+  totalNamespaces: number;
+  totalServices: number;
+  prometheusEnabled: boolean;
+}
+
+interface List<T> {
+  items?: T[];
+}
+interface NodeLike {
+  status?: { conditions?: { type?: string; status?: string }[] };
+}
+interface PodLike {
+  status?: { phase?: string };
+}
+
+export function countOverview(
+  entry: IndexEntry,
+  nodes: List<NodeLike>,
+  pods: List<PodLike>,
+  namespaces: List<unknown>,
+  services: List<unknown>,
+): Overview {
+  const nodeItems = nodes.items ?? [];
+  const podItems = pods.items ?? [];
+  return {
+    cluster: entry.name,
+    version: entry.version,
+    totalNodes: nodeItems.length,
+    readyNodes: nodeItems.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
+    totalPods: podItems.length,
+    runningPods: podItems.filter((p) => p.status?.phase === 'Running').length,
+    totalNamespaces: (namespaces.items ?? []).length,
+    totalServices: (services.items ?? []).length,
+    prometheusEnabled: entry.prometheusUrl !== '',
+  };
+}
+
+function passThroughQuery(req: Request): string {
+  const p = new URLSearchParams();
+  for (const k of kPassThroughQuery) {
+    const v = req.query[k];
+    if (typeof v === 'string' && v !== '') p.set(k, v);
+  }
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
+/** Upstream 401 means fleetgate's credentials for the cluster were refused, not the caller's. */
+function callerStatus(upstream: number): number {
+  return upstream === 401 ? 502 : upstream;
+}
+
+export function registerResourceRoutes(app: Express, d: ResourceRouteDeps): void {
+  app.get('/api/v1/overview', async (req, res) => {
+    const entry = selectCluster(req, d.directory, callerOf(res));
+    const get = <T>(path: string) => getJson<T>(d.cache, d.cache.acquire(entry), path, d.timeoutMs, d.metrics);
+    let lists;
+    try {
+      lists = await Promise.all([
+        get<List<NodeLike>>('/api/v1/nodes'),
+        get<List<PodLike>>('/api/v1/pods'),
+        get<List<unknown>>('/api/v1/namespaces'),
+        get<List<unknown>>('/api/v1/services'),
+      ]);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 401) throw new HttpError(502, err.message);
+      throw err;
+    }
+    res.json(countOverview(entry, ...lists));
+  });
+
+  const serve = async (req: Request, res: Response, namespace: string | undefined, name: string | undefined) => {
+    const resource = String(req.params.resource);
+    const kind = resourceKind(resource);
+    if (!kind) throw new HttpError(404, `unknown resource "${resource}"`);
+    let ns = namespace === undefined || namespace === kAllNamespaces ? '' : namespace;
+    if (!kind.namespaced) ns = '';
+    if (name !== undefined && kind.namespaced && ns === '') {
+      throw new HttpError(400, `${resource} are namespaced: use /api/v1/${resource}/NAMESPACE/${name}`);
+    }
+    const entry = selectCluster(req, d.directory, callerOf(res));
+    const path = resourcePath(kind, ns, name) + (name === undefined ? passThroughQuery(req) : '');
+    const client = d.cache.acquire(entry);
+    const { req: up, response } = callUpstream(
+      d.cache,
+      client,
+      { method: 'GET', path, headers: { accept: 'application/json' }, timeoutMs: d.timeoutMs },
+      d.metrics,
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    up.end();
+    const upRes = await response;
+    const status = upRes.statusCode ?? 502;
+    if (status < 200 || status >= 300) {
+      const body = await readBody(upRes, 1024 * 1024);
+      throw new HttpError(callerStatus(status), upstreamErrorMessage(entry.name, status, body));
+    }
+    const headers: Record<string, string> = { 'content-type': upRes.headers['content-type'] ?? 'application/json' };
+    if (upRes.headers['content-length']) headers['content-length'] = upRes.headers['content-length'];
+    res.writeHead(status, headers);
+    upRes.on('error', () => res.destroy());
+    upRes.pipe(res);
+  };
+
+  app.get('/api/v1/:resource', (req, res) => serve(req, res, undefined, undefined));
+  app.get('/api/v1/:resource/:namespace', (req, res) => serve(req, res, req.params.namespace, undefined));
+  app.get('/api/v1/:resource/:namespace/:name', (req, res) => serve(req, res, req.params.namespace, req.params.name));
+}

@@ -1,0 +1,91 @@
+/**
+ * Which cluster a cluster-scoped request is for: the `x-cluster-name` header, then the
+ * `?x-cluster-name=` query parameter, then the `x-cluster-name` cookie, then the default cluster
+ * (Kite's order). The result is a copied-out index entry; nothing is held after this returns.
+ */
+import type { Request } from 'express';
+import type { IndexEntry } from '../index/types.js';
+import { canSee, type Caller } from './auth.js';
+import type { ClusterDirectory } from './deps.js';
+import { HttpError } from './errors.js';
+
+export const kClusterHeader = 'x-cluster-name';
+
+export const kNoClustersMessage =
+  'no clusters registered; add one with POST /api/v1/admin/clusters or start with --kubeconfig/--sim';
+
+/** The explicitly requested cluster name, or '' when the request names none. */
+export function requestedClusterName(req: Request): string {
+  const h = req.headers[kClusterHeader];
+  if (typeof h === 'string' && h !== '') return h;
+  const q = req.query[kClusterHeader];
+  if (typeof q === 'string' && q !== '') return q;
+  return cookieValue(req.headers.cookie, kClusterHeader);
+}
+
+/** One cookie's value from a Cookie header, percent-decoded; '' when absent. */
+export function cookieValue(header: string | undefined, name: string): string {
+  if (!header) return '';
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    let v = part.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  }
+  return '';
+}
+
+/** Looks a named cluster up for this caller: 404 unknown, 403 not allowed, 503 unusable. */
+export function namedCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexEntry {
+  return usable(findCluster(directory, caller, name));
+}
+
+/** Looks a named cluster up for this caller: 404 unknown, 403 not allowed; any state. */
+export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexEntry {
+  const entry = directory.lookup(name);
+  if (!entry) {
+    if (directory.list().length === 0) throw new HttpError(404, kNoClustersMessage);
+    throw new HttpError(404, `cluster "${name}" not found`);
+  }
+  if (!canSee(caller, entry.name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
+  return entry;
+}
+
+/** The cluster a request is for, by header, query, cookie, then default. */
+export function selectCluster(req: Request, directory: ClusterDirectory, caller: Caller): IndexEntry {
+  const name = requestedClusterName(req);
+  if (name) return namedCluster(directory, caller, name);
+  const def = directory.lookupDefault();
+  if (def && canSee(caller, def.name)) return usable(def);
+  // No default, or one this caller may not use: the first (by name) it may use.
+  const all = directory.list();
+  if (all.length === 0) throw new HttpError(404, kNoClustersMessage);
+  const first = all.find((e) => canSee(caller, e.name) && e.state !== 'disabled');
+  if (!first) {
+    if (all.some((e) => canSee(caller, e.name))) throw new HttpError(503, 'every cluster this token may use is disabled');
+    throw new HttpError(403, `token "${caller.record.name}" may not use any registered cluster`);
+  }
+  return usable(first);
+}
+
+/** 503 for a cluster that cannot serve: in the error state, disabled, or not yet built. */
+export function usable(entry: IndexEntry): IndexEntry {
+  switch (entry.state) {
+    case 'ok':
+      return entry;
+    case 'error':
+      throw new HttpError(503, `cluster "${entry.name}" is unavailable: ${entry.error || 'unknown error'}`);
+    case 'disabled':
+      throw new HttpError(503, `cluster "${entry.name}" is disabled`);
+    case 'building':
+      if (entry.client.server) return entry;
+      throw new HttpError(503, `cluster "${entry.name}" is not ready yet`, { 'Retry-After': '1' });
+    default:
+      throw new HttpError(503, `cluster "${entry.name}" is in an unknown state`);
+  }
+}
