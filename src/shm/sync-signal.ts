@@ -1,0 +1,108 @@
+/**
+ * Sync requests: Kite's `syncNow` channel over two control words.
+ *
+ * kSyncRequestWord is a ticket counter: a thread that wants a sync (an admin write) takes a
+ * ticket with Atomics.add and notifies. The sync worker waits for the counter to move, runs one
+ * sync that covers every ticket issued before it started reading the table, then stores the
+ * highest such ticket in kSyncServedWord and notifies. A requester waits until served >= its
+ * ticket: read-your-writes without sleeping for a fixed time.
+ *
+ * Tickets are Int32 and wrap after 2^31 requests; comparisons use wrapping differences.
+ */
+import { assertRegion, headInt32, kSyncRequestWord, kSyncServedWord } from './layout.js';
+
+/** a >= b for wrapping Int32 counters. */
+export function ticketReached(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}
+
+/** Asks the sync worker for a sync; returns the ticket to wait for. Never blocks. */
+export function requestSync(sab: SharedArrayBuffer): number {
+  const i32 = assertRegion(sab);
+  const ticket = (Atomics.add(i32, kSyncRequestWord, 1) + 1) | 0;
+  // Pairs with the Atomics.wait in waitSyncRequest. The add happens before this notify, and the
+  // waiter's wait atomically re-checks the word against the value it last saw, so a sync worker
+  // that read the old value either sees the new one ('not-equal') or is already queued here.
+  Atomics.notify(i32, kSyncRequestWord);
+  return ticket;
+}
+
+/** Current value of the request counter (the sync worker records it before reading the table). */
+export function syncRequested(sab: SharedArrayBuffer): number {
+  return Atomics.load(headInt32(sab), kSyncRequestWord);
+}
+
+/** Highest ticket served so far. */
+export function syncServed(sab: SharedArrayBuffer): number {
+  return Atomics.load(headInt32(sab), kSyncServedWord);
+}
+
+/**
+ * Sync worker: every ticket up to `ticket` is now reflected in a committed index. Never moves
+ * the served mark backwards.
+ */
+export function markSyncServed(sab: SharedArrayBuffer, ticket: number): void {
+  const i32 = headInt32(sab);
+  for (;;) {
+    const cur = Atomics.load(i32, kSyncServedWord);
+    if (ticketReached(cur, ticket)) break;
+    if (Atomics.compareExchange(i32, kSyncServedWord, cur, ticket) === cur) break;
+  }
+  // Pairs with the waitAsync in waitSyncServed: the store above happens before this notify, and
+  // waitAsync re-checks the word against the value the waiter saw, so no waiter sleeps through it.
+  Atomics.notify(i32, kSyncServedWord);
+}
+
+/**
+ * Resolves true once served >= ticket, false on timeout. Uses Atomics.waitAsync, so the calling
+ * thread's event loop keeps running.
+ */
+export async function waitSyncServed(sab: SharedArrayBuffer, ticket: number, timeoutMs: number): Promise<boolean> {
+  const i32 = assertRegion(sab);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const cur = Atomics.load(i32, kSyncServedWord);
+    if (ticketReached(cur, ticket)) return true;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return false;
+    // Pairs with the notify in markSyncServed (see there); `cur` is re-checked atomically.
+    const r = Atomics.waitAsync(i32, kSyncServedWord, cur, remaining);
+    if (r.async) await r.value;
+  }
+}
+
+/**
+ * Sync worker: blocks (Atomics.wait; never call on a thread with an event loop to keep) until
+ * the request counter differs from `lastSeen` or the timeout passes (the periodic resync).
+ */
+export function waitSyncRequest(sab: SharedArrayBuffer, lastSeen: number, timeoutMs: number): 'requested' | 'timed-out' {
+  const i32 = assertRegion(sab);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (Atomics.load(i32, kSyncRequestWord) !== lastSeen) return 'requested';
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return 'timed-out';
+    // Pairs with the notify in requestSync: the wait sleeps only while the word still equals
+    // lastSeen, checked atomically with enqueueing, so a request between our load and this call
+    // returns 'not-equal' instead of being slept through.
+    Atomics.wait(i32, kSyncRequestWord, lastSeen, remaining);
+  }
+}
+
+/** Event-loop-friendly variant of waitSyncRequest for a sync worker that also serves messages. */
+export async function waitSyncRequestAsync(
+  sab: SharedArrayBuffer,
+  lastSeen: number,
+  timeoutMs: number,
+): Promise<'requested' | 'timed-out'> {
+  const i32 = assertRegion(sab);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (Atomics.load(i32, kSyncRequestWord) !== lastSeen) return 'requested';
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return 'timed-out';
+    // Same pairing as waitSyncRequest.
+    const r = Atomics.waitAsync(i32, kSyncRequestWord, lastSeen, remaining);
+    if (r.async) await r.value;
+  }
+}
