@@ -1,0 +1,14 @@
+/** The cluster store: SQLite registry of clusters (kubeconfigs encrypted at rest) and API tokens. */
+export { openStore, kDbFileName, kBusyTimeoutMs } from './store.js';
+export type { Store, StoreOptions } from './store.js';
+export { StoreError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export { resolveKey, parseKey, kKeyEnv, kKeyFileName } from './key.js';
+export type { ResolvedKey } from './key.js';
+export { ClusterRepo, clusterNameFromContext, kNameRule } from './clusters.js';
+export type { ClusterRow, ClusterInput, WriteOptions, ImportOptions, ImportResult } from './clusters.js';
+export { TokenRepo, kAdminTokenFile, kTokenPrefix } from './tokens.js';
+export type { TokenRecord, TokenInput, TokenRole } from './tokens.js';
+export { firstStartImport } from './first-start.js';
+export type { FirstStartOptions, FirstStartResult } from './first-start.js';
+export { migrations, kSchemaVersion } from './migrations.js';

@@ -1,0 +1,159 @@
+/**
+ * openStore: one better-sqlite3 connection (each thread opens its own), WAL, busy timeout,
+ * foreign keys, migrations, and the encryption key checked against the `meta` key-check value
+ * before any row is read or written.
+ *
+ * Key policy: if the database holds sealed data (a key check or a kubeconfig) and the key is
+ * missing or different, openStore throws StoreError('key') and writes nothing: no new key file,
+ * no new key check. A fresh database gets a key file (unless FLEETGATE_ENCRYPTION_KEY is set)
+ * and a key check on first open.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClusterRepo } from './clusters.js';
+import { kKeyCheckText, open, seal } from './crypto.js';
+import { StoreError, toStoreError } from './errors.js';
+import { kKeyEnv, kKeyFileName, parseKey, resolveKey } from './key.js';
+import { checkSchema, migrate } from './migrations.js';
+import { TokenRepo } from './tokens.js';
+
+export const kDbFileName = 'fleetgate.db';
+export const kBusyTimeoutMs = 5000;
+
+export interface StoreOptions {
+  dataDir: string;
+  /** The encryption key (32 bytes, or its hex/base64 text); default: resolveKey(dataDir, env). */
+  key?: Buffer | string;
+  /** Open read-only: no migrations, no key file creation, writes fail with StoreError('io'). */
+  readonly?: boolean;
+  /** Environment for FLEETGATE_ENCRYPTION_KEY; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Store {
+  readonly dataDir: string;
+  /** Path of the SQLite file. */
+  readonly path: string;
+  readonly clusters: ClusterRepo;
+  readonly tokens: TokenRepo;
+  /** Non-fatal problems found at open (e.g. key file permissions); print them. */
+  readonly warnings: readonly string[];
+  /** Where the key came from ("FLEETGATE_ENCRYPTION_KEY", "key file …"), '' when none was needed. */
+  readonly keySource: string;
+  /** True when this open generated DATA/encryption.key. */
+  readonly keyCreated: boolean;
+  /** The raw connection, for diagnostics and tests. Don't write tables behind the repos' backs. */
+  readonly db: Database.Database;
+  /**
+   * PRAGMA data_version: changes when another connection (thread or process) commits to the
+   * database; this connection's own commits do not change it. Poll it to notice outside writes.
+   */
+  dataVersion(): number;
+  close(): void;
+}
+
+function hasSealedData(db: Database.Database): { check: Buffer | undefined; sample: Buffer | undefined } {
+  const check = (db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: Buffer } | undefined)?.value;
+  const sample = (db.prepare('SELECT config FROM clusters WHERE config IS NOT NULL LIMIT 1').get() as { config: Buffer } | undefined)?.config;
+  return { check, sample };
+}
+
+function mismatch(source: string): StoreError {
+  return new StoreError('key', `cannot decrypt stored kubeconfigs: ${source} does not match the key they were written with; nothing was changed`);
+}
+
+export function openStore(opts: StoreOptions): Store {
+  const dataDir = opts.dataDir;
+  const readonly = opts.readonly === true;
+  const env = opts.env ?? process.env;
+  const path = join(dataDir, kDbFileName);
+  if (!readonly) {
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StoreError('io', `cannot create the data directory ${dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly, timeout: kBusyTimeoutMs });
+  } catch (err) {
+    throw new StoreError('io', `cannot open ${path}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma(`busy_timeout = ${kBusyTimeoutMs}`);
+    db.pragma('foreign_keys = ON');
+    if (!readonly) {
+      db.pragma('journal_mode = WAL');
+      migrate(db);
+    } else {
+      checkSchema(db);
+    }
+
+    const sealed = hasSealedData(db);
+    const needed = sealed.check !== undefined || sealed.sample !== undefined;
+    let key: Buffer | undefined;
+    let keySource = '';
+    let keyCreated = false;
+    const warnings: string[] = [];
+    if (opts.key !== undefined) {
+      key = parseKey(opts.key, 'the key passed to openStore');
+      keySource = 'the key passed to openStore';
+    } else {
+      const r = resolveKey(dataDir, env, { create: !needed && !readonly });
+      if (r) {
+        key = r.key;
+        keySource = r.source;
+        keyCreated = r.created;
+        warnings.push(...r.warnings);
+      }
+    }
+    if (needed && !key) {
+      throw new StoreError(
+        'key',
+        `cannot decrypt stored kubeconfigs: no encryption key (${kKeyEnv} is not set and ${join(dataDir, kKeyFileName)} does not exist); ` +
+          'restore the key they were written with',
+      );
+    }
+    if (key) {
+      if (sealed.check !== undefined) {
+        if (open(key, 'key-check', sealed.check) !== kKeyCheckText) throw mismatch(keySource);
+      } else if (sealed.sample !== undefined) {
+        if (open(key, 'cluster-config', sealed.sample) === undefined) throw mismatch(keySource);
+      }
+      if (sealed.check === undefined && !readonly) {
+        // First open (or a database from before the key check): record it. INSERT OR IGNORE and
+        // re-read, so two first starts with different keys cannot both win.
+        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)").run(seal(key, 'key-check', kKeyCheckText));
+        const stored = hasSealedData(db).check!;
+        if (open(key, 'key-check', stored) !== kKeyCheckText) throw mismatch(keySource);
+      }
+    }
+
+    const keyFn = (): Buffer => {
+      if (!key) throw new StoreError('key', `no encryption key: set ${kKeyEnv} or open the store read-write once to create ${kKeyFileName}`);
+      return key;
+    };
+    const clusters = new ClusterRepo(db, keyFn);
+    const tokens = new TokenRepo(db, dataDir);
+    const dv = db.prepare('PRAGMA data_version').pluck();
+    return {
+      dataDir,
+      path,
+      clusters,
+      tokens,
+      warnings,
+      keySource,
+      keyCreated,
+      db,
+      dataVersion: () => dv.get() as number,
+      close: () => {
+        if (db.open) db.close();
+      },
+    };
+  } catch (err) {
+    db.close();
+    throw toStoreError(err, `opening ${path}`);
+  }
+}
