@@ -1,0 +1,94 @@
+/**
+ * Certificates for one simulator run, made with @peculiar/x509 over WebCrypto (ECDSA P-256 keeps
+ * handshakes cheap): one CA, one server certificate for 127.0.0.1 and localhost shared by every
+ * cluster listener, and client certificates for certificate authentication.
+ */
+import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs a Reflect polyfill.
+import * as x509 from '@peculiar/x509';
+import { webcrypto, randomBytes } from 'node:crypto';
+
+type KeyPair = webcrypto.CryptoKeyPair;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+x509.cryptoProvider.set(webcrypto as any);
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY = 86_400_000;
+
+export interface Pem {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface CertificateAuthority extends Pem {
+  /** Issues a leaf certificate signed by this CA. */
+  issue(opts: { commonName: string; organization?: string; server?: boolean }): Promise<Pem>;
+}
+
+async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
+}
+
+function serial(): string {
+  const b = randomBytes(12);
+  b[0] &= 0x7f; // positive
+  b[0] |= 0x01;
+  return b.toString('hex');
+}
+
+function certPem(cert: x509.X509Certificate): string {
+  return cert.toString('pem').replace(/\r\n/g, '\n') + '\n';
+}
+
+export async function createCertificateAuthority(name = 'fleetgate-sim-ca'): Promise<CertificateAuthority> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const now = Date.now();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${name}, O=fleetgate`,
+    keys,
+    signingAlgorithm: ALG,
+    notBefore: new Date(now - DAY),
+    notAfter: new Date(now + 365 * DAY),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const caPem = certPem(ca);
+  return {
+    certPem: caPem,
+    keyPem: await keyPem(keys.privateKey),
+    async issue({ commonName, organization, server }) {
+      const leaf = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+      const extensions: x509.Extension[] = [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+        await x509.AuthorityKeyIdentifierExtension.create(ca, false),
+      ];
+      if (server) {
+        extensions.push(
+          new x509.SubjectAlternativeNameExtension([
+            { type: 'ip', value: '127.0.0.1' },
+            { type: 'dns', value: 'localhost' },
+          ]),
+        );
+      }
+      const cert = await x509.X509CertificateGenerator.create({
+        serialNumber: serial(),
+        subject: organization ? `CN=${commonName}, O=${organization}` : `CN=${commonName}`,
+        issuer: ca.subject,
+        publicKey: leaf.publicKey,
+        signingKey: keys.privateKey,
+        signingAlgorithm: ALG,
+        notBefore: new Date(now - DAY),
+        notAfter: new Date(now + 365 * DAY),
+        extensions,
+      });
+      return { certPem: certPem(cert), keyPem: await keyPem(leaf.privateKey) };
+    },
+  };
+}
