@@ -36,6 +36,16 @@ const kFleetgateToken = /\bfg_[A-Za-z0-9_-]{8,}/g;
 const kLongOpaque = /[A-Za-z0-9+/_-]{40,}={0,2}(?:\.[A-Za-z0-9+/_-]{8,}={0,2})*/g;
 
 /**
+ * A long run is opaque (masked) when it is hex, or mixes digits, upper- and lower-case letters as
+ * random base64 does; long file paths and host names (lower case words, dashes, slashes) are kept,
+ * since error messages name them on purpose.
+ */
+function isOpaque(run: string): boolean {
+  if (/^[0-9a-fA-F]{40,}$/.test(run)) return true;
+  return /[0-9]/.test(run) && /[A-Z]/.test(run) && /[a-z]/.test(run);
+}
+
+/**
  * Masks bearer tokens, PEM blocks, secret kubeconfig fields, fleetgate tokens and long opaque
  * base64/hex runs in `text`. Idempotent; never throws.
  */
@@ -46,7 +56,7 @@ export function redact(text: string): string {
     .replace(kBearer, (_m, scheme: string) => `${scheme} ${kRedacted}`)
     .replace(kSecretField, (_m, prefix: string) => `${prefix}${kRedacted}`)
     .replace(kFleetgateToken, `fg_${kRedacted}`)
-    .replace(kLongOpaque, kRedacted);
+    .replace(kLongOpaque, (run) => (isOpaque(run) ? kRedacted : run));
 }
 
 /** Cuts `text` to at most `max` characters (an error text must stay one short line). */
