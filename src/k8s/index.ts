@@ -15,3 +15,5 @@ export { configHash } from './hash.js';
 export type { ConfigHashInput } from './hash.js';
 export { probeVersion, tlsOptionsOf } from './probe.js';
 export type { ProbeResult, ProbeOptions } from './probe.js';
+export { buildClientConfig } from './cluster-config.js';
+export type { ClusterSource, ClusterSourceOptions } from './cluster-config.js';

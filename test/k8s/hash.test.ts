@@ -71,3 +71,29 @@ describe('configHash (pairwise, STYLE 13)', () => {
     }
   });
 });
+
+describe('buildClientConfig', () => {
+  it('kubeconfig rows and in-cluster rows; hash follows enabled and prometheusUrl', async () => {
+    const { buildClientConfig, K8sConfigError } = await import('../../src/k8s/index.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const row = { config: kubeconfig(), inCluster: false, prometheusUrl: '', enabled: true };
+    const a = buildClientConfig(row);
+    expect(a.client.server).toBe('https://127.0.0.1:6443');
+    expect(a.configHash).toBe(configHash({ config: a.client, prometheusUrl: '', enabled: true }));
+    expect(buildClientConfig({ ...row, enabled: false }).configHash).not.toBe(a.configHash);
+    expect(buildClientConfig({ ...row, prometheusUrl: 'http://p' }).configHash).not.toBe(a.configHash);
+    const exec = { ...row, config: kubeconfig({ user: { exec: { command: 'x' } } }) };
+    expect(() => buildClientConfig(exec)).toThrow(K8sConfigError);
+
+    const sa = mkdtempSync(join(tmpdir(), 'fg-sa-'));
+    writeFileSync(join(sa, 'token'), 'sa-token');
+    writeFileSync(join(sa, 'ca.crt'), fixture('ca.crt'));
+    const ic = buildClientConfig(
+      { config: '', inCluster: true, prometheusUrl: '', enabled: true },
+      { saDir: sa, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' } },
+    );
+    expect(ic.client).toMatchObject({ server: 'https://10.0.0.1:443', token: 'sa-token' });
+    rmSync(sa, { recursive: true, force: true });
+  });
+});
