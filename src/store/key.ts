@@ -3,7 +3,7 @@
  * 32 bytes), else DATA/encryption.key (the same formats; written as hex, mode 0600, created
  * exclusively at first start so two starting threads agree on one key). No built-in default.
  */
-import { closeSync, constants, fchmodSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { kKeyBytes } from './crypto.js';
@@ -11,6 +11,8 @@ import { StoreError } from './errors.js';
 
 export const kKeyEnv = 'FLEETGATE_ENCRYPTION_KEY';
 export const kKeyFileName = 'encryption.key';
+/** Same as store.ts's kDbFileName (not imported: store.ts imports this module). */
+const kDbFile = 'fleetgate.db';
 
 export interface ResolvedKey {
   key: Buffer;
@@ -56,12 +58,26 @@ function permissionWarnings(path: string): string[] {
 }
 
 /**
- * Resolves the key from `env` (FLEETGATE_ENCRYPTION_KEY) or DATA/encryption.key. With
- * `create` (the default) a missing key file is generated (32 random bytes, hex, mode 0600);
- * with `create: false` a missing key yields undefined. Throws StoreError('key') for malformed
- * keys and StoreError('io') when the key file cannot be read or written.
+ * Resolves the key from `env` (FLEETGATE_ENCRYPTION_KEY) or DATA/encryption.key.
+ *
+ * A missing key file is generated (32 random bytes, hex, mode 0600) with `create: true`, and by
+ * default only when DATA/fleetgate.db does not exist yet: a key is never invented next to an
+ * existing database (that throws StoreError('key') saying the key is missing). With
+ * `create: false` a missing key yields undefined. Throws StoreError('key') for malformed keys
+ * and StoreError('io') when the key file cannot be read or written.
  */
 export function resolveKey(dataDir: string, env: NodeJS.ProcessEnv = process.env, opts: { create?: boolean } = {}): ResolvedKey | undefined {
+  if (opts.create === undefined) {
+    const r = resolveKey(dataDir, env, { create: !existsSync(join(dataDir, kDbFile)) });
+    if (!r) {
+      throw new StoreError(
+        'key',
+        `no encryption key: ${kKeyEnv} is not set and ${join(dataDir, kKeyFileName)} does not exist, but ${join(dataDir, kDbFile)} does; ` +
+          'restore the key its kubeconfigs were written with',
+      );
+    }
+    return r;
+  }
   const fromEnv = env[kKeyEnv];
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
     return { key: parseKey(fromEnv, kKeyEnv), source: kKeyEnv, created: false, warnings: [] };

@@ -43,6 +43,12 @@ export interface Store {
   readonly keySource: string;
   /** True when this open generated DATA/encryption.key. */
   readonly keyCreated: boolean;
+  /**
+   * A copy of the 32-byte encryption key (secret), e.g. for the supervisor to hand to the threads
+   * it starts so they open the store with `key` instead of resolving it again. Throws
+   * StoreError('key') when the store has no key (read-only open of a fresh database).
+   */
+  encryptionKey(): Buffer;
   /** The raw connection, for diagnostics and tests. Don't write tables behind the repos' backs. */
   readonly db: Database.Database;
   /**
@@ -148,6 +154,7 @@ export function openStore(opts: StoreOptions): Store {
       keyCreated,
       db,
       dataVersion: () => dv.get() as number,
+      encryptionKey: () => Buffer.from(keyFn()),
       close: () => {
         if (db.open) db.close();
       },

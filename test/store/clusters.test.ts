@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { StoreError, kSchemaVersion, openStore } from '../../src/store/index.js';
@@ -246,6 +248,16 @@ describe('I/O failures map to code io and lose nothing', () => {
     expect(e.code).toBe('io');
     expect(e.message).toMatch(/read-only/);
     expect(w.clusters.count()).toBe(1);
+  });
+
+  it('a file that is not a database is io, named, and left alone', () => {
+    const dataDir = tempDir();
+    const garbage = Buffer.from('this is not an sqlite database, it is a text file that is long enough '.repeat(20));
+    writeFileSync(join(dataDir, 'fleetgate.db'), garbage);
+    const e = storeError(() => openStore({ dataDir, env: {} }));
+    expect(e.code).toBe('io');
+    expect(e.message).toMatch(/fleetgate\.db.*SQLITE_NOTADB/);
+    expect(readFileSync(join(dataDir, 'fleetgate.db')).equals(garbage)).toBe(true);
   });
 
   it('read-only open of a missing database is io', () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -125,6 +125,26 @@ describe('kubeconfigs encrypted at rest', () => {
     expect(parseKey(k.toString('base64'), 'k').equals(k)).toBe(true);
     expect(parseKey(k.toString('base64url'), 'k').equals(k)).toBe(true);
     expect(parseKey(k, 'k').equals(k)).toBe(true);
+  });
+
+  it('resolveKey never invents a key next to an existing database', () => {
+    const dataDir = tempDir();
+    const first = resolveKey(dataDir, {})!; // fresh dir: creates the key file
+    expect(first.created).toBe(true);
+    const s = openStore({ dataDir, env: {} });
+    s.clusters.create({ name: 'a', config: secretKc });
+    expect(s.encryptionKey().equals(first.key)).toBe(true);
+    s.close();
+    rmSync(join(dataDir, 'encryption.key'));
+    const e = storeError(() => resolveKey(dataDir, {}));
+    expect(e.code).toBe('key');
+    expect(e.message).toMatch(/no encryption key: .* does not exist, but .*fleetgate.db does/);
+    expect(existsSync(join(dataDir, 'encryption.key'))).toBe(false);
+    expect(resolveKey(dataDir, {}, { create: false })).toBeUndefined();
+    // The key handed on by encryptionKey() opens the store in another connection.
+    const t = openStore({ dataDir, env: {}, key: first.key });
+    expect(t.clusters.getByName('a')!.config).toBe(secretKc);
+    t.close();
   });
 
   it('a malformed key file is a key error naming the file', () => {
