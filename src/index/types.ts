@@ -65,3 +65,22 @@ export interface IndexEntry extends IndexEntryInput {
   /** Generation of the index this copy was read from. */
   indexGeneration: number;
 }
+
+/**
+ * The cheap copy of an entry for list views (GET /api/v1/clusters): no client config, no
+ * secrets. Its checksum is still verified over the whole entry.
+ */
+export interface IndexSummary {
+  id: number;
+  name: string;
+  description: string;
+  enabled: boolean;
+  isDefault: boolean;
+  inCluster: boolean;
+  state: ClusterState;
+  version: string;
+  error: string;
+  generation: number;
+  /** Generation of the index this copy was read from. */
+  indexGeneration: number;
+}

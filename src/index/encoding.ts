@@ -1,0 +1,237 @@
+/**
+ * Byte layout of one index buffer (A or B; where each lives: src/shm/layout.ts, kBufferOffsetWord).
+ * All offsets below are relative to the buffer's start, which is 64-byte aligned. The sync worker
+ * writes a whole buffer (the inactive one; the active one in `none` mode) and nothing else does.
+ *
+ * Buffer header (one 64-byte line, Int32 words):
+ * | word | name                | meaning                                              | valid values                         |
+ * |------|---------------------|------------------------------------------------------|--------------------------------------|
+ * | 0    | kHdrMagic           | index magic                                          | kIndexMagic ('FGIX')                 |
+ * | 1    | kHdrGeneration      | index generation this buffer was built for           | >= 1                                 |
+ * | 2    | kHdrEntryCount      | entries                                              | 0..(used - header) / kEntHeaderBytes |
+ * | 3    | kHdrTableCapacity   | hash buckets                                         | power of two >= kMinTableCapacity    |
+ * | 4    | kHdrUsedBytes       | bytes of the buffer in use                           | <= buffer capacity                   |
+ * | 5    | kHdrTableOffset     | byte offset of the bucket array                      | = kIndexHeaderBytes                  |
+ * | 6    | kHdrOrderOffset     | byte offset of the name-order array                  | = table + capacity * kBucketBytes    |
+ * | 7    | kHdrEntriesOffset   | byte offset of the first entry                       | = order + count * 4                  |
+ * | 8    | kHdrDefaultOffset   | offset of the entry flagged default (first by name)  | 0 = none, else an entry offset       |
+ * | 9    | kHdrChecksum        | entryChecksum of words 0..8                          | —                                    |
+ *
+ * Bucket (kBucketBytes = 8): word 0 name hash (nameHash of the UTF-8 name), word 1 entry offset
+ * (0 = empty bucket; entries never start at 0). Open addressing, linear probing, load <= 1/2.
+ * Name-order array: count Int32 entry offsets, sorted by name (JS string order).
+ *
+ * Entry (4-byte aligned, Int32 words then string bytes):
+ * | word      | name             | meaning                                                    |
+ * |-----------|------------------|------------------------------------------------------------|
+ * | 0         | kEntBytes        | total entry bytes incl. this header, multiple of 4         |
+ * | 1         | kEntChecksum     | entryChecksum(words 2..end, seed = kEntBytes word)          |
+ * | 2         | kEntId           | database id (> 0)                                          |
+ * | 3         | kEntFlags        | kFlag* bits 0..7, state code (kStateCodes) bits 8..15        |
+ * | 4         | kEntGeneration   | per-entry generation                                       |
+ * | 5         | kEntNameHash     | nameHash(name), as in its bucket                           |
+ * | 6, 7      | kEntErrorAt      | errorAt epoch ms, high and low 32 bits                     |
+ * | 8, 9      | kEntProbedAt     | probedAt epoch ms, high and low 32 bits                    |
+ * | 10..22    | kEntStrLens      | UTF-8 byte length of each string field (kStrFields order)  |
+ * | 23..35    | kEntStrChars     | UTF-16 length of each string field (so a reader decodes the |
+ * |           |                  | strings with one UTF-8 decode and slices them apart)       |
+ * | 36..      | strings          | the string fields' UTF-8 bytes, back to back, zero-padded to 4 |
+ */
+import type { ClusterState, IndexEntryInput } from './types.js';
+import { entryChecksum, nameHash } from './checksum.js';
+
+export const kIndexMagic = 0x58494746; // 'FGIX' little-endian
+export const kIndexHeaderBytes = 64;
+export const kHdrMagic = 0;
+export const kHdrGeneration = 1;
+export const kHdrEntryCount = 2;
+export const kHdrTableCapacity = 3;
+export const kHdrUsedBytes = 4;
+export const kHdrTableOffset = 5;
+export const kHdrOrderOffset = 6;
+export const kHdrEntriesOffset = 7;
+export const kHdrDefaultOffset = 8;
+export const kHdrChecksum = 9;
+
+export const kBucketWords = 2;
+export const kBucketBytes = kBucketWords * 4;
+export const kMinTableCapacity = 8;
+
+export const kEntBytes = 0;
+export const kEntChecksum = 1;
+export const kEntId = 2;
+export const kEntFlags = 3;
+export const kEntGeneration = 4;
+export const kEntNameHash = 5;
+export const kEntErrorAtHi = 6;
+export const kEntErrorAtLo = 7;
+export const kEntProbedAtHi = 8;
+export const kEntProbedAtLo = 9;
+export const kEntStrLens = 10;
+
+/** String fields in storage order; name first so lookups compare it without decoding. */
+export const kStrFields = [
+  'name',
+  'description',
+  'version',
+  'error',
+  'configHash',
+  'prometheusUrl',
+  'server',
+  'caData',
+  'certData',
+  'keyData',
+  'token',
+  'tlsServerName',
+  'proxyUrl',
+] as const;
+export const kStrCount = kStrFields.length;
+export const kStrName = 0;
+export const kEntStrChars = kEntStrLens + kStrCount;
+export const kEntHeaderWords = kEntStrChars + kStrCount;
+export const kEntHeaderBytes = kEntHeaderWords * 4;
+
+export const kFlagEnabled = 1 << 0;
+export const kFlagDefault = 1 << 1;
+export const kFlagInCluster = 1 << 2;
+export const kFlagInsecure = 1 << 3;
+export const kFlagMask = 0xff;
+export const kStateShift = 8;
+/** State codes; 0 is invalid so zeroed memory never decodes as a state. */
+export const kStateCodes: readonly (ClusterState | undefined)[] = [undefined, 'ok', 'error', 'building', 'disabled'];
+
+const kTwo32 = 2 ** 32;
+
+export function stateCode(s: ClusterState): number {
+  const c = kStateCodes.indexOf(s);
+  if (c <= 0) throw new TypeError(`index: unknown cluster state "${String(s)}"`);
+  return c;
+}
+
+/** The string field `k` of an input entry. */
+export function stringField(e: IndexEntryInput, k: number): string {
+  switch (k) {
+    case 0: return e.name;
+    case 1: return e.description;
+    case 2: return e.version;
+    case 3: return e.error;
+    case 4: return e.configHash;
+    case 5: return e.prometheusUrl;
+    case 6: return e.client.server;
+    case 7: return e.client.caData;
+    case 8: return e.client.certData;
+    case 9: return e.client.keyData;
+    case 10: return e.client.token;
+    case 11: return e.client.tlsServerName;
+    default: return e.client.proxyUrl;
+  }
+}
+
+/** Buckets for `count` entries: a power of two, load factor at most 1/2. */
+export function tableCapacityFor(count: number): number {
+  let cap = kMinTableCapacity;
+  while (cap < count * 2) cap *= 2;
+  return cap;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Fills lens[base..base+kStrCount) with the UTF-8 byte lengths of e's strings; returns entry bytes. */
+export function measureEntry(e: IndexEntryInput, lens: Int32Array, base: number): number {
+  let total = kEntHeaderBytes;
+  for (let k = 0; k < kStrCount; k++) {
+    const n = Buffer.byteLength(stringField(e, k), 'utf8');
+    lens[base + k] = n;
+    total += n;
+  }
+  return (total + 3) & ~3;
+}
+
+function splitMs(ms: number): [number, number] {
+  const v = Math.max(0, Math.trunc(ms || 0));
+  return [Math.floor(v / kTwo32) | 0, v >>> 0 | 0];
+}
+
+export function joinMs(hi: number, lo: number): number {
+  return (hi >>> 0) * kTwo32 + (lo >>> 0);
+}
+
+/**
+ * Writes entry `e` at absolute byte `pos` (4-aligned) of the views. `lens` holds its string byte
+ * lengths from measureEntry; `bytes` is measureEntry's result. Returns the entry's name hash.
+ */
+export function encodeEntry(
+  u8: Buffer,
+  i32: Int32Array,
+  pos: number,
+  e: IndexEntryInput,
+  lens: Int32Array,
+  lensBase: number,
+  bytes: number,
+): number {
+  const w = pos >> 2;
+  const hash = nameHash(e.name);
+  const flags =
+    (e.enabled ? kFlagEnabled : 0) |
+    (e.isDefault ? kFlagDefault : 0) |
+    (e.inCluster ? kFlagInCluster : 0) |
+    (e.client.insecure ? kFlagInsecure : 0) |
+    (stateCode(e.state) << kStateShift);
+  i32[w + kEntBytes] = bytes;
+  i32[w + kEntId] = e.id;
+  i32[w + kEntFlags] = flags;
+  i32[w + kEntGeneration] = e.generation;
+  i32[w + kEntNameHash] = hash;
+  const [eh, el] = splitMs(e.errorAt);
+  i32[w + kEntErrorAtHi] = eh;
+  i32[w + kEntErrorAtLo] = el;
+  const [ph, pl] = splitMs(e.probedAt);
+  i32[w + kEntProbedAtHi] = ph;
+  i32[w + kEntProbedAtLo] = pl;
+  let p = pos + kEntHeaderBytes;
+  for (let k = 0; k < kStrCount; k++) {
+    const n = lens[lensBase + k]!;
+    const str = stringField(e, k);
+    i32[w + kEntStrLens + k] = n;
+    i32[w + kEntStrChars + k] = str.length;
+    if (n > 0) u8.write(str, p, n, 'utf8');
+    p += n;
+  }
+  // Zero the padding so the checksum covers defined bytes.
+  for (; p < pos + bytes; p++) u8[p] = 0;
+  i32[w + kEntChecksum] = entryChecksum(i32, w + kEntId, w + (bytes >> 2), bytes);
+  return hash;
+}
+
+/** Checksum of a buffer header's words 0..8 (buffer starts at word `hw`). */
+export function headerChecksum(i32: Int32Array, hw: number): number {
+  return entryChecksum(i32, hw, hw + kHdrChecksum, kIndexMagic);
+}
+
+/** The pure relations a valid header satisfies (garbage in `none` mode fails them). */
+export function headerShapeOk(
+  count: number,
+  tableCap: number,
+  used: number,
+  tableOff: number,
+  orderOff: number,
+  entriesOff: number,
+  defaultOff: number,
+  capacity: number,
+): boolean {
+  return (
+    count >= 0 &&
+    isPowerOfTwo(tableCap) &&
+    tableCap >= kMinTableCapacity &&
+    tableOff === kIndexHeaderBytes &&
+    tableCap <= (capacity - kIndexHeaderBytes) / kBucketBytes &&
+    orderOff === tableOff + tableCap * kBucketBytes &&
+    count <= (capacity - orderOff) / (4 + kEntHeaderBytes) &&
+    entriesOff === orderOff + count * 4 &&
+    used >= entriesOff &&
+    used <= capacity &&
+    (defaultOff === 0 || (defaultOff >= entriesOff && defaultOff < used && (defaultOff & 3) === 0))
+  );
+}

@@ -1,0 +1,509 @@
+/**
+ * IndexReader: copy-out accessors over the active index buffer (Kite's Snapshot /
+ * ClusterVersion / ClusterError). Every accessor takes the read lock, copies what it returns out
+ * of shared memory into plain JS values, and releases the lock before returning, so nothing it
+ * returns aliases shared memory and the lock is never held across an await.
+ *
+ * Integrity: every entry copied out has its checksum verified (src/index/checksum.ts) and every
+ * offset and length read from shared memory is bounds-checked against the buffer before use;
+ * probe and list loops are bounded by the header's counts. A mismatch counts a torn read on this
+ * thread's stats line; in `rw` / `mutex` it then throws TornReadError (after unlocking): the lock
+ * failed. In `none` mode it returns what it read (torn or not) so an outside verifier can see the
+ * corruption, and skips what cannot be decoded safely. Garbage never hangs or crashes the thread.
+ */
+import type { RwLock } from '../lock/rwlock.js';
+import {
+  headInt32,
+  kActiveBufferWord,
+  kBufferCapacityWord,
+  kBufferOffsetWord,
+  kGenerationWord,
+  kIndexRegionOffset,
+  kLineBytes,
+  kReadyWord,
+} from '../shm/layout.js';
+import { asciiHash, bytesHash, entryChecksum } from './checksum.js';
+import {
+  headerChecksum,
+  headerShapeOk,
+  joinMs,
+  kBucketWords,
+  kEntChecksum,
+  kEntErrorAtHi,
+  kEntErrorAtLo,
+  kEntFlags,
+  kEntGeneration,
+  kEntHeaderBytes,
+  kEntId,
+  kEntProbedAtHi,
+  kEntProbedAtLo,
+  kEntStrChars,
+  kEntStrLens,
+  kFlagDefault,
+  kFlagEnabled,
+  kFlagInCluster,
+  kFlagInsecure,
+  kHdrChecksum,
+  kHdrDefaultOffset,
+  kHdrEntriesOffset,
+  kHdrEntryCount,
+  kHdrGeneration,
+  kHdrMagic,
+  kHdrOrderOffset,
+  kHdrTableCapacity,
+  kHdrTableOffset,
+  kHdrUsedBytes,
+  kIndexHeaderBytes,
+  kIndexMagic,
+  kStateCodes,
+  kStateShift,
+  kStrCount,
+} from './encoding.js';
+import { TornReadError } from './errors.js';
+import type { ClusterState, IndexEntry, IndexSummary } from './types.js';
+
+/** Node's Buffer has an unlisted, argument-check-free utf8Slice; fall back to toString. */
+type Utf8Sliceable = Buffer & { utf8Slice?: (start: number, end: number) => string };
+const kHasUtf8Slice = typeof (Buffer.prototype as Utf8Sliceable).utf8Slice === 'function';
+
+export interface IndexReaderOptions {
+  /**
+   * Decoded entries kept per index generation for repeat lookups (default 256 in rw / mutex,
+   * always 0 in none mode). A hit still probes and compares the name in shared memory under the
+   * read lock and checks the entry's stored checksum word against the cached one; only the full
+   * re-hash and UTF-8 decode are skipped, which is sound because a committed buffer is immutable
+   * until a later commit changes the generation (which empties the cache). 0 disables it (the
+   * hammer tests do, to verify every byte of every read).
+   */
+  cacheEntries?: number;
+}
+
+interface CachedEntry {
+  checksum: number;
+  entry: IndexEntry;
+}
+
+function copyEntry(e: IndexEntry): IndexEntry {
+  return { ...e, client: { ...e.client } };
+}
+
+export class IndexReader {
+  readonly sab: SharedArrayBuffer;
+  readonly lock: RwLock;
+  private readonly head: Int32Array;
+  private readonly countsOnly: boolean;
+  private u8: Utf8Sliceable;
+  private i32: Int32Array;
+  // The active buffer, as validated by activeLocked() (valid only while the read lock is held).
+  private base = 0;
+  private count = 0;
+  private tableCap = 0;
+  private tableOff = 0;
+  private orderOff = 0;
+  private entriesOff = 0;
+  private used = 0;
+  private defaultOff = 0;
+  private gen = 0;
+  /** Absolute end of the active buffer's used bytes (bound for every string copy). */
+  private limit = 0;
+  /** Entry length validated by the last entryShapeOkLocked (re-reading it could see another value in none mode). */
+  private shapeLen = 0;
+  /** Sum of the string byte lengths validated by the last entryShapeOkLocked. */
+  private shapeStrBytes = 0;
+  /** Torn reads seen during the current accessor; settled after unlock. */
+  private torn = 0;
+  private keyBuf = Buffer.alloc(512);
+  private keyLen = 0;
+  private keyAscii = true;
+  private readonly asciiOut = new Int32Array(1);
+  /** Scratch for decodeStringsLocked. */
+  private readonly strs: string[] = new Array<string>(kStrCount).fill('');
+
+  private readonly cache: Map<number, CachedEntry> | null;
+  private readonly cacheMax: number;
+  private cacheGen = -1;
+  private cacheBase = -1;
+
+  constructor(sab: SharedArrayBuffer, lock: RwLock, opts: IndexReaderOptions = {}) {
+    if (lock.sab !== sab) throw new TypeError('index: the lock handle belongs to a different shared region');
+    this.cacheMax = lock.mode === 'none' ? 0 : Math.max(0, opts.cacheEntries ?? 256);
+    this.cache = this.cacheMax > 0 ? new Map() : null;
+    this.sab = sab;
+    this.lock = lock;
+    this.head = headInt32(sab);
+    this.countsOnly = lock.mode === 'none';
+    this.u8 = Buffer.from(sab, 0, sab.byteLength);
+    this.i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
+  }
+
+  /** The entry named `name`, copied out, or undefined. */
+  lookup(name: string): IndexEntry | undefined {
+    if (typeof name !== 'string') return undefined;
+    this.torn = 0;
+    const lock = this.lock;
+    lock.readLock();
+    let e: IndexEntry | undefined;
+    try {
+      e = this.lookupLocked(name);
+    } finally {
+      lock.readUnlock();
+    }
+    if (this.torn !== 0) this.settleTorn();
+    return e;
+  }
+
+  /** The entry flagged isDefault (the first by name if several are), or undefined. */
+  lookupDefault(): IndexEntry | undefined {
+    this.torn = 0;
+    const lock = this.lock;
+    lock.readLock();
+    let e: IndexEntry | undefined;
+    try {
+      e = this.lookupDefaultLocked();
+    } finally {
+      lock.readUnlock();
+    }
+    if (this.torn !== 0) this.settleTorn();
+    return e;
+  }
+
+  /** Every entry, copied out, sorted by name. */
+  list(): IndexEntry[] {
+    this.torn = 0;
+    const out: IndexEntry[] = [];
+    const lock = this.lock;
+    lock.readLock();
+    try {
+      this.listLocked(out, true);
+    } finally {
+      lock.readUnlock();
+    }
+    if (this.torn !== 0) this.settleTorn();
+    return out;
+  }
+
+  /** Every entry's summary (no client config, no secrets), sorted by name. */
+  listSummary(): IndexSummary[] {
+    this.torn = 0;
+    const out: IndexSummary[] = [];
+    const lock = this.lock;
+    lock.readLock();
+    try {
+      this.listLocked(out, false);
+    } finally {
+      lock.readUnlock();
+    }
+    if (this.torn !== 0) this.settleTorn();
+    return out;
+  }
+
+  /** Generation of the live index (0 before the first commit). */
+  generation(): number {
+    return Atomics.load(this.head, kGenerationWord);
+  }
+
+  /** The first commit has happened (/readyz). */
+  isReady(): boolean {
+    return Atomics.load(this.head, kReadyWord) === 1;
+  }
+
+  /**
+   * Resolves true once the index generation is >= minGen, false after timeoutMs. Waits with
+   * Atomics.waitAsync: the event loop keeps running, no lock is held.
+   */
+  async waitForGeneration(minGen: number, timeoutMs: number): Promise<boolean> {
+    const head = this.head;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const g = Atomics.load(head, kGenerationWord);
+      if (g >= minGen) return true;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return false;
+      // Pairs with the Atomics.notify(kGenerationWord) after each commit in IndexWriter.publish:
+      // the generation is stored before the notify, and waitAsync compares with g atomically
+      // with enqueueing, so a commit after our load either fails the compare or finds us queued.
+      const r = Atomics.waitAsync(head, kGenerationWord, g, remaining);
+      if (r.async) await r.value;
+    }
+  }
+
+  // ---- under the read lock ------------------------------------------------------------------
+
+  private settleTorn(): void {
+    const n = this.torn;
+    this.torn = 0;
+    for (let i = 0; i < n; i++) this.lock.countTornRead();
+    if (!this.countsOnly) throw new TornReadError(n);
+  }
+
+  private refreshViews(): void {
+    const len = this.sab.byteLength;
+    this.u8 = Buffer.from(this.sab, 0, len);
+    this.i32 = new Int32Array(this.sab, 0, len >> 2);
+  }
+
+  /** Loads and validates the active buffer's header into this.*; false if empty or invalid. */
+  private activeLocked(): boolean {
+    const head = this.head;
+    if (Atomics.load(head, kReadyWord) === 0) return false;
+    const b = Atomics.load(head, kActiveBufferWord) & 1;
+    const off = Atomics.load(head, kBufferOffsetWord(b));
+    const cap = Atomics.load(head, kBufferCapacityWord(b));
+    if (off < kIndexRegionOffset || off % kLineBytes !== 0 || cap < kIndexHeaderBytes) {
+      this.torn++;
+      return false;
+    }
+    if (off + cap > this.u8.length) {
+      this.refreshViews();
+      if (off + cap > this.u8.length) {
+        this.torn++;
+        return false;
+      }
+    }
+    const i32 = this.i32;
+    const hw = off >> 2;
+    if (i32[hw + kHdrMagic] !== kIndexMagic || i32[hw + kHdrChecksum] !== headerChecksum(i32, hw)) {
+      this.torn++;
+      return false;
+    }
+    const count = i32[hw + kHdrEntryCount]!;
+    const tableCap = i32[hw + kHdrTableCapacity]!;
+    const used = i32[hw + kHdrUsedBytes]!;
+    const tableOff = i32[hw + kHdrTableOffset]!;
+    const orderOff = i32[hw + kHdrOrderOffset]!;
+    const entriesOff = i32[hw + kHdrEntriesOffset]!;
+    const defaultOff = i32[hw + kHdrDefaultOffset]!;
+    if (!headerShapeOk(count, tableCap, used, tableOff, orderOff, entriesOff, defaultOff, cap)) {
+      this.torn++;
+      return false;
+    }
+    this.base = off;
+    this.count = count;
+    this.tableCap = tableCap;
+    this.tableOff = tableOff;
+    this.orderOff = orderOff;
+    this.entriesOff = entriesOff;
+    this.used = used;
+    this.defaultOff = defaultOff;
+    this.gen = i32[hw + kHdrGeneration]!;
+    this.limit = off + used;
+    return true;
+  }
+
+  /** Bounds of the entry at buffer-relative `eoff`: header, length and string lengths all inside. */
+  private entryShapeOkLocked(eoff: number): boolean {
+    if ((eoff & 3) !== 0 || eoff < this.entriesOff || eoff + kEntHeaderBytes > this.used) return false;
+    const i32 = this.i32;
+    const w = (this.base + eoff) >> 2;
+    const len = i32[w]!;
+    if (len < kEntHeaderBytes || (len & 3) !== 0 || eoff + len > this.used) return false;
+    let sum = 0;
+    for (let k = 0; k < kStrCount; k++) {
+      const n = i32[w + kEntStrLens + k]!;
+      if (n < 0) return false;
+      sum += n;
+    }
+    this.shapeLen = len;
+    this.shapeStrBytes = sum;
+    return sum <= len - kEntHeaderBytes;
+  }
+
+  /** Sets keyLen / keyAscii (and keyBuf for non-ASCII names); returns the name hash. */
+  private keyOf(name: string): number {
+    const h = asciiHash(name, this.asciiOut);
+    if (this.asciiOut[0] === 1) {
+      this.keyAscii = true;
+      this.keyLen = name.length;
+      return h;
+    }
+    if (this.keyBuf.length < name.length * 3) this.keyBuf = Buffer.alloc(name.length * 3);
+    this.keyAscii = false;
+    this.keyLen = this.keyBuf.write(name, 0, 'utf8');
+    return bytesHash(this.keyBuf, 0, this.keyLen);
+  }
+
+  private nameMatchesLocked(eoff: number, name: string): boolean {
+    const pos = this.base + eoff;
+    const n = this.i32[(pos >> 2) + kEntStrLens]!;
+    if (n !== this.keyLen) return false;
+    const u8 = this.u8;
+    const p = pos + kEntHeaderBytes;
+    if (this.keyAscii) {
+      for (let i = 0; i < n; i++) if (u8[p + i] !== name.charCodeAt(i)) return false;
+    } else {
+      const k = this.keyBuf;
+      for (let i = 0; i < n; i++) if (u8[p + i] !== k[i]) return false;
+    }
+    return true;
+  }
+
+  private lookupLocked(name: string): IndexEntry | undefined {
+    if (!this.activeLocked()) return undefined;
+    const hash = this.keyOf(name);
+    const i32 = this.i32;
+    const cap = this.tableCap;
+    const mask = cap - 1;
+    const tw = (this.base + this.tableOff) >> 2;
+    let b = hash & mask;
+    // Bounded: at most one pass over the table, whatever the bytes say.
+    for (let n = 0; n < cap; n++, b = (b + 1) & mask) {
+      const eoff = i32[tw + b * kBucketWords + 1]!;
+      if (eoff === 0) return undefined;
+      if (i32[tw + b * kBucketWords] !== hash) continue;
+      if (!this.entryShapeOkLocked(eoff)) {
+        this.torn++;
+        continue;
+      }
+      if (this.nameMatchesLocked(eoff, name)) return this.decodeCachedLocked(eoff);
+    }
+    return undefined;
+  }
+
+  /** decodeLocked through the per-generation cache (see IndexReaderOptions.cacheEntries). */
+  private decodeCachedLocked(eoff: number): IndexEntry {
+    const cache = this.cache;
+    if (cache === null) return this.decodeLocked(eoff);
+    if (this.cacheGen !== this.gen || this.cacheBase !== this.base) {
+      cache.clear();
+      this.cacheGen = this.gen;
+      this.cacheBase = this.base;
+    }
+    const checksum = this.i32[((this.base + eoff) >> 2) + kEntChecksum]!;
+    const hit = cache.get(eoff);
+    if (hit !== undefined && hit.checksum === checksum) return copyEntry(hit.entry);
+    const entry = this.decodeLocked(eoff);
+    // Admit only while there is room: under a uniform spread of names a full cache would
+    // otherwise churn (and promote short-lived copies to the old generation); it empties at the
+    // next commit.
+    if (this.torn === 0 && cache.size < this.cacheMax) cache.set(eoff, { checksum, entry: copyEntry(entry) });
+    return entry;
+  }
+
+  private lookupDefaultLocked(): IndexEntry | undefined {
+    if (!this.activeLocked() || this.defaultOff === 0) return undefined;
+    if (!this.entryShapeOkLocked(this.defaultOff)) {
+      this.torn++;
+      return undefined;
+    }
+    return this.decodeCachedLocked(this.defaultOff);
+  }
+
+  private listLocked(out: (IndexEntry | IndexSummary)[], full: boolean): void {
+    if (!this.activeLocked()) return;
+    const ow = (this.base + this.orderOff) >> 2;
+    const i32 = this.i32;
+    for (let k = 0; k < this.count; k++) {
+      const eoff = i32[ow + k]!;
+      if (!this.entryShapeOkLocked(eoff)) {
+        this.torn++;
+        continue;
+      }
+      out.push(full ? this.decodeLocked(eoff) : this.decodeSummaryLocked(eoff));
+    }
+  }
+
+  /** UTF-8 string of n bytes at p; bounds re-checked (in none mode lengths can change under us). */
+  private str(p: number, n: number): string {
+    if (n === 0) return '';
+    if (n < 0 || p < this.base || p + n > this.limit) {
+      this.torn++;
+      return '';
+    }
+    return kHasUtf8Slice ? this.u8.utf8Slice!(p, p + n) : this.u8.toString('utf8', p, p + n);
+  }
+
+  /** Verifies the checksum of a shape-checked entry; counts a torn read on mismatch. */
+  private verifyLocked(w: number): void {
+    const i32 = this.i32;
+    const len = this.shapeLen;
+    if (entryChecksum(i32, w + kEntId, w + (len >> 2), len) !== i32[w + kEntChecksum]) this.torn++;
+  }
+
+  private stateOf(flags: number): ClusterState {
+    return kStateCodes[(flags >>> kStateShift) & 0xff] ?? 'error';
+  }
+
+  /**
+   * Decodes the first `fields` strings of the entry at word `w` with one UTF-8 decode of their
+   * bytes, then slices them apart by their stored UTF-16 lengths into this.strs.
+   */
+  private decodeStringsLocked(w: number, fields: number): void {
+    const i32 = this.i32;
+    let bytes = 0;
+    if (fields === kStrCount) bytes = this.shapeStrBytes;
+    else for (let k = 0; k < fields; k++) bytes += i32[w + kEntStrLens + k]!;
+    const all = this.str((w << 2) + kEntHeaderBytes, bytes);
+    const strs = this.strs;
+    let c = 0;
+    for (let k = 0; k < fields; k++) {
+      const n = i32[w + kEntStrChars + k]!;
+      if (n < 0 || c + n > all.length) {
+        // Lengths disagree with the bytes: torn (none mode) or corrupt.
+        this.torn++;
+        for (; k < fields; k++) strs[k] = '';
+        return;
+      }
+      strs[k] = n === 0 ? '' : all.slice(c, c + n);
+      c += n;
+    }
+  }
+
+  /** Copies out a shape-checked entry (checksum verified). */
+  private decodeLocked(eoff: number): IndexEntry {
+    const w = (this.base + eoff) >> 2;
+    this.verifyLocked(w);
+    this.decodeStringsLocked(w, kStrCount);
+    const i32 = this.i32;
+    const flags = i32[w + kEntFlags]!;
+    const s = this.strs;
+    return {
+      id: i32[w + kEntId]!,
+      name: s[0]!,
+      description: s[1]!,
+      enabled: (flags & kFlagEnabled) !== 0,
+      isDefault: (flags & kFlagDefault) !== 0,
+      inCluster: (flags & kFlagInCluster) !== 0,
+      state: this.stateOf(flags),
+      version: s[2]!,
+      error: s[3]!,
+      errorAt: joinMs(i32[w + kEntErrorAtHi]!, i32[w + kEntErrorAtLo]!),
+      probedAt: joinMs(i32[w + kEntProbedAtHi]!, i32[w + kEntProbedAtLo]!),
+      configHash: s[4]!,
+      generation: i32[w + kEntGeneration]!,
+      prometheusUrl: s[5]!,
+      client: {
+        server: s[6]!,
+        caData: s[7]!,
+        certData: s[8]!,
+        keyData: s[9]!,
+        token: s[10]!,
+        tlsServerName: s[11]!,
+        insecure: (flags & kFlagInsecure) !== 0,
+        proxyUrl: s[12]!,
+      },
+      indexGeneration: this.gen,
+    };
+  }
+
+  private decodeSummaryLocked(eoff: number): IndexSummary {
+    const w = (this.base + eoff) >> 2;
+    this.verifyLocked(w);
+    this.decodeStringsLocked(w, 4);
+    const i32 = this.i32;
+    const flags = i32[w + kEntFlags]!;
+    const s = this.strs;
+    return {
+      id: i32[w + kEntId]!,
+      name: s[0]!,
+      description: s[1]!,
+      enabled: (flags & kFlagEnabled) !== 0,
+      isDefault: (flags & kFlagDefault) !== 0,
+      inCluster: (flags & kFlagInCluster) !== 0,
+      state: this.stateOf(flags),
+      version: s[2]!,
+      error: s[3]!,
+      generation: i32[w + kEntGeneration]!,
+      indexGeneration: this.gen,
+    };
+  }
+}

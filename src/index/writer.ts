@@ -1,0 +1,182 @@
+/**
+ * IndexWriter: the sync worker's side of the double-buffered index (Kite PR 436's phases):
+ *   1. snapshot()  – copy out the current index under the read lock;
+ *   2. publish()   – encode the complete next index into the INACTIVE buffer with no lock held
+ *                    (growing / relocating that buffer if needed), then
+ *   3. commit      – write lock; flip kActiveBufferWord; bump kGenerationWord; set kReadyWord;
+ *                    unlock. Nothing else happens under the write lock, so its hold time does
+ *                    not depend on the number of entries;
+ *   4. notify kGenerationWord so waitForGeneration watchers wake.
+ * Why the unlocked build is safe: a reader holds the read lock from loading the active flag until
+ * it has copied out what it needs, and the flip's writeLock waits for every reader to leave; so
+ * after the flip nobody can be reading the old buffer, and the next build may overwrite it.
+ *
+ * In `none` mode publish rewrites the ACTIVE buffer in place with no lock, as Kite's original
+ * syncClusters rewrote the live map: readers tear, and count it. That mode is the demonstration.
+ *
+ * Exactly one IndexWriter may exist per region (the sync worker); nothing enforces it.
+ */
+import type { RwLock } from '../lock/rwlock.js';
+import { headInt32, kActiveBufferWord, kGenerationWord, kReadyWord } from '../shm/layout.js';
+import { ensureBufferCapacity } from './buffers.js';
+import {
+  encodeEntry,
+  headerChecksum,
+  kBucketBytes,
+  kBucketWords,
+  kHdrChecksum,
+  kHdrDefaultOffset,
+  kHdrEntriesOffset,
+  kHdrEntryCount,
+  kHdrGeneration,
+  kHdrMagic,
+  kHdrOrderOffset,
+  kHdrTableCapacity,
+  kHdrTableOffset,
+  kHdrUsedBytes,
+  kIndexHeaderBytes,
+  kIndexMagic,
+  kStateCodes,
+  kStrCount,
+  measureEntry,
+  tableCapacityFor,
+} from './encoding.js';
+import { IndexInputError } from './errors.js';
+import { IndexReader } from './reader.js';
+import type { IndexEntry, IndexEntryInput } from './types.js';
+
+export interface PublishResult {
+  /** Index generation now live. */
+  generation: number;
+  /** How long the write lock was held for the flip, ns (0 in `none` mode). */
+  holdNs: number;
+}
+
+function byName(a: IndexEntryInput, b: IndexEntryInput): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+export class IndexWriter {
+  readonly sab: SharedArrayBuffer;
+  readonly lock: RwLock;
+  private readonly head: Int32Array;
+  private readonly reader: IndexReader;
+  private u8: Buffer;
+  private i32: Int32Array;
+
+  constructor(sab: SharedArrayBuffer, lock: RwLock) {
+    this.sab = sab;
+    this.lock = lock;
+    this.head = headInt32(sab);
+    this.reader = new IndexReader(sab, lock);
+    this.u8 = Buffer.from(sab, 0, sab.byteLength);
+    this.i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
+  }
+
+  /** Phase 1: the current index, copied out under the read lock. */
+  snapshot(): IndexEntry[] {
+    return this.reader.list();
+  }
+
+  /** Phases 2-4: build the next index from `entries` and commit it. */
+  publish(entries: readonly IndexEntryInput[]): PublishResult {
+    validateInput(entries);
+    const sorted = entries.slice().sort(byName);
+    const count = sorted.length;
+    const lens = new Int32Array(count * kStrCount);
+    const sizes = new Int32Array(count);
+    const tableCap = tableCapacityFor(count);
+    const tableOff = kIndexHeaderBytes;
+    const orderOff = tableOff + tableCap * kBucketBytes;
+    const entriesOff = orderOff + count * 4;
+    let used = entriesOff;
+    for (let k = 0; k < count; k++) {
+      sizes[k] = measureEntry(sorted[k]!, lens, k * kStrCount);
+      used += sizes[k]!;
+    }
+
+    const head = this.head;
+    const inPlace = this.lock.mode === 'none';
+    const active = Atomics.load(head, kActiveBufferWord) & 1;
+    const target = inPlace ? active : 1 - active;
+    const generation = (Atomics.load(head, kGenerationWord) + 1) | 0;
+    const base = ensureBufferCapacity(this.sab, target, used).offset;
+    if (this.u8.length !== this.sab.byteLength) {
+      this.u8 = Buffer.from(this.sab, 0, this.sab.byteLength);
+      this.i32 = new Int32Array(this.sab, 0, this.sab.byteLength >> 2);
+    }
+    const u8 = this.u8;
+    const i32 = this.i32;
+    const hw = base >> 2;
+
+    // Phase 2: build, no lock (target is unreachable by readers, except in none mode).
+    u8.fill(0, base + tableOff, base + orderOff);
+    const mask = tableCap - 1;
+    const tableW = (base + tableOff) >> 2;
+    const orderW = (base + orderOff) >> 2;
+    let defaultOff = 0;
+    let pos = entriesOff;
+    for (let k = 0; k < count; k++) {
+      const e = sorted[k]!;
+      const hash = encodeEntry(u8, i32, base + pos, e, lens, k * kStrCount, sizes[k]!);
+      i32[orderW + k] = pos;
+      let b = hash & mask;
+      while (i32[tableW + b * kBucketWords + 1] !== 0) b = (b + 1) & mask;
+      i32[tableW + b * kBucketWords] = hash;
+      i32[tableW + b * kBucketWords + 1] = pos;
+      if (e.isDefault && defaultOff === 0) defaultOff = pos;
+      pos += sizes[k]!;
+    }
+    i32[hw + kHdrMagic] = kIndexMagic;
+    i32[hw + kHdrGeneration] = generation;
+    i32[hw + kHdrEntryCount] = count;
+    i32[hw + kHdrTableCapacity] = tableCap;
+    i32[hw + kHdrUsedBytes] = used;
+    i32[hw + kHdrTableOffset] = tableOff;
+    i32[hw + kHdrOrderOffset] = orderOff;
+    i32[hw + kHdrEntriesOffset] = entriesOff;
+    i32[hw + kHdrDefaultOffset] = defaultOff;
+    i32[hw + kHdrChecksum] = headerChecksum(i32, hw);
+
+    if (inPlace) {
+      // none mode: the bytes above went straight into the live buffer. No lock, no flip.
+      Atomics.store(head, kGenerationWord, generation);
+      Atomics.store(head, kReadyWord, 1);
+      Atomics.notify(head, kGenerationWord);
+      return { generation, holdNs: 0 };
+    }
+
+    // Phase 3: commit. writeLock waits for every reader of the current active buffer to leave;
+    // the flip then publishes the build above: its plain stores happen before writeUnlock's
+    // release store, hence before the reads of any reader that enters afterwards.
+    this.lock.writeLock();
+    const t0 = performance.now();
+    Atomics.store(head, kActiveBufferWord, target);
+    Atomics.store(head, kGenerationWord, generation);
+    Atomics.store(head, kReadyWord, 1);
+    const holdNs = (performance.now() - t0) * 1e6;
+    this.lock.writeUnlock();
+    // Phase 4: pairs with the Atomics.waitAsync in IndexReader.waitForGeneration, which sleeps
+    // only while the word still equals the generation it saw (checked atomically), so a waiter
+    // either sees the new generation or is queued before this notify.
+    Atomics.notify(head, kGenerationWord);
+    return { generation, holdNs };
+  }
+}
+
+function validateInput(entries: readonly IndexEntryInput[]): void {
+  const names = new Set<string>();
+  for (const e of entries) {
+    if (typeof e.name !== 'string' || e.name.length === 0) throw new IndexInputError('index: entry name must be a non-empty string');
+    if (names.has(e.name)) throw new IndexInputError(`index: duplicate entry name "${e.name}"`);
+    names.add(e.name);
+    if (!Number.isInteger(e.id) || e.id <= 0 || e.id > 0x7fff_ffff) {
+      throw new IndexInputError(`index: entry "${e.name}" has invalid id ${e.id}`);
+    }
+    if (!Number.isInteger(e.generation) || e.generation < -0x8000_0000 || e.generation > 0x7fff_ffff) {
+      throw new IndexInputError(`index: entry "${e.name}" has invalid generation ${e.generation}`);
+    }
+    if (kStateCodes.indexOf(e.state) <= 0) throw new IndexInputError(`index: entry "${e.name}" has invalid state "${e.state}"`);
+    if (e.client === null || typeof e.client !== 'object') throw new IndexInputError(`index: entry "${e.name}" has no client config`);
+  }
+}
