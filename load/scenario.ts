@@ -1,0 +1,189 @@
+/**
+ * The load: autocannon (programmatic API) on a request mix, with every response body handed to
+ * the verifier. autocannon collects a body only for requests that have `onResponse`, so every
+ * request in the mix has one; its call count is checked against autocannon's own response count.
+ */
+import autocannon from 'autocannon';
+import type { CorruptionLog } from './corruption.js';
+import type { WriteRegistry } from './registry.js';
+import { checkResponse, type RequestKind, type VerifierNotes, type VerifyOptions } from './verify.js';
+
+export interface MixWeights {
+  clusters: number;
+  overview: number;
+  resource: number;
+  passthrough: number;
+}
+
+export const kDefaultMix: MixWeights = { clusters: 6, overview: 1, resource: 2, passthrough: 1 };
+
+export function parseMix(text: string): MixWeights {
+  const out: MixWeights = { clusters: 0, overview: 0, resource: 0, passthrough: 0 };
+  for (const part of text.split(',')) {
+    const [k, v] = part.split('=');
+    if (!k || !(k in out) || v === undefined || !/^\d+$/.test(v)) throw new Error(`--mix: expected kind=N[,kind=N…] with kinds ${Object.keys(out).join(', ')}; got ${JSON.stringify(part)}`);
+    out[k as keyof MixWeights] = Number(v);
+  }
+  if (Object.values(out).every((v) => v === 0)) throw new Error('--mix: every weight is 0');
+  return out;
+}
+
+export interface MixEntry {
+  kind: RequestKind;
+  path: string;
+  /** The cluster a cluster-scoped request asks for. */
+  asked?: string;
+  headers?: Record<string, string>;
+}
+
+/** Resource lists the mix rotates through; small, so the verifier is not the bottleneck. */
+export const kResourcePaths = ['/api/v1/namespaces', '/api/v1/deployments', '/api/v1/pods?limit=20', '/api/v1/services'];
+
+/**
+ * One cycle of requests that autocannon's clients walk through in order. Cluster-scoped requests
+ * rotate over `clusters`; weights are repetitions per cluster-scoped round, interleaved so that
+ * every client sends every kind within a few requests.
+ */
+export function buildMix(clusters: readonly string[], w: MixWeights = kDefaultMix): MixEntry[] {
+  const out: MixEntry[] = [];
+  const rounds = Math.max(clusters.length, 1);
+  let res = 0;
+  for (let i = 0; i < rounds; i++) {
+    const c = clusters.length ? clusters[i % clusters.length]! : undefined;
+    const seq: MixEntry[] = [];
+    for (let k = 0; k < w.clusters; k++) seq.push({ kind: 'clusters', path: '/api/v1/clusters' });
+    if (c !== undefined) {
+      const h = { 'x-cluster-name': c };
+      for (let k = 0; k < w.overview; k++) seq.push({ kind: 'overview', path: '/api/v1/overview', asked: c, headers: h });
+      for (let k = 0; k < w.resource; k++) seq.push({ kind: 'resource', path: kResourcePaths[res++ % kResourcePaths.length]!, asked: c, headers: h });
+      for (let k = 0; k < w.passthrough; k++) seq.push({ kind: 'passthrough', path: `/k8s/${encodeURIComponent(c)}/api/v1/namespaces`, asked: c });
+    }
+    // Interleave: spread the list requests between the cluster-scoped ones.
+    const lists = seq.filter((e) => e.kind === 'clusters');
+    const scoped = seq.filter((e) => e.kind !== 'clusters');
+    while (lists.length || scoped.length) {
+      if (lists.length) out.push(lists.shift()!);
+      if (scoped.length) out.push(scoped.shift()!);
+    }
+  }
+  return out;
+}
+
+export interface KindStats {
+  responses: number;
+  corrupt: number;
+}
+
+export interface LoadResult {
+  /** Responses whose bodies the verifier checked. */
+  requests: number;
+  /** autocannon's own count of completed responses (must equal `requests`). */
+  autocannonResponses: number;
+  durationSec: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  statuses: Record<string, number>;
+  non2xx: Record<string, number>;
+  corrupt: number;
+  byKind: Record<string, KindStats>;
+  errors: number;
+  timeouts: number;
+}
+
+export interface LoadOptions {
+  baseUrl: string;
+  token: string;
+  durationSec: number;
+  connections: number;
+  mix: MixEntry[];
+  registry: WriteRegistry;
+  verify: VerifyOptions;
+  corruption: CorruptionLog;
+  notes?: VerifierNotes;
+  /** Called when autocannon has started (the churn starts with the load). */
+  onStart?: () => void;
+}
+
+interface QueuedResponse {
+  body: string;
+  chunks?: Buffer[];
+}
+
+/**
+ * autocannon appends each body chunk to a string, which breaks a multi-byte UTF-8 character split
+ * across two chunks; keep the bytes and decode once per response instead.
+ */
+function keepBodyBytes(client: autocannon.Client): void {
+  const q = (client as unknown as { pipelinedRequests?: { peek(): QueuedResponse | undefined; addBody(d: Buffer): void; terminateRequest(): QueuedResponse | undefined } }).pipelinedRequests;
+  if (!q) return;
+  q.addBody = function (data: Buffer) {
+    const r = q.peek();
+    if (r) (r.chunks ??= []).push(Buffer.from(data));
+  };
+  const terminate = q.terminateRequest.bind(q);
+  q.terminateRequest = function () {
+    const r = terminate();
+    if (r?.chunks) {
+      r.body = r.chunks.length === 1 ? r.chunks[0]!.toString('utf8') : Buffer.concat(r.chunks).toString('utf8');
+      r.chunks = undefined;
+    }
+    return r;
+  };
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const byKind: Record<string, KindStats> = {};
+  const statuses: Record<string, number> = {};
+  let verified = 0;
+  let corrupt = 0;
+  const requests: autocannon.Request[] = o.mix.map((e) => {
+    const ks = (byKind[e.kind] ??= { responses: 0, corrupt: 0 });
+    return {
+      method: 'GET',
+      path: e.path,
+      headers: e.headers,
+      onResponse: (status: number, body: string) => {
+        verified++;
+        ks.responses++;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        const reason = checkResponse(e.kind, e.asked, status, body, o.registry, o.verify, o.notes);
+        if (reason !== undefined) {
+          corrupt++;
+          ks.corrupt++;
+          o.corruption.record({ kind: e.kind, path: e.path, asked: e.asked, status, reason, body });
+        }
+      },
+    };
+  });
+  const instance = autocannon({
+    url: o.baseUrl,
+    connections: o.connections,
+    duration: o.durationSec,
+    headers: { authorization: `Bearer ${o.token}` },
+    requests,
+    setupClient: keepBodyBytes,
+    timeout: 30,
+  });
+  o.onStart?.();
+  const r = await instance;
+  const non2xx: Record<string, number> = {};
+  for (const [s, n] of Object.entries(statuses)) if (!s.startsWith('2')) non2xx[s] = n;
+  const durationSec = r.duration || o.durationSec;
+  return {
+    requests: verified,
+    autocannonResponses: r.requests.total,
+    durationSec,
+    rps: Math.round(verified / durationSec),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    meanMs: r.latency.mean,
+    statuses,
+    non2xx,
+    corrupt,
+    byKind,
+    errors: r.errors,
+    timeouts: r.timeouts,
+  };
+}

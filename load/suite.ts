@@ -1,0 +1,304 @@
+/**
+ * One load run, end to end: start the simulator and fleetgate (or use a running target), register
+ * stable clusters, run autocannon and the churn together, scrape /metrics before and after, and
+ * produce the RunReport.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { splitContexts } from '../src/k8s/kubeconfig.js';
+import { ChurnDriver, idOf, type ChurnStats, type SimTarget, type StableCluster } from './churn.js';
+import { CorruptionLog } from './corruption.js';
+import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus, sumOf, type Sample } from './prom.js';
+import { WriteRegistry } from './registry.js';
+import { judge, saveReport, type LockMode, type RunReport } from './report.js';
+import { buildMix, kDefaultMix, runLoad, type MixWeights } from './scenario.js';
+import { startFleetgate, waitFor200, type Child } from './processes.js';
+import { stableDescription } from './scheme.js';
+import { HttpSimControl } from './sim-control.js';
+import { emptyNotes } from './verify.js';
+
+export interface SuiteOptions {
+  lock: LockMode;
+  durationSec: number;
+  /** Simulated clusters (managed mode). */
+  clusters: number;
+  workers: number;
+  connections: number;
+  churnRate: number;
+  slots: number;
+  /** Sync request period (ms). */
+  syncEveryMs: number;
+  mix: MixWeights;
+  expectCorruption: boolean;
+  resultsDir: string;
+  /** Run against an already-running fleetgate. */
+  target?: string;
+  token?: string;
+  /** Pods per simulated cluster. */
+  pods: number;
+  /** Progress lines (stderr in the CLI). */
+  log: (line: string) => void;
+}
+
+export const kMetrics = {
+  commits: 'fleetgate_index_commits_total',
+  torn: 'fleetgate_torn_reads_total',
+  hold: 'fleetgate_commit_hold_microseconds',
+};
+
+async function scrape(baseUrl: string): Promise<Sample[] | undefined> {
+  try {
+    const r = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) return undefined;
+    return parsePrometheus(await r.text());
+  } catch {
+    return undefined;
+  }
+}
+
+function delta(before: Sample[] | undefined, after: Sample[] | undefined, name: string): number | null {
+  const a = after && sumOf(after, name);
+  if (a === undefined) return null;
+  return a - ((before && sumOf(before, name)) ?? 0);
+}
+
+async function api(baseUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown; text: string }> {
+  const res = await fetch(baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+interface Setup {
+  baseUrl: string;
+  token: string;
+  adminToken?: string;
+  registry: WriteRegistry;
+  loadClusters: string[];
+  stable: StableCluster[];
+  targets: SimTarget[];
+  versionSims: string[];
+  sim?: HttpSimControl;
+  workers: number | null;
+  lock: LockMode | 'unknown';
+  requireAnnotation: boolean;
+  cleanup: () => Promise<void>;
+}
+
+/** Managed mode: a simulator and a fresh fleetgate on loopback, stable clusters registered. */
+async function setupManaged(o: SuiteOptions): Promise<Setup> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetgate-load-'));
+  const children: Child[] = [];
+  const cleanup = async () => {
+    await Promise.all(children.reverse().map((c) => c.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const kubeconfigPath = join(dir, 'sim.kubeconfig');
+    const infoPath = join(dir, 'sim.json');
+    o.log(`starting simulator: ${o.clusters} clusters`);
+    const sim = await startFleetgate(
+      ['sim', '--clusters', String(o.clusters), '--out', kubeconfigPath, '--info', infoPath, '--control-port', '0', '--pods', String(o.pods)],
+      process.env,
+      /control interface at (http:\/\/127\.0\.0\.1:\d+)/,
+    );
+    children.push(sim.child);
+    const control = new HttpSimControl(sim.match[1]!);
+    const info = JSON.parse(readFileSync(infoPath, 'utf8')) as { clusters: { name: string; version: string }[] };
+    const contexts = splitContexts(readFileSync(kubeconfigPath, 'utf8'));
+    const byName = new Map(contexts.map((c) => [c.name, c.kubeconfig]));
+
+    const registry = new WriteRegistry('churn', true);
+    for (const c of info.clusters) registry.recordSimVersion(c.name, c.version);
+    // The last third (at least one, when there are two or more) back the churn slots and get
+    // their credentials rotated; the rest are stable clusters the load reads from.
+    const nTargets = o.clusters >= 2 ? Math.max(1, Math.floor(o.clusters / 3)) : 0;
+    const stableSims = info.clusters.slice(0, o.clusters - nTargets);
+    const targetSims = info.clusters.slice(o.clusters - nTargets);
+    const targets: SimTarget[] = targetSims.map((c) => ({ name: c.name, kubeconfig: byName.get(c.name)! }));
+
+    const adminToken = `load-${randomBytes(16).toString('hex')}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, FLEETGATE_ADMIN_TOKEN: adminToken };
+    delete env.FLEETGATE_ENCRYPTION_KEY;
+    o.log(`starting fleetgate: lock ${o.lock}, ${o.workers} workers`);
+    const server = await startFleetgate(
+      ['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data'), '--lock', o.lock, '--workers', String(o.workers), '--sync-interval', '60s'],
+      env,
+      /fleetgate: listening on (http:\/\/[^\s]+)/,
+    );
+    children.push(server.child);
+    const baseUrl = server.match[1]!.replace(/\/$/, '');
+    await waitFor200(`${baseUrl}/readyz`);
+
+    const stable: StableCluster[] = [];
+    for (let i = 0; i < stableSims.length; i++) {
+      const name = stableSims[i]!.name;
+      const description = stableDescription(name, 0);
+      registry.recordStable(name, name, description);
+      const r = await api(baseUrl, adminToken, 'POST', '/api/v1/admin/clusters', { name, description, config: byName.get(name), isDefault: i === 0 });
+      const id = idOf(r.body);
+      if (r.status !== 201 && r.status !== 200) throw new Error(`registering ${name}: ${r.status} ${r.text.slice(0, 300)}`);
+      if (id === undefined) throw new Error(`registering ${name}: no id in ${r.text.slice(0, 300)}`);
+      stable.push({ id, name, d: 0 });
+    }
+    return {
+      baseUrl,
+      token: adminToken,
+      adminToken,
+      registry,
+      loadClusters: stable.map((s) => s.name),
+      stable,
+      targets,
+      versionSims: info.clusters.map((c) => c.name),
+      sim: control,
+      workers: o.workers,
+      lock: o.lock,
+      requireAnnotation: true,
+      cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Target mode: someone else's fleetgate; names that are not ours get structural checks only. */
+async function setupTarget(o: SuiteOptions): Promise<Setup> {
+  const baseUrl = o.target!.replace(/\/$/, '');
+  const token = o.token ?? '';
+  const registry = new WriteRegistry(`churn-${randomBytes(2).toString('hex')}`, false);
+  const list = await api(baseUrl, token, 'GET', '/api/v1/clusters');
+  if (list.status !== 200 || !Array.isArray(list.body)) throw new Error(`GET /api/v1/clusters on ${baseUrl}: ${list.status} ${list.text.slice(0, 300)}`);
+  const loadClusters = (list.body as { name: string; state?: string }[])
+    .filter((c) => c.state === undefined || c.state === 'ok')
+    .map((c) => c.name)
+    .slice(0, 8);
+  const admin = await api(baseUrl, token, 'GET', '/api/v1/admin/clusters');
+  const isAdmin = admin.status === 200;
+  if (!isAdmin) o.log(`token is not an admin token (GET /api/v1/admin/clusters → ${admin.status}): load and verifier only, no churn`);
+  const metrics = await scrape(baseUrl);
+  const lockLine = metrics?.find((s) => s.labels.lock !== undefined || s.labels.mode !== undefined);
+  const lock = (lockLine?.labels.lock ?? lockLine?.labels.mode ?? 'unknown') as LockMode | 'unknown';
+  return {
+    baseUrl,
+    token,
+    adminToken: isAdmin ? token : undefined,
+    registry,
+    loadClusters,
+    stable: [],
+    targets: [],
+    versionSims: [],
+    workers: null,
+    lock,
+    requireAnnotation: false,
+    cleanup: async () => {},
+  };
+}
+
+export async function runSuite(o: SuiteOptions): Promise<RunReport> {
+  const setup = o.target ? await setupTarget(o) : await setupManaged(o);
+  const corruption = new CorruptionLog(5);
+  const notes = emptyNotes();
+  let churn: ChurnDriver | undefined;
+  let churnStats: ChurnStats | null = null;
+  const stem = `${new Date().toISOString().replace(/[:.]/g, '-')}-${setup.lock}`;
+  try {
+    if (setup.adminToken && o.churnRate > 0) {
+      churn = new ChurnDriver({
+        baseUrl: setup.baseUrl,
+        adminToken: setup.adminToken,
+        registry: setup.registry,
+        targets: setup.targets,
+        versionSims: setup.versionSims,
+        stable: setup.stable,
+        sim: setup.sim,
+        slots: o.slots,
+        ratePerSec: o.churnRate,
+        syncEveryMs: o.syncEveryMs,
+      });
+    }
+    const before = await scrape(setup.baseUrl);
+    o.log(`load: ${o.durationSec}s, ${o.connections} connections, ${setup.loadClusters.length} clusters read, churn ${churn ? `${o.churnRate}/s` : 'off'}`);
+    const load = await runLoad({
+      baseUrl: setup.baseUrl,
+      token: setup.token,
+      durationSec: o.durationSec,
+      connections: o.connections,
+      mix: buildMix(setup.loadClusters, o.mix),
+      registry: setup.registry,
+      verify: { requireAnnotation: setup.requireAnnotation },
+      corruption,
+      notes,
+      onStart: () => churn?.start(),
+    });
+    if (churn) {
+      churnStats = await churn.stop();
+      if (o.target) await churn.cleanup();
+    }
+    const after = await scrape(setup.baseUrl);
+    const commits = delta(before, after, kMetrics.commits);
+    const holdDelta = after ? bucketDelta(before ? histogramBuckets(before, kMetrics.hold) : new Map(), histogramBuckets(after, kMetrics.hold)) : new Map<number, number>();
+    const hold = histogramQuantile(0.99, holdDelta);
+    const reportNotes: string[] = [];
+    if (notes.missingDescription > 0) {
+      reportNotes.push(`${notes.missingDescription} cluster list entries had no "description" field: the description checks were skipped for them (names, versions, order and defaults were still checked)`);
+    }
+    if (!after) reportNotes.push('GET /metrics failed: commits, commit hold and torn reads are unknown');
+    else {
+      if (commits === null) reportNotes.push(`${kMetrics.commits} is missing from /metrics`);
+      if (hold === undefined) reportNotes.push(`${kMetrics.hold}_bucket is missing from /metrics or empty`);
+      if (sumOf(after, kMetrics.torn) === undefined) reportNotes.push(`${kMetrics.torn} is missing from /metrics`);
+    }
+    if (churnStats?.lastError) reportNotes.push(`last churn error: ${churnStats.lastError}`);
+    const samplePaths = corruption.save(o.resultsDir, stem);
+    const base = {
+      lock: setup.lock,
+      target: o.target ?? 'managed (simulator + fleetgate on loopback)',
+      workers: setup.workers,
+      clusters: o.target ? setup.loadClusters.length : o.clusters,
+      connections: o.connections,
+      durationSec: o.durationSec,
+      churnRate: churn ? o.churnRate : 0,
+      requests: load.requests,
+      autocannonResponses: load.autocannonResponses,
+      rps: load.rps,
+      p50Ms: load.p50Ms,
+      p99Ms: load.p99Ms,
+      non2xx: load.non2xx,
+      errors: load.errors,
+      timeouts: load.timeouts,
+      corrupt: load.corrupt,
+      corruptReasons: corruption.topReasons(8),
+      corruptSamples: samplePaths,
+      byKind: load.byKind,
+      commits,
+      commitsPerSec: commits === null ? null : Math.round(commits / load.durationSec),
+      commitHoldP99Us: hold ?? null,
+      tornReadsReported: delta(before, after, kMetrics.torn),
+      churn: churnStats,
+      notes: reportNotes,
+      expectCorruption: o.expectCorruption,
+    };
+    const verdict = judge(base);
+    const report: RunReport = { ...base, ...verdict };
+    saveReport(o.resultsDir, stem, report);
+    return report;
+  } finally {
+    if (churn && churnStats === null) await churn.stop().catch(() => undefined);
+    await setup.cleanup();
+  }
+}
+
+export { kDefaultMix };
