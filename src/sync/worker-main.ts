@@ -12,8 +12,8 @@
 import { parentPort } from 'node:worker_threads';
 import { RwLock } from '../lock/index.js';
 import { IndexWriter } from '../index/index.js';
-import { kSyncStatsOffset, kSyncStatsBytesReserved } from '../shm/layout.js';
-import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/signals.js';
+import { kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
 import { openStore } from '../store/index.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
 import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messages.js';
@@ -28,7 +28,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
   const post = (m: WorkerToMain) => port.postMessage(m);
   const lock = RwLock.attach(data.sab);
   const writer = new IndexWriter(data.sab, lock);
-  const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsBytesReserved);
+  const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsBytes);
   const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
 
   const engine = new SyncEngine(
@@ -76,7 +76,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
     const seen = syncRequested(data.sab);
     const untilResync = Math.max(0, lastResync + data.syncIntervalMs - Date.now());
     const timeout = Math.min(kDataVersionPollMs, untilResync);
-    // Wakes on requestSync's Atomics.notify (see src/shm/signals.ts for the pairing) or times out
+    // Wakes on requestSync's Atomics.notify (see src/shm/sync-signal.ts for the pairing) or times out
     // to poll data_version and the resync clock; a drain message resolves it early.
     await Promise.race([
       waitSyncRequestAsync(data.sab, seen, timeout),

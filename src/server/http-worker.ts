@@ -1,0 +1,112 @@
+/**
+ * One HTTP worker thread: its own Express app, its own database connection, its own reader slot
+ * in the shared lock, listening on the shared port with reusePort (never a descriptor shared
+ * between threads: a thread that exits would close it for all). On 'drain' it stops accepting,
+ * lets in-flight requests finish (bounded), closes its upstream agents and its database, and exits.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parentPort } from 'node:worker_threads';
+import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
+import { IndexReader } from '../index/index.js';
+import { RwLock } from '../lock/index.js';
+import { requestSync, waitSyncServed } from '../shm/sync-signal.js';
+import { openStore } from '../store/index.js';
+import type { HttpWorkerData, MainToWorker, WorkerToMain } from './messages.js';
+import { renderSharedMetrics } from './shared-metrics.js';
+
+export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
+  const port = parentPort!;
+  const post = (m: WorkerToMain) => port.postMessage(m);
+  const lock = RwLock.attach(data.sab);
+  const reader = new IndexReader(data.sab, lock);
+  const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
+
+  // /metrics: this worker asks the supervisor, which gathers every HTTP worker's snapshot.
+  let metricsSeq = 0;
+  const metricsWaiters = new Map<number, (snaps: unknown[]) => void>();
+  const metricsText = async (): Promise<string> => {
+    const id = ++metricsSeq;
+    const snaps = await new Promise<unknown[]>((resolve) => {
+      const timer = setTimeout(() => {
+        metricsWaiters.delete(id);
+        resolve([handle.metricsSnapshot()]);
+      }, 2000);
+      metricsWaiters.set(id, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      post({ type: 'metrics-request', id });
+    });
+    const http = sumHttpSnapshots(snaps as HttpMetricsSnapshot[]);
+    return renderHttpMetrics(http) + renderSharedMetrics(data.sab);
+  };
+
+  const handle = createApp({
+    directory: reader,
+    store,
+    // Read-your-writes: a ticket taken after the write committed is served only by a sync that
+    // read the table after taking it (see src/shm/sync-signal.ts).
+    syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
+    metricsText,
+    options: {
+      upstreamTimeoutMs: data.upstreamTimeoutMs,
+      allowExec: data.allowExec,
+      workerId: data.workerIndex,
+      log: (l) => post({ type: 'log', line: l }),
+    },
+  });
+
+  const server = createServer({ keepAliveTimeout: 5000 }, handle.app);
+  await listen(server, data);
+  const addr = server.address() as AddressInfo;
+
+  let draining = false;
+  port.on('message', (msg: MainToWorker) => {
+    switch (msg.type) {
+      case 'metrics-collect':
+        post({ type: 'metrics-snapshot', id: msg.id, snapshot: handle.metricsSnapshot() });
+        break;
+      case 'metrics-reply':
+        metricsWaiters.get(msg.id)?.(msg.snapshots);
+        metricsWaiters.delete(msg.id);
+        break;
+      case 'drain':
+        if (draining) return;
+        draining = true;
+        void drain(server, msg.timeoutMs).then(async () => {
+          await handle.close();
+          store.close();
+          lock.release();
+          process.exit(0);
+        });
+        break;
+    }
+  });
+  post({ type: 'ready', role: 'http', port: addr.port });
+}
+
+function listen(server: Server, data: HttpWorkerData): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: data.port, host: data.host, reusePort: data.reusePort } as Parameters<Server['listen']>[0], () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stop accepting, close idle keep-alive sockets, wait for in-flight requests up to timeoutMs. */
+function drain(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, timeoutMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

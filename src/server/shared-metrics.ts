@@ -1,0 +1,49 @@
+/**
+ * Prometheus text for what lives in shared memory and is therefore already summed over every
+ * thread: lock acquisitions, waits and hold times per role, torn reads, the index generation, and
+ * the sync worker's counters (passes, phases, commit hold histogram, clusters by state, probes).
+ */
+import { readLockStats } from '../lock/index.js';
+import { headInt32, kGenerationWord, kReadyWord, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { HOLD_BUCKETS_US, PHASES, STATES, SyncStats } from '../sync/stats.js';
+
+function line(out: string[], name: string, help: string, type: 'counter' | 'gauge' | 'histogram', samples: Array<[string, number]>): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [labels, v] of samples) out.push(`${name}${labels} ${Number.isFinite(v) ? v : 0}`);
+}
+
+export function renderSharedMetrics(sab: SharedArrayBuffer): string {
+  const out: string[] = [];
+  const i32 = headInt32(sab);
+  const lock = readLockStats(sab).totals;
+  const sync = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes).read();
+
+  line(out, 'fleetgate_index_generation', 'Generation of the active cluster index.', 'gauge', [['', Atomics.load(i32, kGenerationWord)]]);
+  line(out, 'fleetgate_index_ready', '1 once the first sync committed.', 'gauge', [['', Atomics.load(i32, kReadyWord)]]);
+  line(out, 'fleetgate_lock_acquisitions_total', 'Read and write lock acquisitions, all threads.', 'counter', [['', lock.acquisitions]]);
+  line(out, 'fleetgate_lock_contended_total', 'Lock acquisitions that had to wait.', 'counter', [['', lock.contended]]);
+  line(out, 'fleetgate_lock_wait_seconds_total', 'Time spent waiting for the lock.', 'counter', [['', lock.waitNs / 1e9]]);
+  line(out, 'fleetgate_lock_write_acquisitions_total', 'Write-lock acquisitions (commits).', 'counter', [['', lock.writeLocks]]);
+  line(out, 'fleetgate_lock_write_hold_seconds_total', 'Total write-lock hold time.', 'counter', [['', lock.writeHoldTotalNs / 1e9]]);
+  line(out, 'fleetgate_lock_write_hold_max_seconds', 'Longest write-lock hold.', 'gauge', [['', lock.writeHoldMaxNs / 1e9]]);
+  line(out, 'fleetgate_torn_reads_total', 'Index entries whose checksum did not match when read (a bug in rw/mutex mode; the expected evidence in none mode).', 'counter', [['', lock.tornReads]]);
+
+  line(out, 'fleetgate_sync_passes_total', 'Completed sync passes.', 'counter', [['', sync.syncs]]);
+  line(out, 'fleetgate_index_commits_total', 'Index commits by the sync worker.', 'counter', [['', sync.commits]]);
+  line(out, 'fleetgate_sync_phase_seconds_total', 'Time spent in each sync phase.', 'counter', PHASES.map((p) => [`{phase="${p}"}`, sync.phaseTotalUs[p] / 1e6]));
+  line(out, 'fleetgate_sync_phase_last_seconds', 'Duration of each phase in the latest sync.', 'gauge', PHASES.map((p) => [`{phase="${p}"}`, sync.phaseLastUs[p] / 1e6]));
+  line(out, 'fleetgate_probes_total', 'Cluster /version probes.', 'counter', [['', sync.probes]]);
+  line(out, 'fleetgate_probe_failures_total', 'Probes that failed or timed out.', 'counter', [['', sync.probeFailures]]);
+  line(out, 'fleetgate_clusters', 'Clusters by state at the last commit.', 'gauge', STATES.map((s) => [`{state="${s}"}`, sync.clustersByState[s]]));
+
+  const name = 'fleetgate_commit_hold_microseconds';
+  out.push(`# HELP ${name} Write-lock hold time of each index commit.`, `# TYPE ${name} histogram`);
+  let cum = 0;
+  HOLD_BUCKETS_US.forEach((le, i) => {
+    cum += sync.holdBuckets[i]!;
+    out.push(`${name}_bucket{le="${le}"} ${cum}`);
+  });
+  cum += sync.holdBuckets[HOLD_BUCKETS_US.length]!;
+  out.push(`${name}_bucket{le="+Inf"} ${cum}`, `${name}_sum ${sync.holdTotalNs / 1000}`, `${name}_count ${cum}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseDuration, parseServeOptions, supportsReusePort } from '../../src/server/config.js';
+import { restartDelayMs } from '../../src/server/supervisor.js';
+
+describe('serve options', () => {
+  it('uses flags over environment over defaults', () => {
+    const o = parseServeOptions(['--port', '9000', '--lock', 'mutex'], { FLEETGATE_PORT: '7000', FLEETGATE_WORKERS: '3' });
+    expect(o).toMatchObject({ port: 9000, lock: 'mutex', workers: 3, host: '127.0.0.1', dataDir: './data', syncIntervalMs: 60_000 });
+  });
+
+  it('reads durations and booleans from the environment', () => {
+    const o = parseServeOptions([], { FLEETGATE_SYNC_INTERVAL: '5s', FLEETGATE_ALLOW_EXEC: 'true', FLEETGATE_SIM: '4' });
+    expect(o).toMatchObject({ syncIntervalMs: 5000, allowExec: true, sim: 4 });
+  });
+
+  it('rejects bad values with a message naming the setting', () => {
+    expect(() => parseServeOptions(['--lock', 'spin'], {})).toThrow(/--lock must be rw, mutex or none/);
+    expect(() => parseServeOptions(['--port', 'eighty'], {})).toThrow(ConfigError);
+    expect(() => parseServeOptions([], { FLEETGATE_SYNC_INTERVAL: 'soon' })).toThrow(/FLEETGATE_SYNC_INTERVAL: invalid duration/);
+    expect(() => parseServeOptions(['--frobnicate'], {})).toThrow(ConfigError);
+    expect(() => parseServeOptions(['--workers', '0'], {})).toThrow(/at least 1/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('2m')).toBe(120_000);
+  });
+
+  it('knows which Node versions can share a port between threads', () => {
+    expect(supportsReusePort('20.19.0')).toBe(false);
+    expect(supportsReusePort('22.11.0')).toBe(false);
+    expect(supportsReusePort('22.12.0')).toBe(true);
+    expect(supportsReusePort('24.1.0')).toBe(true);
+  });
+
+  it('backs restarts off exponentially to a cap', () => {
+    expect([1, 2, 3, 4, 10, 50].map(restartDelayMs)).toEqual([250, 500, 1000, 2000, 10_000, 10_000]);
+  });
+});

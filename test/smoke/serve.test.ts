@@ -1,0 +1,49 @@
+// Start-up and a smoke run of the API: the part of the suite CI also runs on the oldest
+// supported Node (20.19+), where the server falls back to one HTTP worker.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startServer, type ServerHandle } from '../helpers/server.js';
+
+describe('fleetgate serve --sim (smoke)', () => {
+  let server: ServerHandle;
+  beforeAll(async () => {
+    server = await startServer(['--sim', '3', '--workers', '2']);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('answers health and becomes ready after the first sync', async () => {
+    expect((await server.get('/healthz')).status).toBe(200);
+    await eventually(async () => (await server.get('/readyz')).status === 200);
+  });
+
+  it('lists the simulated clusters with their probed versions', async () => {
+    const clusters = await eventually(async () => {
+      const r = await server.get('/api/v1/clusters');
+      const list = r.json() as Array<{ name: string; version: string; isDefault: boolean }>;
+      return list.length === 3 && list.every((c) => c.version.startsWith('v')) ? list : undefined;
+    });
+    expect(clusters.map((c) => c.name)).toEqual([...clusters.map((c) => c.name)].sort());
+    expect(clusters.filter((c) => c.isDefault)).toHaveLength(1);
+  });
+
+  it('serves a resource list from the default cluster and refuses callers without a token', async () => {
+    const r = await server.get('/api/v1/namespaces');
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).items.length).toBeGreaterThan(0);
+    const anon = await fetch(server.url + '/api/v1/clusters');
+    expect(anon.status).toBe(401);
+  });
+
+  it('says on old Node why it serves with one worker', () => {
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+    const old = major < 22 || (major === 22 && minor < 12);
+    expect(server.output().includes('reusePort needs Node >= 22.12')).toBe(old);
+  });
+
+  it('drains and exits 0 on SIGTERM', async () => {
+    const code = await server.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(server.output()).toContain('fleetgate: stopped');
+  });
+});

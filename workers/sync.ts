@@ -1,0 +1,13 @@
+// Thread entry: the sync worker, the cluster index's only writer. Logic lives in src/sync.
+import { parentPort, workerData } from 'node:worker_threads';
+import { runSyncWorker } from '../src/sync/worker-main.js';
+import type { SyncWorkerData } from '../src/server/messages.js';
+
+runSyncWorker(workerData as SyncWorkerData).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    // Say why before dying: the supervisor logs it and backs off instead of restarting blindly.
+    parentPort?.postMessage({ type: 'fatal', role: 'sync', error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  },
+);
