@@ -20,6 +20,7 @@ import { generateCluster, hashString, rngFrom, type Obj } from './generate.js';
 import { parseFieldSelector, parseLabelSelector, matchFields, matchLabels, SelectorError, type FieldSelector, type LabelSelector } from './selectors.js';
 import { tableJson } from './table.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
+import { decodeKubernetesProtobuf, ProtobufError } from './protobuf.js';
 
 export interface Fault {
   /** Added to every answer, in milliseconds. */
@@ -677,6 +678,20 @@ export class SimEngine {
   }
 
   private async readObject(req: IncomingMessage, def: ResourceDef): Promise<Obj> {
+    const ctype = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (ctype === 'application/vnd.kubernetes.protobuf') {
+      const raw = await readBody(req);
+      try {
+        return decodeKubernetesProtobuf(raw);
+      } catch (e) {
+        if (e instanceof ProtobufError) throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format: ${e.message}`);
+        throw e;
+      }
+    }
+    if (ctype && ctype !== 'application/json') {
+      await readBody(req).catch(() => undefined);
+      throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf`);
+    }
     const body = await readBody(req);
     let obj: unknown;
     try {
