@@ -1,0 +1,256 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { RwLock, readLockStats, tornReads } from '../../src/lock/index.js';
+import { IndexReader, IndexWriter, IndexInputError, TornReadError } from '../../src/index/index.js';
+import { placeBuffer, bufferPlacement } from '../../src/index/buffers.js';
+import { kEntHeaderBytes, kEntStrLens } from '../../src/index/encoding.js';
+import { createSharedRegion, kIndexRegionOffset, kActiveBufferWord, headInt32, type LockMode } from '../../src/shm/layout.js';
+import { makeEntry, newCtl, rng, seedFromEnv } from '../workers/fixtures.js';
+import { spawnLockWorker } from '../workers/spawn.js';
+
+function setup(mode: LockMode = 'rw', opts: { initialIndexBytes?: number; cacheEntries?: number } = {}) {
+  const sab = createSharedRegion({ mode, initialIndexBytes: opts.initialIndexBytes });
+  const wl = RwLock.attach(sab, { threadId: 500 });
+  const rl = RwLock.attach(sab, { threadId: 501 });
+  return { sab, writer: new IndexWriter(sab, wl), reader: new IndexReader(sab, rl, { cacheEntries: opts.cacheEntries }) };
+}
+
+const started: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.terminate()));
+});
+
+describe('index: publish and copy-out reads', () => {
+  it('is empty and not ready before the first commit', () => {
+    const { reader } = setup();
+    expect(reader.isReady()).toBe(false);
+    expect(reader.generation()).toBe(0);
+    expect(reader.lookup('cluster-00000')).toBeUndefined();
+    expect(reader.lookupDefault()).toBeUndefined();
+    expect(reader.list()).toEqual([]);
+  });
+
+  it('round-trips every field; lookup, default, sorted list, summary', () => {
+    const { writer, reader } = setup();
+    const input = [5, 1, 3, 0, 2, 4].map((i) => makeEntry(i, 'g1'));
+    input.push({ ...makeEntry(9, 'g1'), name: 'ünïcødé-集群-🚀', description: 'naïve ✓' });
+    const r = writer.publish(input);
+    expect(r.generation).toBe(1);
+    expect(r.holdNs).toBeGreaterThanOrEqual(0);
+    expect(reader.isReady()).toBe(true);
+    expect(reader.generation()).toBe(1);
+    for (const e of input) expect(reader.lookup(e.name)).toEqual({ ...e, indexGeneration: 1 });
+    expect(reader.lookup('nope')).toBeUndefined();
+    expect(reader.lookup('cluster-0000')).toBeUndefined();
+    expect(reader.lookup('')).toBeUndefined();
+    expect(reader.lookupDefault()?.name).toBe('cluster-00000');
+    const names = reader.list().map((e) => e.name);
+    expect(names).toEqual([...input.map((e) => e.name)].sort());
+    const sum = reader.listSummary();
+    expect(sum.map((e) => e.name)).toEqual(names);
+    expect(sum[0]).toEqual({
+      id: 1, name: 'cluster-00000', description: 'tag:g1', enabled: true, isDefault: true, inCluster: false,
+      state: 'ok', version: 'v1.30.g1', error: '', generation: 1, indexGeneration: 1,
+    });
+    expect(JSON.stringify(sum)).not.toContain('token-');
+  });
+
+  it('copies out: mutating a result changes nothing shared; cached and uncached agree', () => {
+    const { writer, reader, sab } = setup();
+    writer.publish([makeEntry(1, 'a')]);
+    const a = reader.lookup('cluster-00001')!;
+    a.client.token = 'changed';
+    a.name = 'x';
+    const b = reader.lookup('cluster-00001')!;
+    expect(b.client.token).toBe('token-1-a');
+    expect(b.name).toBe('cluster-00001');
+    const uncached = new IndexReader(sab, RwLock.attach(sab, { threadId: 502 }), { cacheEntries: 0 });
+    expect(uncached.lookup('cluster-00001')).toEqual(b);
+  });
+
+  it('each publish flips buffers, bumps the generation, and drops vanished entries', () => {
+    const { sab, writer, reader } = setup();
+    const i32 = headInt32(sab);
+    writer.publish([makeEntry(0, '1'), makeEntry(1, '1')]);
+    const first = i32[kActiveBufferWord];
+    writer.publish([makeEntry(1, '2')]);
+    expect(i32[kActiveBufferWord]).toBe(1 - first!);
+    expect(reader.generation()).toBe(2);
+    expect(reader.lookup('cluster-00000')).toBeUndefined();
+    expect(reader.lookup('cluster-00001')?.description).toBe('tag:2');
+    expect(reader.lookup('cluster-00001')?.indexGeneration).toBe(2);
+    expect(reader.lookupDefault()).toBeUndefined();
+    writer.publish([]);
+    expect(reader.list()).toEqual([]);
+    expect(reader.generation()).toBe(3);
+    expect(writer.snapshot()).toEqual([]);
+  });
+
+  it('waitForGeneration resolves on commit (waitAsync) and times out otherwise', async () => {
+    const { writer, reader } = setup();
+    expect(await reader.waitForGeneration(1, 20)).toBe(false);
+    setTimeout(() => writer.publish([makeEntry(0, 'x')]), 20);
+    expect(await reader.waitForGeneration(1, 10_000)).toBe(true);
+    expect(await reader.waitForGeneration(1, 0)).toBe(true);
+  });
+
+  it('rejects invalid input', () => {
+    const { writer } = setup();
+    expect(() => writer.publish([makeEntry(0, 'a'), makeEntry(0, 'b')])).toThrow(IndexInputError);
+    expect(() => writer.publish([{ ...makeEntry(0, 'a'), name: '' }])).toThrow('index: entry name must be a non-empty string');
+    expect(() => writer.publish([{ ...makeEntry(0, 'a'), id: 0 }])).toThrow(/invalid id/);
+    expect(() => writer.publish([{ ...makeEntry(0, 'a'), state: 'bad' as never }])).toThrow(/invalid state/);
+  });
+
+  it('commit hold is a flip: held far less than the build takes', () => {
+    const { writer } = setup();
+    const entries = Array.from({ length: 2000 }, (_, i) => makeEntry(i, 'h', 1000));
+    const t0 = performance.now();
+    const r = writer.publish(entries);
+    const buildNs = (performance.now() - t0) * 1e6;
+    expect(r.holdNs).toBeLessThan(buildNs / 10);
+  });
+});
+
+describe('index: integrity', () => {
+  function corrupt(sab: SharedArrayBuffer, name: string) {
+    // Flip one byte inside the named entry's strings, found by scanning the active buffer.
+    const b = headInt32(sab)[kActiveBufferWord]!;
+    const { offset, capacity } = bufferPlacement(sab, b);
+    const u8 = new Uint8Array(sab, offset, capacity);
+    const needle = Buffer.from(name);
+    const at = Buffer.from(u8.buffer, offset, capacity).indexOf(needle);
+    expect(at).toBeGreaterThan(0);
+    u8[at + 1]! ^= 0x20; // inside the needle: "tag" → "tAg"
+  }
+
+  it('rw: a checksum mismatch counts a torn read and throws TornReadError', () => {
+    const { sab, writer, reader } = setup('rw', { cacheEntries: 0 });
+    writer.publish([makeEntry(0, 'a'), makeEntry(1, 'a')]);
+    corrupt(sab, 'tag:a'); // description of the first entry
+    expect(() => reader.lookup('cluster-00000')).toThrow(TornReadError);
+    expect(() => reader.list()).toThrow(/index: torn read/);
+    expect(reader.lookup('cluster-00001')?.name).toBe('cluster-00001');
+    expect(tornReads(sab)).toBe(2);
+    expect(readLockStats(sab).perThread.find((t) => t.threadId === 501)?.tornReads).toBe(2);
+  });
+
+  it('none: a mismatch is counted and the torn data returned', () => {
+    const { sab, writer, reader } = setup('none');
+    writer.publish([makeEntry(0, 'a')]);
+    corrupt(sab, 'tag:a');
+    const e = reader.lookup('cluster-00000');
+    expect(e?.description).not.toBe('tag:a');
+    expect(tornReads(sab)).toBe(1);
+  });
+
+  it.each(['rw', 'none'] as const)('%s: garbage in the active buffer never hangs or crashes a reader', (mode) => {
+    const seed = seedFromEnv();
+    const rand = rng(seed);
+    const { sab, writer, reader } = setup(mode, { cacheEntries: 0 });
+    const entries = Array.from({ length: 50 }, (_, i) => makeEntry(i, 'g'));
+    writer.publish(entries);
+    const b = headInt32(sab)[kActiveBufferWord]!;
+    const { offset } = bufferPlacement(sab, b);
+    const i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
+    const u8 = new Uint8Array(sab, 0, sab.byteLength);
+    const used = i32[(offset >> 2) + 4]!;
+    let rounds = 0;
+    for (let round = 0; round < 300; round++) {
+      // Random damage: bytes, whole words (lengths, offsets) or a copied slice of another entry.
+      const kind = Math.floor(rand() * 3);
+      if (kind === 0) for (let k = 0; k < 8; k++) u8[offset + Math.floor(rand() * used)] = Math.floor(rand() * 256);
+      else if (kind === 1) i32[(offset >> 2) + Math.floor((rand() * used) / 4)] = Math.floor(rand() * 2 ** 32) | 0;
+      else {
+        const from = offset + Math.floor(rand() * used);
+        const to = offset + Math.floor(rand() * used);
+        const n = Math.min(64, offset + used - Math.max(from, to));
+        if (n > 0) u8.copyWithin(to, from, from + n);
+      }
+      for (const name of ['cluster-00000', 'cluster-00017', 'cluster-00049', 'missing']) {
+        try {
+          reader.lookup(name);
+        } catch (e) {
+          expect((e as Error).name, `seed=${seed}`).toBe('TornReadError');
+        }
+      }
+      for (const f of [() => reader.list(), () => reader.listSummary(), () => reader.lookupDefault()]) {
+        try {
+          f();
+        } catch (e) {
+          expect((e as Error).name, `seed=${seed}`).toBe('TornReadError');
+        }
+      }
+      rounds++;
+    }
+    expect(rounds).toBe(300);
+    expect(tornReads(sab), `seed=${seed}`).toBeGreaterThan(0);
+    // A fresh commit heals the index.
+    writer.publish(entries);
+    expect(reader.list().length).toBe(50);
+  });
+
+  it('bounds checks hold against wild string lengths', () => {
+    const { sab, writer, reader } = setup('none');
+    writer.publish([makeEntry(0, 'a')]);
+    const b = headInt32(sab)[kActiveBufferWord]!;
+    const { offset } = bufferPlacement(sab, b);
+    const i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
+    // Find the entry: the order array's first offset.
+    const orderOff = i32[(offset >> 2) + 6]!;
+    const eoff = i32[(offset + orderOff) >> 2]!;
+    const lensW = ((offset + eoff) >> 2) + kEntStrLens;
+    for (const v of [-1, 0x7fffffff, kEntHeaderBytes * 1000]) {
+      i32[lensW + 7] = v;
+      expect(reader.lookup('cluster-00000')).toBeUndefined();
+      expect(reader.list()).toEqual([]);
+    }
+  });
+});
+
+describe('index: growth', () => {
+  it('placeBuffer keeps, reuses the hole, extends the top buffer, or moves above', () => {
+    const base = kIndexRegionOffset;
+    const A = { offset: base, capacity: 65536 };
+    const B = { offset: base + 65536, capacity: 65536 };
+    expect(placeBuffer(A, B, 1000)).toBe(A);
+    // B is on top: extends in place.
+    expect(placeBuffer(B, A, 200_000)).toEqual({ offset: B.offset, capacity: 327680 });
+    // A is below B with no room: moves above B.
+    const B2 = { offset: B.offset, capacity: 327680 };
+    expect(placeBuffer(A, B2, 200_000)).toEqual({ offset: B2.offset + B2.capacity, capacity: 327680 });
+    // B below a relocated A, with a hole under it big enough: reuse the hole.
+    const A3 = { offset: base + 1_000_000, capacity: 500_000 };
+    const B3 = { offset: base + 700_000, capacity: 65536 };
+    expect(placeBuffer(B3, A3, 300_000)).toEqual({ offset: base, capacity: 458752 });
+  });
+
+  it('10,000 entries with 4 KB configs fit and commit; another thread reads them after growth', async () => {
+    const { sab, writer, reader } = setup('rw', { initialIndexBytes: 65536 });
+    const entries = Array.from({ length: 10_000 }, (_, i) => makeEntry(i, 'big', 4096));
+    const before = sab.byteLength;
+    for (let round = 0; round < 3; round++) {
+      const r = writer.publish(entries);
+      expect(r.generation).toBe(round + 1);
+    }
+    expect(sab.byteLength).toBeGreaterThan(before + 2 * 10_000 * 4096);
+    expect(sab.byteLength).toBeLessThanOrEqual(sab.maxByteLength);
+    expect(reader.lookup('cluster-09999')?.client.caData.length).toBeGreaterThan(4096);
+    expect(reader.listSummary().length).toBe(10_000);
+    const ctl = newCtl();
+    const w = spawnLockWorker<{ name: string; caBytes: number; listed: number; generation: number }>({ role: 'lookupOnce', sab, ctl: ctl.buffer, count: 7777 });
+    started.push(w.worker);
+    const got = await w.result;
+    expect(got).toEqual({ name: 'cluster-07777', caBytes: entries[7777]!.client.caData.length, listed: 10_000, generation: 3 });
+  }, 60_000);
+
+  it('a build beyond maxByteLength fails with a clear error and leaves the index live', () => {
+    const sab = createSharedRegion({ maxByteLength: kIndexRegionOffset + 1024 * 1024, initialIndexBytes: 4096 });
+    const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1 }));
+    const reader = new IndexReader(sab, RwLock.attach(sab, { threadId: 2 }));
+    writer.publish([makeEntry(0, 'small')]);
+    const big = Array.from({ length: 1000 }, (_, i) => makeEntry(i, 'big', 4096));
+    expect(() => writer.publish(big)).toThrow(/cannot grow past maxByteLength/);
+    expect(reader.lookup('cluster-00000')?.description).toBe('tag:small');
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { createSharedRegion } from '../../src/shm/layout.js';
+import {
+  markSyncServed,
+  requestSync,
+  syncRequested,
+  syncServed,
+  ticketReached,
+  waitSyncRequest,
+  waitSyncServed,
+} from '../../src/shm/sync-signal.js';
+
+describe('sync-request signals', () => {
+  it('tickets, served marks and waits', async () => {
+    const sab = createSharedRegion();
+    expect(syncRequested(sab)).toBe(0);
+    expect(waitSyncRequest(sab, 0, 10)).toBe('timed-out');
+    const t1 = requestSync(sab);
+    const t2 = requestSync(sab);
+    expect([t1, t2]).toEqual([1, 2]);
+    expect(waitSyncRequest(sab, 0, 1000)).toBe('requested');
+    expect(await waitSyncServed(sab, t1, 10)).toBe(false);
+    setTimeout(() => markSyncServed(sab, t2), 20);
+    expect(await waitSyncServed(sab, t2, 10_000)).toBe(true);
+    markSyncServed(sab, t1); // never moves backwards
+    expect(syncServed(sab)).toBe(2);
+  });
+  it('ticketReached wraps', () => {
+    expect(ticketReached(5, 5)).toBe(true);
+    expect(ticketReached(4, 5)).toBe(false);
+    expect(ticketReached(-0x80000000, 0x7fffffff)).toBe(true);
+  });
+});
