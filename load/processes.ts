@@ -3,10 +3,25 @@
  * processes started here are ever signalled, by their own pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** bin/fleetgate.js of this checkout (dist/load/processes.js → ../../bin). */
-export const kFleetgateBin = fileURLToPath(new URL('../../bin/fleetgate.js', import.meta.url));
+/**
+ * The checkout's root: the nearest folder above this module holding bin/fleetgate.js (this file
+ * runs as dist/load/processes.js from npm and as load/processes.ts under vitest).
+ */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'bin', 'fleetgate.js'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find bin/fleetgate.js above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+export const kFleetgateBin = join(repoRoot(), 'bin', 'fleetgate.js');
 
 export interface Child {
   proc: ChildProcess;

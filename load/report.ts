@@ -95,7 +95,7 @@ function churnTotals(c: ChurnStats): string {
     ok += v.ok;
     failed += v.failed;
   }
-  return `${ok} / ${failed} (+${c.syncRequests} sync requests)`;
+  return `${ok} / ${failed} (+${c.syncRequests} sync requests, ${c.syncFailures} failed)`;
 }
 
 function table(header: string[], body: string[][]): string {

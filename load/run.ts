@@ -10,7 +10,9 @@
  * --expect-corruption; responses not all verified), 2 on bad arguments or a setup failure.
  */
 import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from './processes.js';
 import { formatCompare, formatReport, saveReport, type LockMode, type RunReport } from './report.js';
 import { kDefaultMix, parseMix } from './scenario.js';
 import { runSuite, type SuiteOptions } from './suite.js';
@@ -35,7 +37,7 @@ export const USAGE = `usage: npm run load -- [options]
   --json                 print one JSON object instead of the table
   -h, --help             this help`;
 
-const kResults = fileURLToPath(new URL('../../load/results/', import.meta.url));
+const kResults = join(repoRoot(), 'load', 'results');
 
 function num(v: string | undefined, name: string, def: number, min = 0): number {
   if (v === undefined) return def;
