@@ -20,7 +20,8 @@ options:
       --pods N            pods per cluster (default 20; nodes, namespaces, workloads scale)
       --seed N            seed of the generated objects (default 1)
       --auth MODE         token (default) or cert: how the kubeconfig authenticates
-      --control-port P    loopback control server port (default 0 = ephemeral; -1 = none)
+      --control-port P    loopback control server port (default 0 = ephemeral)
+      --no-control        run without the control server
       --fault NAME:SPEC   fault at start, repeatable; SPEC is comma-separated
                           down | hang | latency=MS | errors=RATE, e.g. sim-0002:latency=200,errors=0.1
       --info FILE         also write {controlUrl, clusters:[{name, server, version}]} as JSON
@@ -65,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
         seed: { type: 'string' },
         auth: { type: 'string' },
         'control-port': { type: 'string' },
+        'no-control': { type: 'boolean' },
         fault: { type: 'string', multiple: true },
         info: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -91,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.out) throw new Error('--out is required');
     const auth = values.auth ?? 'token';
     if (auth !== 'token' && auth !== 'cert') throw new Error(`--auth must be token or cert, got "${auth}"`);
-    const controlPort = int(values['control-port'] ?? '0', '--control-port', -1);
+    const controlPort = values['no-control'] ? -1 : int(values['control-port'] ?? '0', '--control-port', 0);
     opts = {
       clusters,
       namePrefix: values.prefix,
