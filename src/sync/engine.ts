@@ -89,10 +89,10 @@ interface ClusterRecord {
   probeWanted: boolean;
 }
 
+/** Fingerprint of the row fields a client config and its hash are built from. */
 function rowPrint(row: SyncRow): string {
-  return createHash('sha256')
-    .update(row.inCluster ? '1' : '0')
-    .update('\0')
+  return createHash('sha1')
+    .update(`${row.inCluster ? 1 : 0}\0${row.enabled ? 1 : 0}\0${row.prometheusUrl}\0`)
     .update(row.config)
     .digest('base64');
 }
@@ -209,9 +209,12 @@ export class SyncEngine {
   }
 
   private rebuild(row: SyncRow, prev: ClusterRecord | undefined, resync: boolean): ClusterRecord {
+    // The print covers every row field a client is built from, so an unchanged print (outside a
+    // resync, which re-reads file references) lets the pass skip parsing and hashing entirely.
     const print = rowPrint(row);
     let client: ClientConfig = prev?.entry.client ?? emptyClient;
     let buildError = prev?.buildError ?? '';
+    let configHash = prev?.entry.configHash ?? '';
     if (!prev || prev.rowPrint !== print || resync) {
       try {
         client = this.deps.buildClient(row);
@@ -220,8 +223,8 @@ export class SyncEngine {
         client = emptyClient;
         buildError = err instanceof Error ? err.message : String(err);
       }
+      configHash = this.deps.hashConfig({ config: client, prometheusUrl: row.prometheusUrl, enabled: row.enabled });
     }
-    const configHash = this.deps.hashConfig({ config: client, prometheusUrl: row.prometheusUrl, enabled: row.enabled });
     const sameConfig = prev !== undefined && prev.entry.configHash === configHash;
     const generation = prev === undefined ? 1 : sameConfig ? prev.entry.generation : prev.entry.generation + 1;
 

@@ -27,7 +27,7 @@ export const PHASES = ['snapshot', 'build', 'commit', 'after'] as const;
 export type Phase = (typeof PHASES)[number];
 export const STATES: readonly ClusterState[] = ['ok', 'error', 'building', 'disabled'];
 /** Upper bounds of the write-lock hold histogram, in µs; a final +Inf bucket follows. */
-export const HOLD_BUCKETS_US = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000] as const;
+export const HOLD_BUCKETS_US = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 1000, 5000] as const;
 
 const kSyncs = 0;
 const kCommits = 1;

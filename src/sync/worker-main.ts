@@ -60,35 +60,40 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
 
   let dataVersion = store.dataVersion();
   let lastResync = Date.now();
-  const runPass = (resync: boolean) => {
-    // Read the request counter before the pass: every ticket up to it was issued before this
-    // pass read the table, so this pass serves it.
+  /** Runs one pass and returns the ticket it served. */
+  const runPass = (resync: boolean): number => {
+    // Read the request counter before the pass reads the table: every ticket up to it was taken
+    // after its writer committed, so this pass sees those writes and serves those tickets. A
+    // ticket taken during the pass is above `ticket` and gets the next pass.
     const ticket = syncRequested(data.sab);
     dataVersion = store.dataVersion();
     engine.pass({ resync });
     markSyncServed(data.sab, ticket);
+    return ticket;
   };
 
-  runPass(true);
+  let served = runPass(true);
   post({ type: 'ready', role: 'sync' });
 
   while (!stopping) {
-    const seen = syncRequested(data.sab);
-    const untilResync = Math.max(0, lastResync + data.syncIntervalMs - Date.now());
-    const timeout = Math.min(kDataVersionPollMs, untilResync);
-    // Wakes on requestSync's Atomics.notify (see src/shm/sync-signal.ts for the pairing) or times out
-    // to poll data_version and the resync clock; a drain message resolves it early.
-    await Promise.race([
-      waitSyncRequestAsync(data.sab, seen, timeout),
-      new Promise<void>((resolve) => (wake = resolve)),
-    ]);
-    wake = undefined;
+    if (syncRequested(data.sab) === served) {
+      const untilResync = Math.max(0, lastResync + data.syncIntervalMs - Date.now());
+      const timeout = Math.min(kDataVersionPollMs, untilResync);
+      // Sleeps only while the counter still equals the ticket last served; wakes on requestSync's
+      // Atomics.notify (pairing argued in src/shm/sync-signal.ts), on timeout to poll data_version
+      // and the resync clock, or on a drain message.
+      await Promise.race([
+        waitSyncRequestAsync(data.sab, served, timeout),
+        new Promise<void>((resolve) => (wake = resolve)),
+      ]);
+      wake = undefined;
+    }
     if (stopping) break;
     const resync = Date.now() - lastResync >= data.syncIntervalMs;
     if (resync) lastResync = Date.now();
-    const requested = syncRequested(data.sab) !== seen;
+    const requested = syncRequested(data.sab) !== served;
     const changed = store.dataVersion() !== dataVersion;
-    if (requested || changed || resync) runPass(resync);
+    if (requested || changed || resync) served = runPass(resync);
   }
   engine.stop();
   store.close();

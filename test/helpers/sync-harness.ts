@@ -20,13 +20,23 @@ export interface SyncHarness {
   reader: IndexReader;
   worker: Worker;
   dataDir: string;
+  /** Starts the worker when the harness was created with deferStart. */
+  start(): Promise<void>;
   /** Bump the sync counter and wait until a sync that began after it committed. */
   syncNow(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startSyncHarness(
-  opts: { mode?: LockMode; syncIntervalMs?: number; probeTimeoutMs?: number; dataDir?: string; seed?: (store: Store) => void } = {},
+  opts: {
+    mode?: LockMode;
+    syncIntervalMs?: number;
+    probeTimeoutMs?: number;
+    dataDir?: string;
+    seed?: (store: Store) => void;
+    /** Create everything but start the sync worker only on start() (benchmarks time it). */
+    deferStart?: boolean;
+  } = {},
 ): Promise<SyncHarness> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetgate-sync-'));
   const store = openStore({ dataDir, env: {} });
@@ -42,22 +52,29 @@ export async function startSyncHarness(
     probeConcurrency: 16,
     allowExec: false,
   };
-  const worker = new Worker(workerEntry('sync'), { workerData: data });
-  await new Promise<void>((resolve, reject) => {
-    worker.on('message', (m: { type: string; error?: string }) => {
-      if (m.type === 'ready') resolve();
-      if (m.type === 'fatal') reject(new Error(m.error));
+  let worker!: Worker;
+  const start = () => {
+    worker = new Worker(workerEntry('sync'), { workerData: data });
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { type: string; error?: string }) => {
+        if (m.type === 'ready') resolve();
+        if (m.type === 'fatal') reject(new Error(m.error));
+      });
+      worker.once('error', reject);
     });
-    worker.once('error', reject);
-  });
+  };
+  if (!opts.deferStart) await start();
   const lock = RwLock.attach(sab);
   const reader = new IndexReader(sab, lock);
   return {
     sab,
     store,
     reader,
-    worker,
+    get worker() {
+      return worker;
+    },
     dataDir,
+    start,
     async syncNow(timeoutMs = 10_000) {
       const ok = await waitSyncServed(sab, requestSync(sab), timeoutMs);
       if (!ok) throw new Error('sync request not served in time');
