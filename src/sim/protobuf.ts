@@ -3,7 +3,7 @@
  *
  * kubectl (client-go typed clients, 1.32+) sends `application/vnd.kubernetes.protobuf` bodies for
  * built-in kinds on create and update (`kubectl create configmap|secret|namespace|serviceaccount|
- * deployment`), with no JSON fallback, so the simulator decodes those kinds. A body is the magic
+ * deployment`, `kubectl scale`), with no JSON fallback, so the simulator decodes those kinds. A body is the magic
  * "k8s\0" then a runtime.Unknown { typeMeta(1){apiVersion(1), kind(2)}, raw(2) }, raw being the
  * object's own message. Decoding is schema-driven: only the fields listed below are read (others
  * are skipped), empty strings and empty timestamps are dropped as Go's omitempty would.
@@ -98,6 +98,7 @@ const KINDS: Record<string, Schema> = {
     3: f('imagePullSecrets', msg(() => ({ 1: f('name', 'string') })), true),
     4: p('automountServiceAccountToken', 'bool'),
   },
+  'autoscaling/v1/Scale': { 1: META, 2: f('spec', msg(() => ({ 1: f('replicas', 'int') }))), 3: f('status', msg(() => ({ 1: f('replicas', 'int'), 2: f('selector', 'string') }))) },
   'apps/v1/Deployment': {
     1: META,
     2: f(

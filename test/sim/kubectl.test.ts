@@ -116,6 +116,34 @@ describe.skipIf(!kubectl)('kubectl against the simulator', () => {
     });
   }
 
+  it('kubectl create namespace, secret, deployment (protobuf bodies), label, scale, delete', async () => {
+    const c = sim.cluster('sim-0001');
+    const ok = async (args: string[], expected: string) => {
+      const r = await run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim()).toBe(expected);
+    };
+    await ok(['create', 'namespace', 'kdemo'], 'namespace/kdemo created');
+    await ok(['create', 'secret', 'generic', 'creds', '-n', 'kdemo', '--from-literal=user=admin'], 'secret/creds created');
+    const secret = (await req(c, '/api/v1/namespaces/kdemo/secrets/creds')).json;
+    expect(Buffer.from(secret.data.user, 'base64').toString()).toBe('admin');
+    expect(secret.type).toBe('Opaque');
+    await ok(['create', 'deployment', 'web', '-n', 'kdemo', '--image=nginx:1.27', '--replicas=2'], 'deployment.apps/web created');
+    const dep = (await req(c, '/apis/apps/v1/namespaces/kdemo/deployments/web')).json;
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.template.spec.containers[0]).toMatchObject({ name: 'nginx', image: 'nginx:1.27' });
+    expect(dep.metadata.annotations[CLUSTER_ANNOTATION]).toBe('sim-0001');
+    await ok(['label', 'deployment', 'web', '-n', 'kdemo', 'team=blue'], 'deployment.apps/web labeled');
+    await ok(['scale', 'deployment', 'web', '-n', 'kdemo', '--replicas=5'], 'deployment.apps/web scaled');
+    const scaled = (await req(c, '/apis/apps/v1/namespaces/kdemo/deployments/web')).json;
+    expect(scaled.spec.replicas).toBe(5);
+    expect(scaled.metadata.labels.team).toBe('blue');
+    const list = await run(['get', 'deploy', '-n', 'kdemo', '-l', 'team=blue', '-o', 'name']);
+    expect(list.stdout.trim()).toBe('deployment.apps/web');
+    await ok(['delete', 'namespace', 'kdemo'], 'namespace "kdemo" deleted');
+    expect((await req(c, '/apis/apps/v1/namespaces/kdemo/deployments/web')).status).toBe(404);
+  });
+
   it('kubectl with a rotated-away token gets Unauthorized', async () => {
     const stale = join(dir, 'stale');
     writeFileSync(stale, sim.singleKubeconfig('sim-0002'), { mode: 0o600 });
