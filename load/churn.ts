@@ -165,14 +165,31 @@ export class ChurnDriver {
     return this.stats;
   }
 
-  /** Deletes every cluster the driver created (best effort; moves the default to a stable cluster first). */
-  async cleanup(): Promise<void> {
+  /**
+   * Deletes every cluster the driver created (best effort). A churned default is first handed
+   * back to `restoreDefaultId` (the server's original default), else to the first stable cluster,
+   * else simply cleared.
+   */
+  async cleanup(restoreDefaultId?: number): Promise<void> {
     const live = this.slots.filter((s) => s.exists && s.id !== undefined);
-    if (live.length === 0) return;
-    if (this.defaultName && this.slots.some((s) => s.exists && this.nameOf(s) === this.defaultName) && this.o.stable[0]) {
-      await this.request('PUT', `/api/v1/admin/clusters/${this.o.stable[0].id}`, { isDefault: true }).catch(() => undefined);
-    }
+    await this.refreshDefault();
+    const churnDefault = live.find((s) => this.nameOf(s) === this.defaultName);
+    const to = restoreDefaultId ?? this.o.stable[0]?.id;
+    if (to !== undefined) await this.request('PUT', `/api/v1/admin/clusters/${to}`, { isDefault: true }).catch(() => undefined);
+    else if (churnDefault) await this.request('PUT', `/api/v1/admin/clusters/${churnDefault.id}`, { isDefault: false }).catch(() => undefined);
     await Promise.all(live.map((s) => this.request('DELETE', `/api/v1/admin/clusters/${s.id}`).catch(() => undefined)));
+  }
+
+  /** Reads the admin list to learn which cluster is the default now. */
+  private async refreshDefault(): Promise<void> {
+    try {
+      const r = await this.request('GET', '/api/v1/admin/clusters');
+      const rows = Array.isArray(r.body) ? (r.body as { name?: unknown; isDefault?: unknown }[]) : [];
+      const d = rows.find((x) => x.isDefault === true);
+      this.defaultName = typeof d?.name === 'string' ? d.name : undefined;
+    } catch {
+      /* keep what we knew */
+    }
   }
 
   /** Cluster names that exist now (as far as the driver knows). */
@@ -310,12 +327,13 @@ export class ChurnDriver {
         const name = churnName(this.prefix, s.slot, rev);
         const description = churnDescription(this.prefix, s.slot, rev, 0);
         reg.recordChurn(name, description);
-        const wasDefault = this.defaultName === this.nameOf(s);
+        const old = this.nameOf(s);
         const res = await this.put(s, { name, description });
         if (res.ok) {
           s.rev = rev;
           s.d = 0;
-          if (wasDefault) this.defaultName = name;
+          // Only if the default did not move elsewhere meanwhile (a default op on another slot).
+          if (this.defaultName === old) this.defaultName = name;
         }
         this.count(op, res.ok, String(res.status));
         return;
@@ -326,6 +344,8 @@ export class ChurnDriver {
           s.exists = false;
           s.id = undefined;
         }
+        // 400: it is the default after all (someone else moved it); learn where the default is.
+        if (res.status === 400) await this.refreshDefault();
         this.count(op, res.ok, String(res.status));
         return;
       }

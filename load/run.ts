@@ -20,7 +20,7 @@ import { runSuite, type SuiteOptions } from './suite.js';
 export const USAGE = `usage: npm run load -- [options]
 
   --duration S           seconds of load per run (default 30)
-  --lock MODE            rw (default), mutex or none
+  --lock MODE            rw (default), mutex or none (with --target: names the server's mode)
   --workers N            fleetgate HTTP workers (default 2)
   --clusters K           simulated clusters (default 8; a third back the churn slots)
   --connections N        autocannon connections (default 16)
@@ -94,6 +94,7 @@ export function parseLoadArgs(argv: string[]): { opts: Omit<SuiteOptions, 'log'>
       resultsDir: values.results ?? kResults,
       target: values.target,
       token: values.token,
+      lockGiven: values.lock !== undefined,
     },
   };
 }
@@ -131,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return reports.every((r) => r.ok) ? 0 : 1;
   } catch (err) {
-    console.error(`load: ${(err as Error).stack ?? err}`);
+    console.error(`load: ${(err as Error).message ?? err}`);
     return 2;
   }
 }

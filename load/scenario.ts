@@ -104,6 +104,12 @@ export interface LoadOptions {
   notes?: VerifierNotes;
   /** Called when autocannon has started (the churn starts with the load). */
   onStart?: () => void;
+  /**
+   * With `maxDurationSec`: after `durationSec`, keep going until `enough(verified)` says so or
+   * the cap is reached (for runs that must reach a number of responses on a busy machine).
+   */
+  maxDurationSec?: number;
+  enough?: (verified: number) => boolean;
 }
 
 interface QueuedResponse {
@@ -157,17 +163,33 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       },
     };
   });
-  const instance = autocannon({
-    url: o.baseUrl,
-    connections: o.connections,
-    duration: o.durationSec,
-    headers: { authorization: `Bearer ${o.token}` },
-    requests,
-    setupClient: keepBodyBytes,
-    timeout: 30,
+  let instance!: autocannon.Instance;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: o.baseUrl,
+        connections: o.connections,
+        duration: Math.max(o.durationSec, o.maxDurationSec ?? 0),
+        headers: { authorization: `Bearer ${o.token}` },
+        requests,
+        setupClient: keepBodyBytes,
+        timeout: 30,
+      },
+      (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
+    );
   });
   o.onStart?.();
-  const r = await instance;
+  let poll: NodeJS.Timeout | undefined;
+  if (o.maxDurationSec !== undefined && o.maxDurationSec > o.durationSec && o.enough) {
+    const started = performance.now();
+    poll = setInterval(() => {
+      if (performance.now() - started >= o.durationSec * 1000 && o.enough!(verified)) {
+        clearInterval(poll);
+        instance.stop();
+      }
+    }, 100);
+  }
+  const r = await done.finally(() => clearInterval(poll));
   const non2xx: Record<string, number> = {};
   for (const [s, n] of Object.entries(statuses)) if (!s.startsWith('2')) non2xx[s] = n;
   const durationSec = r.duration || o.durationSec;

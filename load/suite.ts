@@ -38,6 +38,15 @@ export interface SuiteOptions {
   token?: string;
   /** Pods per simulated cluster. */
   pods: number;
+  /**
+   * Minimums the run must reach: after durationSec it continues (up to maxDurationSec) until
+   * this many responses were verified and this many commits were made.
+   */
+  minRequests?: number;
+  minCommits?: number;
+  maxDurationSec?: number;
+  /** --lock was given explicitly (with --target it labels the run; the server is not asked). */
+  lockGiven?: boolean;
   /** Progress lines (stderr in the CLI). */
   log: (line: string) => void;
 }
@@ -94,6 +103,8 @@ interface Setup {
   workers: number | null;
   lock: LockMode | 'unknown';
   requireAnnotation: boolean;
+  /** Target mode: the server's original default, handed back after the churn. */
+  restoreDefaultId?: number;
   cleanup: () => Promise<void>;
 }
 
@@ -190,9 +201,10 @@ async function setupTarget(o: SuiteOptions): Promise<Setup> {
   const admin = await api(baseUrl, token, 'GET', '/api/v1/admin/clusters');
   const isAdmin = admin.status === 200;
   if (!isAdmin) o.log(`token is not an admin token (GET /api/v1/admin/clusters → ${admin.status}): load and verifier only, no churn`);
-  const metrics = await scrape(baseUrl);
-  const lockLine = metrics?.find((s) => s.labels.lock !== undefined || s.labels.mode !== undefined);
-  const lock = (lockLine?.labels.lock ?? lockLine?.labels.mode ?? 'unknown') as LockMode | 'unknown';
+  const rows = isAdmin && Array.isArray(admin.body) ? (admin.body as { id?: unknown; isDefault?: unknown }[]) : [];
+  const original = rows.find((r) => r.isDefault === true && typeof r.id === 'number');
+  // /metrics does not say which lock mode the server runs; --lock labels the run when given.
+  const lock: LockMode | 'unknown' = o.lockGiven ? o.lock : 'unknown';
   return {
     baseUrl,
     token,
@@ -205,6 +217,7 @@ async function setupTarget(o: SuiteOptions): Promise<Setup> {
     workers: null,
     lock,
     requireAnnotation: false,
+    restoreDefaultId: original?.id as number | undefined,
     cleanup: async () => {},
   };
 }
@@ -233,7 +246,20 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
     }
     const before = await scrape(setup.baseUrl);
     o.log(`load: ${o.durationSec}s, ${o.connections} connections, ${setup.loadClusters.length} clusters read, churn ${churn ? `${o.churnRate}/s` : 'off'}`);
+    // Commits so far, for the minimums (scraped twice a second while the run is past its duration).
+    let commitsNow = 0;
+    const commitsBase = before ? (sumOf(before, kMetrics.commits) ?? 0) : 0;
+    const watch =
+      o.minCommits !== undefined
+        ? setInterval(() => {
+            void scrape(setup.baseUrl).then((s) => {
+              if (s) commitsNow = (sumOf(s, kMetrics.commits) ?? 0) - commitsBase;
+            });
+          }, 500)
+        : undefined;
     const load = await runLoad({
+      maxDurationSec: o.maxDurationSec,
+      enough: (verified) => verified >= (o.minRequests ?? 0) && commitsNow >= (o.minCommits ?? 0),
       baseUrl: setup.baseUrl,
       token: setup.token,
       durationSec: o.durationSec,
@@ -244,10 +270,10 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
       corruption,
       notes,
       onStart: () => churn?.start(),
-    });
+    }).finally(() => clearInterval(watch));
     if (churn) {
       churnStats = await churn.stop();
-      if (o.target) await churn.cleanup();
+      if (o.target) await churn.cleanup(setup.restoreDefaultId);
     }
     const after = await scrape(setup.baseUrl);
     const commits = delta(before, after, kMetrics.commits);
