@@ -149,6 +149,9 @@ export class IndexWriter {
     // Phase 3: commit. writeLock waits for every reader of the current active buffer to leave;
     // the flip then publishes the build above: its plain stores happen before writeUnlock's
     // release store, hence before the reads of any reader that enters afterwards.
+    // The build streamed megabytes through the cache; bring the control line back first so the
+    // stores under the lock do not each wait for memory (a plain load, outside the lock).
+    void (Atomics.load(head, kActiveBufferWord) + Atomics.load(head, kGenerationWord) + Atomics.load(head, kReadyWord));
     this.lock.writeLock();
     const t0 = performance.now();
     Atomics.store(head, kActiveBufferWord, target);

@@ -61,12 +61,16 @@ const roles: Record<string, () => unknown> = {
       lock.readLock();
       const v = Atomics.add(ctl, kCtlActivity, 1) + 1;
       if (v >= 10000) note(`reader saw activity ${v} (writer inside)`);
+      // Stay inside a little (as a copy-out would) and look again: a writer must not enter.
+      spinUs(2);
+      const v2 = Atomics.load(ctl, kCtlActivity);
+      if (v2 >= 10000) note(`reader saw activity ${v2} (writer entered while reading)`);
       Atomics.sub(ctl, kCtlActivity, 1);
       lock.readUnlock();
       ops++;
       try {
         const r = rand();
-        if (r < 0.05) {
+        if (r < 0.2) {
           const all = reader.list();
           lookups += all.length;
           for (const e of all) check(e.description, e.indexGeneration, 'list');
@@ -110,6 +114,9 @@ const roles: Record<string, () => unknown> = {
       lock.writeLock();
       const v = Atomics.add(ctl, kCtlActivity, 10000) + 10000;
       if (v !== 10000) violations++;
+      // Hold for a while and look again: no reader (or writer) may have entered meanwhile.
+      spinUs(20);
+      if (Atomics.load(ctl, kCtlActivity) !== 10000) violations++;
       Atomics.sub(ctl, kCtlActivity, 10000);
       lock.writeUnlock();
     }

@@ -1,0 +1,245 @@
+/**
+ * Lock and index micro-benchmark (not a test). `npm run bench:lock` prints a table;
+ * `npm run bench:lock -- --json` prints one JSON object. Figures (see issue 2 for the goals):
+ *   readLockNs            uncontended readLock + readUnlock, ns
+ *   readScaling2          read throughput, 2 threads / 1 thread (per-slot lock)
+ *   baselineReadScaling2  the same for bench/baseline-rwlock.ts (one shared counter)
+ *   commitHoldP99Us10     write-lock hold p99 of IndexWriter.publish, 10 entries, µs
+ *   commitHoldP99Us10k    the same, 10,000 entries, µs
+ *   lookupNs10k           IndexReader.lookup in a 10,000-entry index, names uniformly random, ns
+ *   writerAcquireP99Us    writeLock acquisition p99 while 2 threads read without pause, µs
+ * Extras: lookupNs10kHot (64 hot names, reader cache warm), lookupNs10k4k (4 KB CA per entry,
+ * uniform names), and the raw throughputs.
+ */
+import { Worker } from 'node:worker_threads';
+import { RwLock } from '../src/lock/rwlock.js';
+import { IndexReader } from '../src/index/reader.js';
+import { IndexWriter } from '../src/index/writer.js';
+import type { IndexEntryInput } from '../src/index/types.js';
+import { createSharedRegion } from '../src/shm/layout.js';
+import { distPath } from '../src/util/paths.js';
+
+const json = process.argv.includes('--json');
+const log = (s: string) => {
+  if (!json) console.error(s);
+};
+
+function percentile(xs: number[], p: number): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+function median(xs: number[]): number {
+  return percentile(xs, 50);
+}
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Sleeps without the event loop (Atomics.wait on a private word). */
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+function entry(i: number, tag: string, caBytes: number): IndexEntryInput {
+  return {
+    id: i + 1,
+    name: `cluster-${String(i).padStart(5, '0')}`,
+    description: `cluster number ${i}`,
+    enabled: true,
+    isDefault: i === 0,
+    inCluster: false,
+    state: i % 10 === 9 ? 'error' : 'ok',
+    version: 'v1.31.2',
+    error: i % 10 === 9 ? 'Get "https://10.0.0.1:6443/version": dial tcp: i/o timeout' : '',
+    errorAt: 0,
+    probedAt: Date.now(),
+    configHash: 'sha256:' + (i * 2654435761).toString(16).padStart(16, '0') + tag,
+    generation: 1,
+    prometheusUrl: '',
+    client: {
+      server: `https://10.${(i >> 8) & 255}.${i & 255}.1:6443`,
+      caData: '-----BEGIN CERTIFICATE-----\n' + 'M'.repeat(caBytes) + '\n-----END CERTIFICATE-----\n',
+      certData: '',
+      keyData: '',
+      token: 'eyJhbGciOiJSUzI1NiIsImtpZCI6Ij' + 'x'.repeat(900) + i,
+      tlsServerName: '',
+      insecure: false,
+      proxyUrl: '',
+    },
+  };
+}
+/** Typical token-auth client config: ~1.2 KB CA + ~0.9 KB token. */
+const kTypicalCaBytes = 1200;
+
+function benchReadLockNs(): number {
+  const sab = createSharedRegion();
+  const lock = RwLock.attach(sab, { threadId: 1 });
+  const runs: number[] = [];
+  const n = 5_000_000;
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      lock.readLock();
+      lock.readUnlock();
+    }
+    runs.push(((performance.now() - t0) * 1e6) / n);
+  }
+  return median(runs.slice(1));
+}
+
+async function readThroughput(kind: 'fleet' | 'baseline', threads: number, ms: number): Promise<number> {
+  const sab = createSharedRegion();
+  const baseSab = new SharedArrayBuffer(64);
+  const ctl = new Int32Array(new SharedArrayBuffer(64));
+  const workers = Array.from(
+    { length: threads },
+    (_, id) => new Worker(distPath('bench', 'lock-worker.js'), { workerData: { kind, sab, baseSab, ctl: ctl.buffer, id } }),
+  );
+  const done = workers.map((w) => new Promise<{ ops: number }>((res, rej) => (w.once('message', res), w.once('error', rej))));
+  while (Atomics.load(ctl, 2) < threads) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  Atomics.store(ctl, 1, 1);
+  const results = await Promise.all(done);
+  const elapsed = performance.now() - t0;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return results.reduce((a, r) => a + r.ops, 0) / (elapsed / 1000);
+}
+
+async function benchScaling(kind: 'fleet' | 'baseline'): Promise<{ one: number; two: number; scaling: number }> {
+  const ratios: number[] = [];
+  const ones: number[] = [];
+  const twos: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const one = await readThroughput(kind, 1, 400);
+    const two = await readThroughput(kind, 2, 400);
+    ones.push(one);
+    twos.push(two);
+    ratios.push(two / one);
+  }
+  return { one: median(ones), two: median(twos), scaling: median(ratios) };
+}
+
+function benchCommitHold(count: number, commits: number): number {
+  const sab = createSharedRegion();
+  const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1 }));
+  const entries = Array.from({ length: count }, (_, i) => entry(i, '', kTypicalCaBytes));
+  const holds: number[] = [];
+  for (let c = 0; c < commits + 5; c++) {
+    const r = writer.publish(entries);
+    if (c >= 5) holds.push(r.holdNs / 1000);
+  }
+  return percentile(holds, 99);
+}
+
+function benchLookup(caBytes: number, pattern: 'uniform' | 'hot'): number {
+  const sab = createSharedRegion();
+  const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1 }));
+  const reader = new IndexReader(sab, RwLock.attach(sab, { threadId: 2 }));
+  writer.publish(Array.from({ length: 10_000 }, (_, i) => entry(i, '', caBytes)));
+  const names: string[] = [];
+  let x = 12345;
+  for (let i = 0; i < 65536; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const k = pattern === 'hot' ? x % 64 : x % 10_000;
+    names.push(`cluster-${String(k).padStart(5, '0')}`);
+  }
+  const runs: number[] = [];
+  let sink = 0;
+  const n = 200_000;
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) sink += reader.lookup(names[i & 65535]!)!.id;
+    runs.push(((performance.now() - t0) * 1e6) / n);
+  }
+  if (sink === 0) throw new Error('unreachable');
+  return median(runs.slice(1));
+}
+
+async function benchWriterAcquire(): Promise<number> {
+  const sab = createSharedRegion();
+  const ctl = new Int32Array(new SharedArrayBuffer(64));
+  const workers = [0, 1].map((id) => new Worker(distPath('bench', 'lock-worker.js'), { workerData: { kind: 'fleet', sab, baseSab: sab, ctl: ctl.buffer, id } }));
+  const done = workers.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej))));
+  while (Atomics.load(ctl, 2) < 2) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+  sleepMs(50);
+  const lock = RwLock.attach(sab, { threadId: 1 });
+  const samples: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const t0 = performance.now();
+    lock.writeLock();
+    const t1 = performance.now();
+    lock.writeUnlock();
+    if (i >= 100) samples.push((t1 - t0) * 1000);
+    sleepMs(0.3);
+  }
+  Atomics.store(ctl, 1, 1);
+  await Promise.all(done);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return percentile(samples, 99);
+}
+
+async function main(): Promise<void> {
+  log(`fleetgate lock bench on Node ${process.version}`);
+  const readLockNs = benchReadLockNs();
+  log(`readLockNs ${readLockNs.toFixed(1)}`);
+  const fleet = await benchScaling('fleet');
+  const base = await benchScaling('baseline');
+  log(`readScaling2 ${fleet.scaling.toFixed(2)}  baseline ${base.scaling.toFixed(2)}`);
+  const commitHoldP99Us10 = benchCommitHold(10, 2000);
+  const commitHoldP99Us10k = benchCommitHold(10_000, 100);
+  log(`commitHoldP99Us10 ${commitHoldP99Us10.toFixed(2)}  10k ${commitHoldP99Us10k.toFixed(2)}`);
+  const lookupNs10k = benchLookup(kTypicalCaBytes, 'uniform');
+  const lookupNs10kHot = benchLookup(kTypicalCaBytes, 'hot');
+  const lookupNs10k4k = benchLookup(4096, 'uniform');
+  log(`lookupNs10k ${lookupNs10k.toFixed(0)}  hot ${lookupNs10kHot.toFixed(0)}  4k ${lookupNs10k4k.toFixed(0)}`);
+  const writerAcquireP99Us = await benchWriterAcquire();
+  const result = {
+    node: process.version,
+    readLockNs: round(readLockNs, 1),
+    readScaling2: round(fleet.scaling),
+    baselineReadScaling2: round(base.scaling),
+    commitHoldP99Us10: round(commitHoldP99Us10),
+    commitHoldP99Us10k: round(commitHoldP99Us10k),
+    lookupNs10k: round(lookupNs10k, 0),
+    writerAcquireP99Us: round(writerAcquireP99Us, 1),
+    lookupNs10kHot: round(lookupNs10kHot, 0),
+    lookupNs10k4k: round(lookupNs10k4k, 0),
+    readOpsPerSec1: Math.round(fleet.one),
+    readOpsPerSec2: Math.round(fleet.two),
+    baselineReadOpsPerSec1: Math.round(base.one),
+    baselineReadOpsPerSec2: Math.round(base.two),
+  };
+  if (json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  const goals: Record<string, string> = {
+    readLockNs: '<= 45',
+    readScaling2: '>= 1.7 and > baseline',
+    baselineReadScaling2: '(comparison)',
+    commitHoldP99Us10: '(reference for 10k)',
+    commitHoldP99Us10k: '<= 50, <= 2x the 10-entry figure',
+    lookupNs10k: '<= 1000 (~2.1 KB client config)',
+    writerAcquireP99Us: '<= 40',
+    lookupNs10kHot: '(64 hot names)',
+    lookupNs10k4k: '(4 KB CA per entry)',
+  };
+  console.log(`\nfleetgate lock bench, Node ${process.version}\n`);
+  console.log('figure'.padEnd(24) + 'value'.padStart(14) + '   goal');
+  for (const [k, v] of Object.entries(result)) {
+    if (k === 'node') continue;
+    console.log(k.padEnd(24) + String(v).padStart(14) + '   ' + (goals[k] ?? ''));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
