@@ -38,6 +38,12 @@ export interface SimOptions {
   versions?: Record<string, string>;
   /** Port of the loopback control server: 0 = ephemeral, undefined = none. */
   controlPort?: number;
+  /**
+   * How cluster listeners get their ports: 'ephemeral' = bind(0) each; 'sequential' = walk the
+   * ephemeral range from a random start (bind(0) gets slow past a few thousand ports).
+   * Default: ephemeral up to 2,000 clusters, sequential above.
+   */
+  ports?: 'ephemeral' | 'sequential';
 }
 
 export interface SimCluster {
@@ -107,7 +113,8 @@ export async function startSimulator(opts: SimOptions): Promise<Simulator> {
 
   const ca = await createCertificateAuthority();
   const serverCert = await ca.issue({ commonName: 'fleetgate-sim', server: true });
-  const engine = new SimEngine({ auth, caPem: ca.certPem, serverCertPem: serverCert.certPem, serverKeyPem: serverCert.keyPem });
+  const sequentialPorts = (opts.ports ?? (count > 2000 ? 'sequential' : 'ephemeral')) === 'sequential';
+  const engine = new SimEngine({ auth, sequentialPorts, caPem: ca.certPem, serverCertPem: serverCert.certPem, serverKeyPem: serverCert.keyPem });
 
   const runtimes: ClusterRuntime[] = [];
   for (let i = 0; i < count; i++) {

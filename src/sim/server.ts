@@ -14,6 +14,7 @@ import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { DISCOVERY, RESOURCE_BY_KEY, RESOURCES_BY_GV, resourceKey, type ResourceDef } from './resources.js';
 import { ClusterStore, Collection, entryKey, type Entry, type WatchEventType } from './store.js';
 import { generateCluster, hashString, rngFrom, type Obj } from './generate.js';
@@ -295,8 +296,21 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The kernel's ephemeral port range (Linux), or IANA's dynamic range elsewhere. */
+const EPHEMERAL_RANGE: [number, number] = (() => {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo > 1024 && hi > lo && hi < 65536) return [lo, hi];
+  } catch {
+    // not Linux
+  }
+  return [49152, 65535];
+})();
+
 export interface EngineOptions {
   auth: 'token' | 'cert';
+  /** Choose listener ports sequentially in the ephemeral range instead of bind(0) (for many clusters). */
+  sequentialPorts?: boolean;
   caPem: string;
   serverCertPem: string;
   serverKeyPem: string;
@@ -308,6 +322,7 @@ export class SimEngine {
   readonly byPort = new Map<number, ClusterRuntime>();
   readonly byName = new Map<string, ClusterRuntime>();
   requests = 0;
+  private portCursor = -1;
   private readonly socketCluster = new WeakMap<object, ClusterRuntime>();
   private stopped = false;
 
@@ -349,27 +364,55 @@ export class SimEngine {
       this.tls.emit('connection', sock);
     });
     server.on('error', () => {});
+    const listenOn = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.once('error', onError);
+        server.listen({ host: '127.0.0.1', port, backlog: 511 }, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      });
+    const chosen = !rt.port && this.opts.sequentialPorts;
+    let port = rt.port || (chosen ? this.nextPort() : 0);
     let attempt = 0;
     for (;;) {
       try {
-        await new Promise<void>((resolve, reject) => {
-          const onError = (err: Error) => reject(err);
-          server.once('error', onError);
-          server.listen({ host: '127.0.0.1', port: rt.port, backlog: 511 }, () => {
-            server.off('error', onError);
-            resolve();
-          });
-        });
+        await listenOn(port);
         break;
       } catch (err) {
-        // A port freed a moment ago can be briefly busy; retry a few times before giving up.
-        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || ++attempt > 20 || !rt.port) throw err;
-        await new Promise((r) => setTimeout(r, 50));
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        if (chosen && ++attempt <= 5000) {
+          // Someone else holds this one: take the next.
+          port = this.nextPort();
+          continue;
+        }
+        // Coming back up on its old port, which can be briefly busy: retry a few times.
+        if (rt.port && ++attempt <= 20) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        throw err;
       }
     }
     rt.port = (server.address() as net.AddressInfo).port;
     rt.listener = server;
     this.byPort.set(rt.port, rt);
+  }
+
+  /**
+   * Next candidate port for sequentialPorts: walks the ephemeral range from a random start,
+   * skipping our own. bind(0) slows to milliseconds per call once thousands of ports of the range
+   * are taken (the kernel scans for a free one), so large simulators choose their ports.
+   */
+  private nextPort(): number {
+    const [lo, hi] = EPHEMERAL_RANGE;
+    if (this.portCursor < 0) this.portCursor = lo + Math.floor(Math.random() * (hi - lo + 1));
+    for (let i = 0; i <= hi - lo; i++) {
+      this.portCursor = this.portCursor >= hi ? lo : this.portCursor + 1;
+      if (!this.byPort.has(this.portCursor)) return this.portCursor;
+    }
+    throw new Error('simulator: no free port left in the ephemeral range');
   }
 
   /** Closes the listener and drops every connection: clients now get ECONNREFUSED. */

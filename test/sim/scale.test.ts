@@ -1,7 +1,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { req } from './helpers.js';
+
+/** Soft limit of open files from /proc/self/limits (Linux), or 0 when unknown. */
+function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? (m[1] === 'unlimited' ? Infinity : Number(m[1])) : 0;
+  } catch {
+    return 0;
+  }
+}
+const FD_LIMIT = openFileLimit();
+if (FD_LIMIT < 12_000) console.warn(`test/sim/scale.test.ts: 10,000-cluster test skipped: open file limit ${FD_LIMIT || 'unknown'} < 12,000`);
 
 describe('scale', () => {
   let sim: Simulator | undefined;
@@ -39,6 +52,37 @@ describe('scale', () => {
     expect(pods.json.items.length).toBe(20);
     expect(sim.stats().generatedClusters).toBe(1);
     expect(sim.stats().requests).toBeGreaterThanOrEqual(1001);
+  });
+
+  it('chooses ports sequentially in the ephemeral range when asked, and a downed cluster gets its port back', async () => {
+    const seq = await startSimulator({ clusters: 50, ports: 'sequential', namePrefix: 'seq' });
+    try {
+      const ports = seq.clusters.map((c) => c.port);
+      expect(new Set(ports).size).toBe(50);
+      for (const p of ports) expect(p).toBeGreaterThan(1024);
+      const c = seq.clusters[7];
+      await seq.setFault(c.name, { down: true });
+      await seq.setFault(c.name, { down: false });
+      expect(seq.cluster(c.name).port).toBe(c.port);
+      expect((await req(c, '/version')).json.gitVersion).toBe(c.version);
+    } finally {
+      await seq.stop();
+    }
+  });
+
+  it.skipIf(FD_LIMIT < 12_000)('starts 10,000 clusters in one process', async () => {
+    const t0 = performance.now();
+    const huge = await startSimulator({ clusters: 10_000, namePrefix: 'huge' });
+    try {
+      console.log(`scale: 10,000 clusters started in ${Math.round(performance.now() - t0)} ms, rss ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
+      expect(huge.clusters[9999].name).toBe('huge-10000');
+      expect(new Set(huge.clusters.map((c) => c.port)).size).toBe(10_000);
+      const sample = Array.from({ length: 40 }, (_, i) => huge.clusters[i * 250 + 3]);
+      const versions = await Promise.all(sample.map((c) => req(c, '/version').then((r) => r.json.gitVersion)));
+      expect(versions).toEqual(sample.map((c) => c.version));
+    } finally {
+      await huge.stop();
+    }
   });
 
   it('serves a 5,000-pod cluster with pagination', async () => {
