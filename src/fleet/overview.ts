@@ -1,0 +1,65 @@
+/**
+ * Fleet overview: Kite's per-cluster overview counts (src/http/routes/resources.ts countOverview)
+ * for every cluster the caller may use, plus state and version from the index, and fleet totals
+ * over the clusters that answered.
+ */
+import type { UpstreamClientCache } from '../http/client-cache.js';
+import { countOverview } from '../http/routes/resources.js';
+import type { IndexEntry } from '../index/types.js';
+import { kAcceptJson, kAcceptMetadata, scatter, type ClusterFetch } from './scatter.js';
+import type { ClusterOverview, FleetAccess, OverviewResult, OverviewTotals, QueryLimits } from './types.js';
+
+type Lists = Parameters<typeof countOverview> extends [unknown, ...infer L] ? L : never;
+
+/** Nodes and pods need their status; namespaces and services are only counted. */
+async function fetchOverviewLists(fetch: ClusterFetch): Promise<Lists> {
+  return (await Promise.all([
+    fetch.getJson('/api/v1/nodes', kAcceptJson),
+    fetch.getJson('/api/v1/pods', kAcceptJson),
+    fetch.getJson('/api/v1/namespaces', kAcceptMetadata),
+    fetch.getJson('/api/v1/services', kAcceptMetadata),
+  ])) as Lists;
+}
+
+function emptyTotals(): OverviewTotals {
+  return { clusters: 0, answered: 0, totalNodes: 0, readyNodes: 0, totalPods: 0, runningPods: 0, totalNamespaces: 0, totalServices: 0 };
+}
+
+export async function runOverview(
+  entries: readonly IndexEntry[],
+  access: FleetAccess,
+  cache: UpstreamClientCache,
+  limits: QueryLimits,
+): Promise<OverviewResult> {
+  const t0 = performance.now();
+  // Counted on the thread that parsed the lists: only the numbers travel back.
+  const { outcomes, partial } = await scatter(entries, access, cache, limits, async (fetch) =>
+    countOverview(fetch.entry, ...(await fetchOverviewLists(fetch))),
+  );
+  const totals = emptyTotals();
+  const clusters: ClusterOverview[] = outcomes.map((o) => {
+    totals.clusters++;
+    const base = { cluster: o.entry.name, state: o.entry.state, version: o.entry.version, prometheusEnabled: o.entry.prometheusUrl !== '' };
+    if (!o.ok) {
+      return { ...base, totalNodes: null, readyNodes: null, totalPods: null, runningPods: null, totalNamespaces: null, totalServices: null, error: o.error };
+    }
+    const v = o.value;
+    totals.answered++;
+    totals.totalNodes += v.totalNodes;
+    totals.readyNodes += v.readyNodes;
+    totals.totalPods += v.totalPods;
+    totals.runningPods += v.runningPods;
+    totals.totalNamespaces += v.totalNamespaces;
+    totals.totalServices += v.totalServices;
+    return {
+      ...base,
+      totalNodes: v.totalNodes,
+      readyNodes: v.readyNodes,
+      totalPods: v.totalPods,
+      runningPods: v.runningPods,
+      totalNamespaces: v.totalNamespaces,
+      totalServices: v.totalServices,
+    };
+  });
+  return { clusters, totals, partial, tookMs: Math.round(performance.now() - t0) };
+}
