@@ -278,7 +278,9 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
     const after = await scrape(setup.baseUrl);
     const commits = delta(before, after, kMetrics.commits);
     const holdDelta = after ? bucketDelta(before ? histogramBuckets(before, kMetrics.hold) : new Map(), histogramBuckets(after, kMetrics.hold)) : new Map<number, number>();
-    const hold = histogramQuantile(0.99, holdDelta);
+    // No lock, no hold (none mode observes 0): say 0 rather than interpolate inside the first bucket.
+    const holdSum = delta(before, after, `${kMetrics.hold}_sum`);
+    const hold = holdSum === 0 ? (histogramQuantile(0.99, holdDelta) === undefined ? undefined : 0) : histogramQuantile(0.99, holdDelta);
     const reportNotes: string[] = [];
     if (notes.missingDescription > 0) {
       reportNotes.push(`${notes.missingDescription} cluster list entries had no "description" field: the description checks were skipped for them (names, versions, order and defaults were still checked)`);
