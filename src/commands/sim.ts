@@ -24,6 +24,7 @@ options:
       --no-control        run without the control server
       --fault NAME:SPEC   fault at start, repeatable; SPEC is comma-separated
                           down | hang | latency=MS | errors=RATE, e.g. sim-0002:latency=200,errors=0.1
+      --eager             generate every cluster's objects at start, not on first use
       --info FILE         also write {controlUrl, clusters:[{name, server, version}]} as JSON
   -h, --help              this help
 `;
@@ -69,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
         'no-control': { type: 'boolean' },
         fault: { type: 'string', multiple: true },
         info: { type: 'string' },
+        eager: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -101,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: int(values.seed, '--seed', 0),
       auth: auth as 'token' | 'cert',
       controlPort: controlPort === -1 ? undefined : controlPort,
+      eager: values.eager ?? false,
       faults: Object.fromEntries((values.fault ?? []).map(parseFault)),
     };
   } catch (e) {

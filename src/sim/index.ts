@@ -44,6 +44,11 @@ export interface SimOptions {
    * Default: ephemeral up to 2,000 clusters, sequential above.
    */
   ports?: 'ephemeral' | 'sequential';
+  /**
+   * Generate every cluster's objects at start instead of on its first resource request (about
+   * 0.1-0.3 s of CPU per 2,000 pods): for benchmarks that should not measure generation.
+   */
+  eager?: boolean;
 }
 
 export interface SimCluster {
@@ -170,6 +175,13 @@ export async function startSimulator(opts: SimOptions): Promise<Simulator> {
     return rt;
   };
 
+  if (opts.eager) {
+    for (const rt of runtimes) {
+      void rt.store;
+      // Let the event loop breathe between clusters (the listeners are already up).
+      await new Promise((r) => setImmediate(r));
+    }
+  }
   for (const [name, f] of Object.entries(opts.faults ?? {})) await engine.setFault(runtime(name), f);
 
   let control: { url: string; close(): Promise<void> } | undefined;

@@ -134,9 +134,15 @@ export class ClusterStore {
     const fields: Record<string, string> = { 'metadata.name': m.name, 'metadata.namespace': namespace };
     for (const f of def.fields) fields[f] = fieldValue(obj, f);
     if (def.plural === 'nodes' && !fields['spec.unschedulable']) fields['spec.unschedulable'] = 'false';
-    // Key order as the API server writes it: apiVersion, kind, metadata first.
-    const { apiVersion, kind, metadata, ...rest } = obj;
-    const json = JSON.stringify({ apiVersion, kind, metadata, ...rest });
+    // Key order as the API server writes it: apiVersion, kind, metadata first (generated objects
+    // already are; written ones are reordered).
+    let json: string;
+    const keys = Object.keys(obj);
+    if (keys[0] === 'apiVersion' && keys[1] === 'kind' && keys[2] === 'metadata') json = JSON.stringify(obj);
+    else {
+      const { apiVersion, kind, metadata, ...rest } = obj;
+      json = JSON.stringify({ apiVersion, kind, metadata, ...rest });
+    }
     return {
       key: entryKey(def, namespace, m.name),
       namespace,

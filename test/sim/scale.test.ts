@@ -54,9 +54,10 @@ describe('scale', () => {
     expect(sim.stats().requests).toBeGreaterThanOrEqual(1001);
   });
 
-  it('chooses ports sequentially in the ephemeral range when asked, and a downed cluster gets its port back', async () => {
-    const seq = await startSimulator({ clusters: 50, ports: 'sequential', namePrefix: 'seq' });
+  it('chooses ports sequentially when asked (a downed cluster gets its port back); eager generates at start', async () => {
+    const seq = await startSimulator({ clusters: 50, ports: 'sequential', namePrefix: 'seq', eager: true });
     try {
+      expect(seq.stats().generatedClusters).toBe(50);
       const ports = seq.clusters.map((c) => c.port);
       expect(new Set(ports).size).toBe(50);
       for (const p of ports) expect(p).toBeGreaterThan(1024);
