@@ -8,6 +8,11 @@ import type { LockMode } from '../shm/layout.js';
 
 export interface ServeOptions {
   port: number;
+  /** HTTPS port for kubectl and other clients that send credentials only over TLS; -1 = off. */
+  tlsPort: number;
+  /** PEM files of the serving certificate; when absent one is generated in the data directory. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
   host: string;
   dataDir: string;
   workers: number;
@@ -32,12 +37,20 @@ export class ConfigError extends Error {
 interface Setting {
   flag: string;
   env: string;
-  type: 'string' | 'int' | 'bool' | 'duration';
+  type: 'string' | 'int' | 'bool' | 'duration' | 'port-or-off';
   help: string;
 }
 
 const settings: Record<keyof ServeOptions, Setting> = {
   port: { flag: 'port', env: 'FLEETGATE_PORT', type: 'int', help: 'port to listen on (default 8080)' },
+  tlsPort: {
+    flag: 'tls-port',
+    env: 'FLEETGATE_TLS_PORT',
+    type: 'port-or-off',
+    help: 'HTTPS port, or off (default 8443; kubectl sends tokens only over TLS)',
+  },
+  tlsCert: { flag: 'tls-cert', env: 'FLEETGATE_TLS_CERT', type: 'string', help: 'PEM certificate for HTTPS (default: generated in the data dir)' },
+  tlsKey: { flag: 'tls-key', env: 'FLEETGATE_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert' },
   host: { flag: 'host', env: 'FLEETGATE_HOST', type: 'string', help: 'address to listen on (default 127.0.0.1)' },
   dataDir: { flag: 'data-dir', env: 'FLEETGATE_DATA_DIR', type: 'string', help: 'SQLite database and key files (default ./data)' },
   workers: { flag: 'workers', env: 'FLEETGATE_WORKERS', type: 'int', help: 'HTTP worker threads (default: available parallelism)' },
@@ -58,6 +71,9 @@ const settings: Record<keyof ServeOptions, Setting> = {
 export function defaultServeOptions(): ServeOptions {
   return {
     port: 8080,
+    tlsPort: 8443,
+    tlsCert: undefined,
+    tlsKey: undefined,
     host: '127.0.0.1',
     dataDir: './data',
     workers: Math.max(1, availableParallelism()),
@@ -93,6 +109,11 @@ function convert(key: string, s: Setting, raw: string | boolean, source: string)
     throw new ConfigError(`${source}: expected true or false, got "${raw}"`);
   }
   const text = String(raw);
+  if (s.type === 'port-or-off') {
+    if (/^(off|no|false|none)$/i.test(text)) return -1;
+    if (!/^\d+$/.test(text) || Number(text) > 65535) throw new ConfigError(`${source}: expected a port number or off, got "${text}"`);
+    return Number(text);
+  }
   if (s.type === 'int') {
     if (!/^\d+$/.test(text)) throw new ConfigError(`${source}: expected a whole number, got "${text}"`);
     return Number(text);
@@ -139,6 +160,7 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const o = out as unknown as ServeOptions;
   if (!['rw', 'mutex', 'none'].includes(o.lock)) throw new ConfigError(`--lock must be rw, mutex or none, got "${o.lock}"`);
   if (o.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${o.port}`);
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
   if (o.workers < 1) throw new ConfigError('--workers must be at least 1');
   if (o.probeConcurrency < 1) throw new ConfigError('--probe-concurrency must be at least 1');
   if (o.fleetThreads < 1) throw new ConfigError('--fleet-threads must be at least 1');

@@ -5,6 +5,7 @@
  * lets in-flight requests finish (bounded), closes its upstream agents and its database, and exits.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parentPort } from 'node:worker_threads';
 import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
@@ -58,8 +59,16 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   });
 
   const server = createServer({ keepAliveTimeout: 5000 }, handle.app);
-  await listen(server, data);
+  await listen(server, data.port, data);
   const addr = server.address() as AddressInfo;
+  const servers: Server[] = [server];
+  let tlsPort: number | undefined;
+  if (data.tls) {
+    const tlsServer = createTlsServer({ keepAliveTimeout: 5000, cert: data.tls.certPem, key: data.tls.keyPem }, handle.app);
+    await listen(tlsServer, data.tls.port, data);
+    tlsPort = (tlsServer.address() as AddressInfo).port;
+    servers.push(tlsServer);
+  }
 
   let draining = false;
   port.on('message', (msg: MainToWorker) => {
@@ -74,7 +83,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
       case 'drain':
         if (draining) return;
         draining = true;
-        void drain(server, msg.timeoutMs).then(async () => {
+        void Promise.all(servers.map((s) => drain(s, msg.timeoutMs))).then(async () => {
           await handle.close();
           store.close();
           lock.release();
@@ -83,13 +92,13 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
         break;
     }
   });
-  post({ type: 'ready', role: 'http', port: addr.port });
+  post({ type: 'ready', role: 'http', port: addr.port, tlsPort });
 }
 
-function listen(server: Server, data: HttpWorkerData): Promise<void> {
+function listen(server: Server, port: number, data: HttpWorkerData): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: data.port, host: data.host, reusePort: data.reusePort } as Parameters<Server['listen']>[0], () => {
+    server.listen({ port, host: data.host, reusePort: data.reusePort } as Parameters<Server['listen']>[0], () => {
       server.off('error', reject);
       resolve();
     });
@@ -99,12 +108,17 @@ function listen(server: Server, data: HttpWorkerData): Promise<void> {
 /** Stop accepting, close idle keep-alive sockets, wait for in-flight requests up to timeoutMs. */
 function drain(server: Server, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
+    // Keep-alive connections that finish their last request become idle after close() was
+    // called; sweep them so the drain ends when the work does, not at the keep-alive timeout.
+    const sweep = setInterval(() => server.closeIdleConnections(), 25);
     const timer = setTimeout(() => {
+      clearInterval(sweep);
       server.closeAllConnections();
       resolve();
     }, timeoutMs);
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();

@@ -5,7 +5,7 @@
 
 /** A thread's start-up outcome or a request it makes of the supervisor. */
 export type WorkerToMain =
-  | { type: 'ready'; role: 'http' | 'sync'; port?: number }
+  | { type: 'ready'; role: 'http' | 'sync'; port?: number; tlsPort?: number }
   | { type: 'fatal'; role: 'http' | 'sync'; error: string }
   | { type: 'metrics-request'; id: number }
   | { type: 'metrics-snapshot'; id: number; snapshot: unknown }
@@ -24,6 +24,8 @@ export interface HttpWorkerData {
   port: number;
   host: string;
   reusePort: boolean;
+  /** HTTPS listener, when enabled. */
+  tls: { port: number; certPem: string; keyPem: string; caPem: string } | undefined;
   dataDir: string;
   key: Uint8Array;
   upstreamTimeoutMs: number;

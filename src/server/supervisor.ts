@@ -14,6 +14,7 @@ import { workerEntry } from '../util/paths.js';
 import { supportsReusePort, type ServeOptions } from './config.js';
 import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
 import { registerSimulated, type SimHandle } from './sim-fleet.js';
+import { loadServingCert, type ServingCert } from './tls.js';
 
 export interface SupervisorIO {
   log(line: string): void;
@@ -60,6 +61,8 @@ export class Supervisor {
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private fatal: Error | undefined;
   port = 0;
+  tlsPort = 0;
+  private tls: ServingCert | undefined;
   adminToken: string | undefined;
   readonly httpWorkers: number;
 
@@ -92,6 +95,8 @@ export class Supervisor {
     // Threads open their own connections with the key this one resolved (from the environment
     // or the key file), so they never race to create a key file.
     this.key = new Uint8Array(this.store.encryptionKey());
+
+    if (o.tlsPort >= 0) this.tls = await loadServingCert(dataDir, { cert: o.tlsCert, key: o.tlsKey });
 
     if (o.sim > 0) {
       this.sim = await registerSimulated(this.store, o.sim, o.simPods);
@@ -130,8 +135,9 @@ export class Supervisor {
       this.spawn(slot);
     }
     await this.allReady();
+    const https = this.tls ? ` and https://${o.host}:${this.tlsPort}` : '';
     this.io.log(
-      `fleetgate: listening on http://${o.host}:${this.port} with ${this.httpWorkers} HTTP worker(s), lock mode ${o.lock}`,
+      `fleetgate: listening on http://${o.host}:${this.port}${https} with ${this.httpWorkers} HTTP worker(s), lock mode ${o.lock}`,
     );
   }
 
@@ -199,6 +205,7 @@ export class Supervisor {
       port: this.port || o.port,
       host: o.host,
       reusePort: supportsReusePort(),
+      tls: this.tls ? { port: this.tlsPort || o.tlsPort, ...this.tls } : undefined,
       dataDir,
       key: this.key,
       upstreamTimeoutMs: o.upstreamTimeoutMs,
@@ -223,6 +230,7 @@ export class Supervisor {
           slot.everReady = true;
           slot.readyAt = Date.now();
           if (msg.port && !this.port) this.port = msg.port;
+          if (msg.tlsPort && !this.tlsPort) this.tlsPort = msg.tlsPort;
           this.checkReady();
           break;
         case 'fatal':

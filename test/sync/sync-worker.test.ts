@@ -144,7 +144,8 @@ describe('sync worker against simulated clusters', () => {
     expect(value(/^fleetgate_sync_passes_total (\d+)/m)).toBeGreaterThan(5);
     expect(value(/^fleetgate_index_commits_total (\d+)/m)).toBeGreaterThan(5);
     expect(value(/^fleetgate_probe_failures_total (\d+)/m)).toBeGreaterThanOrEqual(2);
-    expect(value(/^fleetgate_clusters\{state="error"\} (\d+)/m)).toBeGreaterThanOrEqual(3);
+    // exec-user stays refused; the down and hanging clusters may have recovered by now.
+    expect(value(/^fleetgate_clusters\{state="error"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
     // A commit may land between the two counters' reads; they never drift further apart.
     const drift = value(/^fleetgate_index_commits_total (\d+)/m) - value(/^fleetgate_commit_hold_microseconds_count (\d+)/m);
     expect(Math.abs(drift)).toBeLessThanOrEqual(1);

@@ -1,0 +1,158 @@
+// The supervisor in-process, so a test can reach its threads: restart of a killed HTTP worker
+// (lock slot reclaimed, serving continues), a dead sync worker replaced, bounded drain, kubectl
+// through the passthrough of the multi-worker server, and no secret in any log line.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultServeOptions } from '../../src/server/config.js';
+import { Supervisor } from '../../src/server/supervisor.js';
+import { eventually } from '../helpers/server.js';
+
+const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+if (!kubectl) console.warn('supervisor.test: kubectl not found; skipping the kubectl passthrough test');
+
+describe('supervisor', () => {
+  const logs: string[] = [];
+  const token = 'fg_supervisor_test_token';
+  let sup: Supervisor;
+  let dataDir: string;
+  let base: string;
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+
+  function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        base + path,
+        {
+          method,
+          agent,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+  const get = (path: string, headers: Record<string, string> = {}) => send('GET', path, undefined, headers);
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-sup-'));
+    sup = new Supervisor(
+      { ...defaultServeOptions(), port: 0, tlsPort: 0, dataDir, workers: 2, sim: 3, drainMs: 5000 },
+      { log: (l) => logs.push(l), warn: (l) => logs.push(l) },
+      { FLEETGATE_ADMIN_TOKEN: token },
+    );
+    await sup.start();
+    base = `http://127.0.0.1:${sup.port}`;
+    await eventually(async () => (await get('/readyz')).status === 200);
+  });
+
+  afterAll(async () => {
+    agent.destroy();
+    await sup?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('replaces a killed HTTP worker, reclaims its lock slot, and keeps serving', async () => {
+    const before = sup.httpWorkerThreads().map((w) => w.threadId);
+    expect(before.length).toBe(sup.httpWorkers);
+    let ok = 0;
+    let failed = 0;
+    let stop = false;
+    const load = (async () => {
+      while (!stop) {
+        try {
+          const r = await get('/api/v1/clusters');
+          if (r.status === 200 && JSON.parse(r.body).length === 3) ok++;
+          else failed++;
+        } catch {
+          failed++; // a request that was on the killed thread's connection
+        }
+      }
+    })();
+    await eventually(async () => ok > 50);
+    const victim = sup.httpWorkerThreads()[0]!;
+    await victim.terminate();
+    const okAtKill = ok;
+    await eventually(async () => ok > okAtKill + 200, 15_000);
+    await eventually(async () => {
+      const now = sup.httpWorkerThreads().map((w) => w.threadId);
+      return now.length === before.length && !now.includes(victim.threadId);
+    }, 15_000);
+    stop = true;
+    await load;
+    // Only requests caught on the dead thread's sockets may fail (at most one per socket).
+    expect(failed).toBeLessThanOrEqual(4);
+    expect(logs.join('\n')).toMatch(/http worker 0 exited .* restarting/);
+    // The writer is not blocked by the dead reader's slot: an admin write still commits.
+    const created = await send('POST', '/api/v1/admin/clusters', {
+      name: 'after-kill',
+      config: sup.simulator!.singleKubeconfig(sup.simulator!.clusters[0]!.name),
+    });
+    expect(created.status).toBe(201);
+    const list = JSON.parse((await get('/api/v1/clusters')).body) as Array<{ name: string }>;
+    expect(list.map((c) => c.name)).toContain('after-kill');
+  });
+
+  it('replaces a dead sync worker, and commits continue', async () => {
+    const sync = sup.syncWorkerThread()!;
+    await sync.terminate();
+    await eventually(async () => sup.syncWorkerThread() !== undefined && sup.syncWorkerThread() !== sync, 15_000);
+    const rows = JSON.parse((await get('/api/v1/admin/clusters')).body) as Array<{ id: number; name: string }>;
+    const id = rows.find((c) => c.name === 'after-kill')!.id;
+    const r = await send('PUT', `/api/v1/admin/clusters/${id}`, { description: 'after sync restart' });
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('after sync restart');
+  });
+
+  it.skipIf(!kubectl)('serves kubectl through /k8s/NAME on the multi-worker server', async () => {
+    const name = sup.simulator!.clusters[1]!.name;
+    // client-go sends credentials only over TLS, so kubectl talks to the HTTPS listener, trusting
+    // the CA fleetgate generated in its data directory.
+    const server = `https://127.0.0.1:${sup.tlsPort}/k8s/${name}`;
+    const ca = join(dataDir, 'tls', 'ca.crt');
+    // Asynchronously: the simulated clusters answer from this very thread.
+    const { stdout: out } = await promisify(execFile)(
+      kubectl!,
+      ['--server', server, '--certificate-authority', ca, '--token', token, 'get', 'pods', '-A', '--request-timeout=20s'],
+      { encoding: 'utf8' },
+    );
+    expect(out).toMatch(/NAMESPACE\s+NAME\s+READY\s+STATUS/);
+    expect(out.split('\n').length).toBeGreaterThan(3);
+  });
+
+  it('never logs a simulated cluster\'s token, key or certificate', () => {
+    const text = logs.join('\n');
+    for (const c of sup.simulator!.clusters) {
+      expect(text).not.toContain(c.token);
+      expect(text).not.toContain(c.caPem.split('\n')[1]!);
+    }
+  });
+
+  it('drains in-flight requests before stopping', async () => {
+    const sim = sup.simulator!;
+    const name = sim.clusters[2]!.name;
+    await sim.setFault(name, { latencyMs: 1200 });
+    const slow = get('/api/v1/namespaces', { 'x-cluster-name': name });
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    const stopped = sup.stop();
+    const res = await slow;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).items.length).toBeGreaterThan(0);
+    await stopped;
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(get('/healthz')).rejects.toThrow();
+  });
+});
