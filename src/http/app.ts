@@ -11,6 +11,7 @@
  *   GET|POST /api/v1/admin/clusters, PUT|DELETE .../:id     A  read-your-writes
  *   POST /api/v1/admin/clusters/import                      A
  *   GET|POST /api/v1/admin/tokens, DELETE .../:id           A
+ *   deps.mounts (e.g. /api/v1/fleet)                        B  mounted before the resource routes
  *   GET  /api/v1/overview, /api/v1/:resource[/:ns[/:name]]  B  cluster by header, query, cookie, default
  *   ALL  /k8s/:cluster/*                                    B  streamed passthrough; viewers read only
  */
@@ -22,7 +23,7 @@ import { errorHandler, HttpError } from './errors.js';
 import { HttpMetrics, renderHttpMetrics, type HttpMetricsSnapshot } from './metrics.js';
 import { passthrough } from './passthrough.js';
 import { registerAdminRoutes } from './routes/admin.js';
-import { registerClusterRoutes } from './routes/clusters.js';
+import { listSummaries, registerClusterRoutes } from './routes/clusters.js';
 import { registerResourceRoutes } from './routes/resources.js';
 
 export interface FleetgateApp {
@@ -53,7 +54,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
   const directory = deps.directory;
 
   const metrics = new HttpMetrics();
-  const cache = new UpstreamClientCache({ entries: () => directory.list() });
+  const cache = new UpstreamClientCache({ entries: () => listSummaries(directory) });
   const verifier = new TokenVerifier(deps.store.tokens, o.authCacheMs ?? kDefaults.authCacheMs);
   const metricsSnapshot = () => metrics.snapshot(cache.stats());
   const metricsText = deps.metricsText ?? (async () => renderHttpMetrics(metricsSnapshot()));
@@ -86,7 +87,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     express.text({ limit: bodyLimit, type: ['text/*', 'application/yaml', 'application/x-yaml'] }),
   );
 
-  registerClusterRoutes(app, directory);
+  registerClusterRoutes(app, directory, o.publicTls);
   registerAdminRoutes(app, {
     directory,
     store: deps.store,
@@ -95,6 +96,16 @@ export function createApp(deps: AppDeps): FleetgateApp {
     verifier,
     allowExec: o.allowExec ?? false,
   });
+  for (const m of deps.mounts ?? []) {
+    app.use(
+      m.path,
+      (_req, res, next) => {
+        res.locals.mount = m.path;
+        next();
+      },
+      m.handler,
+    );
+  }
   registerResourceRoutes(app, { directory, cache, metrics, timeoutMs });
 
   app.use((req, _res, next) => {

@@ -62,13 +62,20 @@ export class UpstreamClient {
 
 export interface ClientCacheOptions {
   /** Lists the live index entries; used by the sweep that retires clients of vanished clusters. */
-  entries?: () => IndexEntry[];
+  entries?: () => readonly LiveEntry[];
   /** Minimum time between two sweeps (ms). Default 1000. */
   sweepIntervalMs?: number;
   /** Close idle keep-alive sockets after this long (ms). Default 60000. */
   idleSocketMs?: number;
   /** Per-agent socket limit. Default 256. */
   maxSockets?: number;
+}
+
+/** What the sweep needs of an index entry (an IndexEntry or IndexSummary). */
+export interface LiveEntry {
+  id: number;
+  generation: number;
+  configHash?: string;
 }
 
 export class UpstreamClientCache {
@@ -119,14 +126,16 @@ export class UpstreamClientCache {
    * Retires clients whose cluster is absent from `entries` or whose entry changed. Called by the
    * sweep; callable directly when the caller already holds a fresh list.
    */
-  retireMissing(entries: readonly IndexEntry[]): void {
-    const live = new Map<number, IndexEntry>();
+  retireMissing(entries: readonly LiveEntry[]): void {
+    const live = new Map<number, LiveEntry>();
     for (const e of entries) live.set(e.id, e);
     for (const [id, client] of this.current) {
       const e = live.get(id);
-      if (!e || (e.generation > client.generation) || (e.generation === client.generation && `${e.id}:${e.generation}:${e.configHash}` !== client.key)) {
-        this.retire(client);
-      }
+      const changed =
+        !e ||
+        e.generation > client.generation ||
+        (e.generation === client.generation && e.configHash !== undefined && `${e.id}:${e.generation}:${e.configHash}` !== client.key);
+      if (changed) this.retire(client);
     }
   }
 

@@ -6,7 +6,8 @@
  * app copies what a request needs out of the returned entry and only then does I/O. Nothing here
  * is ever held across an await.
  */
-import type { IndexEntry } from '../index/types.js';
+import type { RequestHandler } from 'express';
+import type { IndexEntry, IndexSummary } from '../index/types.js';
 
 /** A value a store method may return directly (better-sqlite3 is synchronous) or as a promise. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -19,6 +20,11 @@ export interface ClusterDirectory {
   lookupDefault(): IndexEntry | undefined;
   /** Every entry, sorted by name. */
   list(): IndexEntry[];
+  /**
+   * Optional: every entry without its client config (cheaper; no secrets), sorted by name. Used
+   * where a route needs no credentials (the cluster lists, the client cache sweep).
+   */
+  listSummary?(): IndexSummary[];
   /** Generation of the active index. */
   generation(): number;
   /** True once the first sync has committed. */
@@ -49,17 +55,19 @@ export interface ClusterInput {
   enabled?: boolean;
 }
 
-export interface ImportOptions {
-  /** Accept kubeconfigs whose users run exec plugins or auth-providers. */
+export interface WriteOptions {
+  /** Accept kubeconfigs whose users run exec plugins or auth-providers (the operator's setting). */
   allowExec?: boolean;
 }
+
+export type ImportOptions = WriteOptions;
 
 export interface ClusterStoreLike {
   list(): MaybePromise<ClusterRow[]>;
   get(id: number): MaybePromise<ClusterRow | undefined>;
   getByName(name: string): MaybePromise<ClusterRow | undefined>;
-  create(input: ClusterInput): MaybePromise<ClusterRow>;
-  update(id: number, patch: Partial<ClusterInput>): MaybePromise<ClusterRow>;
+  create(input: ClusterInput, opts?: WriteOptions): MaybePromise<ClusterRow>;
+  update(id: number, patch: Partial<ClusterInput>, opts?: WriteOptions): MaybePromise<ClusterRow>;
   delete(id: number): MaybePromise<unknown>;
   /** One cluster per context. Returns the created rows (or an object carrying them). */
   importKubeconfig(text: string, opts?: ImportOptions): MaybePromise<unknown>;
@@ -100,6 +108,14 @@ export interface AppOptions {
   syncWaitMs?: number;
   /** How long a verified token is trusted without asking the store again (ms). Default 1000. */
   authCacheMs?: number;
+  /**
+   * How kubeconfigs from GET /api/v1/clusters/:name/kubeconfig reach fleetgate over HTTPS.
+   * kubectl (client-go) sends credentials only over TLS, so when the caller came in over plain
+   * HTTP the kubeconfig points at https://<host the caller used>:<port>/k8s/NAME and embeds caPem
+   * (omit caPem for a publicly trusted certificate). `port` may be a function when the port is
+   * known only after listening. Without this option the kubeconfig uses the caller's scheme.
+   */
+  publicTls?: { port: number | (() => number | undefined); caPem?: string };
   /** Identifies this worker in logs. */
   workerId?: number;
   /** Log sink; default console.error. Never receives secrets. */
@@ -118,5 +134,11 @@ export interface AppDeps {
   metricsText?: () => Promise<string>;
   /** GET /readyz. Default: directory.isReady(). */
   readyz?: () => boolean;
+  /**
+   * Extra routers mounted after authentication and body parsing, before the generic
+   * /api/v1/:resource routes, e.g. `[{ path: '/api/v1/fleet', handler: fleet.router() }]`.
+   * Their handlers see the caller as `callerOf(res)`.
+   */
+  mounts?: { path: string; handler: RequestHandler }[];
   options?: AppOptions;
 }

@@ -76,7 +76,7 @@ export class HttpMetrics {
     return (req, res, next) => {
       const start = process.hrtime.bigint();
       res.on('finish', () => {
-        const route = (res.locals.route as string | undefined) ?? routeTemplate(req);
+        const route = (res.locals.route as string | undefined) ?? routeTemplate(req, res.locals.mount as string | undefined);
         this.observe(route, req.method, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
       });
       next();
@@ -84,9 +84,10 @@ export class HttpMetrics {
   }
 }
 
-function routeTemplate(req: { baseUrl: string; route?: { path?: unknown } }): string {
+function routeTemplate(req: { route?: { path?: unknown } }, mount: string | undefined): string {
   const p = req.route?.path;
-  return typeof p === 'string' ? req.baseUrl + p : 'unmatched';
+  if (mount !== undefined) return mount + (typeof p === 'string' ? p : '/*');
+  return typeof p === 'string' ? p : 'unmatched';
 }
 
 function addInto(into: Record<string, number>, from: Record<string, number>): void {

@@ -9,10 +9,11 @@
  * Responses never carry a kubeconfig or any part of a client config.
  */
 import type { Express, Request } from 'express';
-import type { ClusterState, IndexEntry } from '../../index/types.js';
+import type { ClusterState, IndexSummary } from '../../index/types.js';
 import { requireAdmin, type TokenVerifier } from '../auth.js';
 import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, TokenRecord } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { listSummaries } from './clusters.js';
 
 /** A cluster as admin responses show it: the row without its config, plus its index state. */
 export interface ClusterView {
@@ -31,7 +32,7 @@ export interface ClusterView {
   error: string;
 }
 
-export function clusterView(row: ClusterRow, entry: IndexEntry | undefined): ClusterView {
+export function clusterView(row: ClusterRow, entry: IndexSummary | undefined): ClusterView {
   const live = entry && entry.id === row.id ? entry : undefined;
   return {
     id: row.id,
@@ -116,7 +117,7 @@ function importedRows(result: unknown): { rows: ClusterRow[]; skipped: { name: s
   let rows: unknown = result;
   if (result && typeof result === 'object' && !Array.isArray(result)) {
     const r = result as Record<string, unknown>;
-    rows = r.created ?? r.clusters ?? r.imported ?? [];
+    rows = r.rows ?? r.created ?? r.clusters ?? r.imported ?? [];
     if (Array.isArray(r.skipped)) {
       for (const s of r.skipped) {
         if (typeof s === 'string') skipped.push({ name: s, reason: '' });
@@ -143,7 +144,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
 
   app.get('/api/v1/admin/clusters', admin, async (_req, res) => {
     const rows = await d.store.clusters.list();
-    const byName = new Map(d.directory.list().map((e) => [e.name, e]));
+    const byName = new Map(listSummaries(d.directory).map((e) => [e.name, e]));
     res.json(rows.map((r) => clusterView(r, byName.get(r.name))));
   });
 
@@ -152,7 +153,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     if (fields.name === undefined) throw new HttpError(400, 'name is required');
     if (!fields.inCluster && !fields.config) throw new HttpError(400, 'config (a kubeconfig) is required unless inCluster is true');
     if (await d.store.clusters.getByName(fields.name)) throw new HttpError(409, `cluster "${fields.name}" already exists`);
-    const row = await d.store.clusters.create(fields as ClusterInput);
+    const row = await d.store.clusters.create(fields as ClusterInput, { allowExec: d.allowExec });
     const { status, note } = await settle(201);
     res.status(status).json({ ...clusterView(row, lookup(row.name)), ...(note ? { note } : {}) });
   });
@@ -165,7 +166,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     if (patch.name !== undefined && patch.name !== before.name && (await d.store.clusters.getByName(patch.name))) {
       throw new HttpError(409, `cluster "${patch.name}" already exists`);
     }
-    const row = await d.store.clusters.update(id, patch);
+    const row = await d.store.clusters.update(id, patch, { allowExec: d.allowExec });
     const { status, note } = await settle(200);
     res.status(status).json({ ...clusterView(row, lookup(row.name)), ...(note ? { note } : {}) });
   });

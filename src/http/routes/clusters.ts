@@ -3,9 +3,9 @@
  * /k8s passthrough with the caller's own token.
  */
 import type { Express, Request } from 'express';
-import type { IndexEntry } from '../../index/types.js';
+import type { IndexSummary } from '../../index/types.js';
 import { callerOf, canSee } from '../auth.js';
-import type { ClusterDirectory } from '../deps.js';
+import type { AppOptions, ClusterDirectory } from '../deps.js';
 import { findCluster } from '../select.js';
 
 /** One element of GET /api/v1/clusters (Kite's shape plus `state`). */
@@ -15,10 +15,15 @@ export interface ClusterSummary {
   isDefault: boolean;
   /** Present only when the cluster is in the error state. */
   error?: string;
-  state: IndexEntry['state'];
+  state: IndexSummary['state'];
 }
 
-export function clusterSummary(e: IndexEntry): ClusterSummary {
+/** Entries without client configs: listSummary when the directory has it. */
+export function listSummaries(directory: ClusterDirectory): IndexSummary[] {
+  return directory.listSummary ? directory.listSummary() : directory.list();
+}
+
+export function clusterSummary(e: IndexSummary): ClusterSummary {
   const s: ClusterSummary = { name: e.name, version: e.version, isDefault: e.isDefault, state: e.state };
   if (e.error) s.error = e.error;
   return s;
@@ -27,17 +32,20 @@ export function clusterSummary(e: IndexEntry): ClusterSummary {
 /** YAML double-quoted scalar (a JSON string is one). */
 const q = (s: string) => JSON.stringify(s);
 
-/** A kubeconfig whose server is this fleetgate's /k8s/NAME and whose user is `token`. */
-export function passthroughKubeconfig(baseUrl: string, cluster: string, token: string): string {
+/**
+ * A kubeconfig whose server is `baseUrl`/k8s/NAME and whose user is `token`, with the CA that
+ * signed fleetgate's serving certificate when given.
+ */
+export function passthroughKubeconfig(baseUrl: string, cluster: string, token: string, caPem?: string): string {
   const server = `${baseUrl}/k8s/${encodeURIComponent(cluster)}`;
   const ctx = `fleetgate-${cluster}`;
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: ${q(ctx)}`,
-    '  cluster:',
-    `    server: ${q(server)}`,
+  const lines = ['apiVersion: v1', 'kind: Config'];
+  if (baseUrl.startsWith('http:')) {
+    lines.push('# kubectl sends tokens only over TLS: serve fleetgate over HTTPS for kubectl to authenticate.');
+  }
+  lines.push('clusters:', `- name: ${q(ctx)}`, '  cluster:', `    server: ${q(server)}`);
+  if (caPem && baseUrl.startsWith('https:')) lines.push(`    certificate-authority-data: ${q(Buffer.from(caPem).toString('base64'))}`);
+  lines.push(
     'users:',
     `- name: ${q(ctx)}`,
     '  user:',
@@ -49,20 +57,34 @@ export function passthroughKubeconfig(baseUrl: string, cluster: string, token: s
     `    user: ${q(ctx)}`,
     `current-context: ${q(ctx)}`,
     '',
-  ].join('\n');
+  );
+  return lines.join('\n');
 }
 
-/** http(s)://host:port as the caller reached us. */
-export function externalBaseUrl(req: Request): string {
+/** The host name (without port) and port the caller used. */
+function callerHost(req: Request): { hostname: string; port: string } {
   const host = req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`;
-  return `${req.protocol}://${host}`;
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  return m ? { hostname: m[1]!, port: m[2] ?? '' } : { hostname: host, port: '' };
 }
 
-export function registerClusterRoutes(app: Express, directory: ClusterDirectory): void {
+/**
+ * Where kubectl should reach this fleetgate: the scheme, host and port the caller used, except
+ * that a plain-HTTP caller is sent to the HTTPS port when one is configured.
+ */
+export function externalBaseUrl(req: Request, tls: AppOptions['publicTls']): string {
+  const { hostname, port } = callerHost(req);
+  if (req.protocol === 'https' || !tls) return `${req.protocol}://${hostname}${port ? ':' + port : ''}`;
+  const tlsPort = typeof tls.port === 'function' ? tls.port() : tls.port;
+  if (!tlsPort) return `${req.protocol}://${hostname}${port ? ':' + port : ''}`;
+  return `https://${hostname}${tlsPort === 443 ? '' : ':' + tlsPort}`;
+}
+
+export function registerClusterRoutes(app: Express, directory: ClusterDirectory, tls?: AppOptions['publicTls']): void {
   app.get('/api/v1/clusters', (_req, res) => {
     const caller = callerOf(res);
     const out: ClusterSummary[] = [];
-    for (const e of directory.list()) {
+    for (const e of listSummaries(directory)) {
       if (e.state === 'disabled' || !canSee(caller, e.name)) continue;
       out.push(clusterSummary(e));
     }
@@ -74,7 +96,7 @@ export function registerClusterRoutes(app: Express, directory: ClusterDirectory)
     const name = req.params.name;
     // Existence and rights only: a kubeconfig for a cluster that is down right now is still useful.
     findCluster(directory, caller, name);
-    const text = passthroughKubeconfig(externalBaseUrl(req), name, caller.token);
+    const text = passthroughKubeconfig(externalBaseUrl(req, tls), name, caller.token, tls?.caPem);
     res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}.kubeconfig"`);
     res.type('application/yaml').send(text);
   });
