@@ -1,0 +1,327 @@
+/**
+ * End-to-end: the HTTP app with the real store (SQLite, encrypted kubeconfigs) and the simulator,
+ * kubectl 1.32 through the /k8s passthrough over HTTPS, read-your-writes through a sync that
+ * normalises and probes like the sync worker, faults, and a scan of every response, kubectl
+ * output and log line for cluster secrets.
+ *
+ * The index is an in-memory directory (the shared-memory index and the threads are tested by
+ * the index and server suites); the "sync" here builds entries with src/k8s exactly as the sync
+ * worker does.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type FleetgateApp } from '../../src/http/app.js';
+import type { IndexEntryInput } from '../../src/index/types.js';
+import { buildClientConfig, probeVersion } from '../../src/k8s/index.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { tlsFixtures } from './fake-k8s.js';
+import { FakeDirectory } from './fakes.js';
+
+const kubectlBin = '/usr/bin/kubectl';
+
+let sim: Simulator;
+let certSim: Simulator;
+let store: Store;
+let directory: FakeDirectory;
+let handle: FleetgateApp;
+let server: Server;
+let tlsServer: Server;
+let base: string;
+let tlsBase: string;
+let adminToken: string;
+let dataDir: string;
+let caFile: string;
+const bodies: string[] = [];
+const logs: string[] = [];
+let barrierCalls = 0;
+
+/** What the sync worker does for each row: normalise, hash, probe; per-entry generation on change. */
+const gens = new Map<number, { hash: string; gen: number }>();
+async function syncOnce(): Promise<void> {
+  const rows = store.clusters.list();
+  const entries = await Promise.all(
+    rows.map(async (r): Promise<IndexEntryInput> => {
+      const base = { id: r.id, name: r.name, description: r.description, enabled: r.enabled, isDefault: r.isDefault, inCluster: r.inCluster, prometheusUrl: r.prometheusUrl };
+      const empty = { server: '', caData: '', certData: '', keyData: '', token: '', tlsServerName: '', insecure: false, proxyUrl: '' };
+      let built;
+      try {
+        built = buildClientConfig(r);
+      } catch (err) {
+        return { ...base, state: 'error', version: '', error: (err as Error).message, errorAt: Date.now(), probedAt: 0, configHash: '', generation: 0, client: empty };
+      }
+      const prev = gens.get(r.id);
+      const gen = prev && prev.hash === built.configHash ? prev.gen : (prev?.gen ?? 0) + 1;
+      gens.set(r.id, { hash: built.configHash, gen });
+      if (!r.enabled) return { ...base, state: 'disabled', version: '', error: '', errorAt: 0, probedAt: 0, configHash: built.configHash, generation: gen, client: built.client };
+      const p = await probeVersion(built.client, { timeoutMs: 1500 });
+      return {
+        ...base,
+        state: p.ok ? 'ok' : 'error',
+        version: p.ok ? p.gitVersion : '',
+        error: p.ok ? '' : p.error,
+        errorAt: p.ok ? 0 : Date.now(),
+        probedAt: Date.now(),
+        configHash: built.configHash,
+        generation: gen,
+        client: built.client,
+      };
+    }),
+  );
+  directory.commit(entries);
+}
+
+async function call(method: string, path: string, opts: { token?: string; json?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? adminToken}`, ...opts.headers };
+  if (opts.json !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: opts.json === undefined ? undefined : JSON.stringify(opts.json) });
+  const text = await res.text();
+  bodies.push(text);
+  return { status: res.status, text, json: () => JSON.parse(text) };
+}
+
+function kubectl(args: string[], token = adminToken): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(kubectlBin, ['--certificate-authority', caFile, '--token', token, '--request-timeout=20s', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      bodies.push(stdout, stderr);
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const annotationOf = (o: { metadata: { annotations?: Record<string, string> } }) => o.metadata.annotations?.['fleetgate.dev/cluster'];
+
+beforeAll(async () => {
+  [sim, certSim] = await Promise.all([
+    startSimulator({ clusters: 3, podsPerCluster: 12 }),
+    startSimulator({ clusters: 1, auth: 'cert', namePrefix: 'mtls' }),
+  ]);
+  dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-http-e2e-'));
+  caFile = join(dataDir, 'fleetgate-ca.crt');
+  writeFileSync(caFile, tlsFixtures.ca);
+  store = openStore({ dataDir });
+  store.clusters.importKubeconfig(sim.kubeconfig());
+  store.clusters.importKubeconfig(certSim.kubeconfig());
+  adminToken = store.tokens.create({ name: 'admin', role: 'admin' }).token;
+  directory = new FakeDirectory();
+  await syncOnce();
+  let tlsPort = 0;
+  handle = createApp({
+    directory,
+    store,
+    syncBarrier: async () => {
+      barrierCalls++;
+      await syncOnce();
+      return true;
+    },
+    options: { upstreamTimeoutMs: 2000, log: (l) => logs.push(l), publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca } },
+  });
+  server = handle.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  tlsServer = createTlsServer({ cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, handle.app);
+  tlsServer.listen(0, '127.0.0.1');
+  await new Promise((r) => tlsServer.once('listening', r));
+  tlsPort = (tlsServer.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  tlsBase = `https://127.0.0.1:${tlsPort}`;
+});
+
+afterAll(async () => {
+  for (const s of [server, tlsServer]) {
+    s?.closeAllConnections();
+    await new Promise((r) => s?.close(r));
+  }
+  await handle?.close();
+  store?.close();
+  await Promise.all([sim?.stop(), certSim?.stop()]);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('with the simulator and the real store', () => {
+  it('lists the imported clusters with their probed versions', async () => {
+    const list = (await call('GET', '/api/v1/clusters')).json();
+    const expected = [...sim.clusters, ...certSim.clusters].map((c) => ({ name: c.name, version: c.version })).sort((a, b) => a.name.localeCompare(b.name));
+    expect(list.map((c: any) => ({ name: c.name, version: c.version }))).toEqual(expected);
+    expect(list.filter((c: any) => c.isDefault)).toHaveLength(1);
+    const admin = (await call('GET', '/api/v1/admin/clusters')).json();
+    for (const c of admin) expect(c).not.toHaveProperty('config');
+  });
+
+  it('serves resource routes from the selected cluster, with list options passed through', async () => {
+    const [a, b] = sim.clusters.map((c) => c.name) as [string, string];
+    const pods = (await call('GET', '/api/v1/pods', { headers: { 'x-cluster-name': b } })).json();
+    expect(pods.items.length).toBeGreaterThan(0);
+    expect(new Set(pods.items.map(annotationOf))).toEqual(new Set([b]));
+    const limited = (await call('GET', `/api/v1/pods?x-cluster-name=${a}&limit=2`)).json();
+    expect(limited.items).toHaveLength(2);
+    expect(limited.metadata.continue).toBeTruthy();
+    const next = (await call('GET', `/api/v1/pods?x-cluster-name=${a}&limit=2&continue=${encodeURIComponent(limited.metadata.continue)}`)).json();
+    expect(next.items.map((p: any) => p.metadata.name)).not.toContain(limited.items[0].metadata.name);
+    const ns = (await call('GET', '/api/v1/namespaces', { headers: { cookie: `x-cluster-name=${a}` } })).json();
+    expect(new Set(ns.items.map(annotationOf))).toEqual(new Set([a]));
+    const one = pods.items[0];
+    const got = await call('GET', `/api/v1/pods/${one.metadata.namespace}/${one.metadata.name}`, { headers: { 'x-cluster-name': b } });
+    expect(got.json().metadata.uid).toBe(one.metadata.uid);
+    const nodes = (await call('GET', '/api/v1/nodes', { headers: { 'x-cluster-name': b } })).json();
+    const node = await call('GET', `/api/v1/nodes/_all/${nodes.items[0].metadata.name}`, { headers: { 'x-cluster-name': b } });
+    expect(node.status).toBe(200);
+    const ov = (await call('GET', '/api/v1/overview', { headers: { 'x-cluster-name': b } })).json();
+    expect(ov).toMatchObject({ cluster: b, totalPods: pods.items.length, totalNodes: nodes.items.length });
+  });
+
+  it('the mTLS cluster works through the agent holding its client certificate', async () => {
+    const name = certSim.clusters[0]!.name;
+    const r = await call('GET', '/api/v1/namespaces', { headers: { 'x-cluster-name': name } });
+    expect(r.status).toBe(200);
+    expect(new Set(r.json().items.map(annotationOf))).toEqual(new Set([name]));
+  });
+
+  it('kubectl get pods -A and get ns through /k8s over HTTPS', async () => {
+    const name = sim.clusters[1]!.name;
+    const server = `${tlsBase}/k8s/${name}`;
+    const pods = await kubectl(['--server', server, 'get', 'pods', '-A', '-o', 'json']);
+    expect(pods.code, pods.stderr).toBe(0);
+    const items = JSON.parse(pods.stdout).items;
+    expect(items.length).toBeGreaterThan(0);
+    expect(new Set(items.map(annotationOf))).toEqual(new Set([name]));
+    const table = await kubectl(['--server', server, 'get', 'pods', '-A']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS/);
+    const ns = await kubectl(['--server', server, 'get', 'ns']);
+    expect(ns.code, ns.stderr).toBe(0);
+    expect(ns.stdout).toMatch(/default/);
+  });
+
+  it('kubectl create and delete a configmap through /k8s; a viewer is refused writes', async () => {
+    const name = sim.clusters[2]!.name;
+    const server = `${tlsBase}/k8s/${name}`;
+    const created = await kubectl(['--server', server, 'create', 'configmap', 'fg-e2e', '-n', 'default', '--from-literal=a=b']);
+    expect(created.code, created.stderr).toBe(0);
+    const got = await kubectl(['--server', server, 'get', 'configmap', 'fg-e2e', '-n', 'default', '-o', 'json']);
+    expect(got.code, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout).data).toEqual({ a: 'b' });
+    const viewer = store.tokens.create({ name: 'kubectl-viewer', role: 'viewer', clusters: [name] }).token;
+    const refused = await kubectl(['--server', server, 'delete', 'configmap', 'fg-e2e', '-n', 'default'], viewer);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Forbidden|forbidden|403/);
+    const read = await kubectl(['--server', server, 'get', 'configmap', 'fg-e2e', '-n', 'default'], viewer);
+    expect(read.code, read.stderr).toBe(0);
+    const deleted = await kubectl(['--server', server, 'delete', 'configmap', 'fg-e2e', '-n', 'default']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const gone = await kubectl(['--server', server, 'get', 'configmap', 'fg-e2e', '-n', 'default']);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toMatch(/NotFound|not found/);
+  });
+
+  it('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
+    const name = sim.clusters[0]!.name;
+    const r = await call('GET', `/api/v1/clusters/${name}/kubeconfig`);
+    expect(r.status).toBe(200);
+    const file = join(dataDir, 'kc.yaml');
+    writeFileSync(file, r.text);
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(kubectlBin, ['--kubeconfig', file, 'get', 'pods', '-A', '-o', 'json'], { timeout: 60_000 }, (err, stdout, stderr) => {
+        bodies.push(stdout, stderr);
+        resolve({ code: err ? 1 : 0, stdout, stderr });
+      }),
+    );
+    expect(out.code, out.stderr).toBe(0);
+    expect(new Set(JSON.parse(out.stdout).items.map(annotationOf))).toEqual(new Set([name]));
+  });
+
+  it('admin POST answers with the probed state (read-your-writes); a down cluster is 503 with its error', async () => {
+    const name = sim.clusters[0]!.name;
+    const calls = barrierCalls;
+    const r = await call('POST', '/api/v1/admin/clusters', { json: { name: 'again', description: 'same API server', config: sim.singleKubeconfig(name) } });
+    expect(r.status, r.text).toBe(201);
+    expect(barrierCalls).toBe(calls + 1);
+    expect(r.json()).toMatchObject({ name: 'again', state: 'ok', version: sim.cluster(name).version, error: '' });
+    expect(r.text).not.toContain(sim.cluster(name).token);
+    const dup = await call('POST', '/api/v1/admin/clusters', { json: { name: 'again', config: sim.singleKubeconfig(name) } });
+    expect(dup.status).toBe(409);
+    const bad = await call('POST', '/api/v1/admin/clusters', { json: { name: 'bad', config: 'apiVersion: v1\nkind: Config\nclusters: 7\n' } });
+    expect(bad.status).toBe(400);
+
+    await sim.setFault(name, { down: true });
+    try {
+      const upd = await call('PUT', `/api/v1/admin/clusters/${r.json().id}`, { json: { description: 'now down' } });
+      expect(upd.status).toBe(200);
+      expect(upd.json()).toMatchObject({ state: 'error', error: expect.stringMatching(/ECONNREFUSED|refused/i) });
+      const down = await call('GET', '/api/v1/pods', { headers: { 'x-cluster-name': 'again' } });
+      expect(down.status).toBe(503);
+      expect(down.json().error).toMatch(/again/);
+    } finally {
+      await sim.setFault(name, { down: false });
+    }
+    expect((await call('DELETE', `/api/v1/admin/clusters/${r.json().id}`)).status).toBe(200);
+  });
+
+  it('import through the API: one cluster per context, state from the sync', async () => {
+    const fresh = await startSimulator({ clusters: 2, namePrefix: 'imp' });
+    try {
+      const r = await fetch(base + '/api/v1/admin/clusters/import', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/yaml' },
+        body: fresh.kubeconfig(),
+      });
+      const text = await r.text();
+      bodies.push(text);
+      expect(r.status, text).toBe(201);
+      const out = JSON.parse(text);
+      expect(out.clusters.map((c: any) => [c.name, c.state, c.version])).toEqual(fresh.clusters.map((c) => [c.name, 'ok', c.version]));
+      for (const c of fresh.clusters) expect(text).not.toContain(c.token);
+      for (const c of out.clusters) expect((await call('DELETE', `/api/v1/admin/clusters/${c.id}`)).status).toBe(200);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('a hanging cluster answers 504 while the others keep answering; refused is 502', async () => {
+    const [a, b] = sim.clusters.map((c) => c.name) as [string, string];
+    await sim.setFault(a, { hang: true });
+    try {
+      const t0 = Date.now();
+      const hung = call('GET', `/k8s/${a}/api/v1/namespaces`);
+      for (let i = 0; i < 5; i++) expect((await call('GET', `/k8s/${b}/api/v1/namespaces`)).status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      const r = await hung;
+      expect(r.status).toBe(504);
+      expect(r.json().error).toMatch(/did not answer within 2000 ms/);
+    } finally {
+      await sim.setFault(a, { hang: false });
+    }
+    await sim.setFault(b, { down: true });
+    try {
+      const r = await call('GET', '/api/v1/namespaces', { headers: { 'x-cluster-name': b } });
+      expect(r.status).toBe(502);
+    } finally {
+      await sim.setFault(b, { down: false });
+    }
+  });
+
+  it('reuses one agent per cluster across requests', async () => {
+    const name = sim.clusters[2]!.name;
+    const id = store.clusters.getByName(name)!.id;
+    await call('GET', `/k8s/${name}/api/v1/namespaces`);
+    const client = handle.clientCache.peek(id)!;
+    for (let i = 0; i < 10; i++) await call('GET', `/k8s/${name}/api/v1/namespaces`);
+    expect(handle.clientCache.peek(id)).toBe(client);
+    expect(client.destroyed).toBe(false);
+  });
+
+  it('no response, kubectl output or log line carries a cluster token, key or certificate', () => {
+    const secrets: string[] = [];
+    for (const c of [...sim.clusters, ...certSim.clusters]) {
+      secrets.push(c.token, c.viewerToken);
+      for (const pem of [c.clientCertPem, c.clientKeyPem]) if (pem) secrets.push(...pem.split('\n').filter((l) => l.length > 40 && !l.startsWith('-----')));
+    }
+    expect(bodies.length).toBeGreaterThan(30);
+    for (const text of [...bodies, ...logs]) for (const s of secrets) expect(text.includes(s), `leaked ${s.slice(0, 10)}…`).toBe(false);
+  });
+});
