@@ -78,6 +78,10 @@ export function createApp(deps: AppDeps): FleetgateApp {
   });
 
   const auth = requireAuth(verifier);
+  app.use('/k8s', (_req, res, next) => {
+    res.locals.k8sStatus = true;
+    next();
+  });
   app.use('/k8s', auth);
   app.use('/k8s/:cluster', passthrough({ directory, cache, metrics, timeoutMs }));
   app.use('/api', auth);

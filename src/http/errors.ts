@@ -56,12 +56,43 @@ export function mapError(err: unknown): MappedError {
   return { status: 500, message: 'internal error', log: true };
 }
 
+/** Kubernetes Status reasons by HTTP status, for errors on /k8s. */
+const kReasons: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  413: 'RequestEntityTooLarge',
+  500: 'InternalError',
+  502: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
+
+/**
+ * Sends `{ "error": message }`. On /k8s (res.locals.k8sStatus) the body is also a Kubernetes
+ * Status object, so kubectl prints fleetgate's message instead of "unknown".
+ */
 export function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  if (res.locals.k8sStatus) {
+    res.status(status).json({
+      error: message,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason: kReasons[status] ?? 'Unknown',
+      code: status,
+    });
+    return;
+  }
   res.status(status).json({ error: message });
 }
 

@@ -530,7 +530,7 @@ describe('/k8s passthrough', () => {
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
       const r = await call(method, '/k8s/beta/api/v1/namespaces/team-a/configmaps/settings', { token: viewer, json: {} });
       expect(r.status).toBe(403);
-      expect(r.json().error).toMatch(/viewer/);
+      expect(r.json()).toMatchObject({ error: expect.stringMatching(/viewer/), kind: 'Status', reason: 'Forbidden', code: 403 });
     }
     const n = beta.seen.length;
     await call('GET', '/k8s/beta/api/v1/namespaces', { token: viewer, headers: { 'impersonate-user': 'system:admin' } });
