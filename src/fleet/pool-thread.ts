@@ -6,6 +6,7 @@
  * the engine copies the cluster list out and releases before any I/O. If the thread dies, the
  * pool's owner recovers its slot (pool.ts); on a clean exit it releases the slot itself.
  */
+import { getPriority, setPriority } from 'node:os';
 import { threadId, workerData } from 'node:worker_threads';
 import { IndexReader } from '../index/reader.js';
 import { RwLock } from '../lock/rwlock.js';
@@ -19,6 +20,8 @@ export interface FleetThreadData {
   limits: QueryLimits;
   /** Accept the crash / whoami tasks (tests only). */
   testHooks: boolean;
+  /** Added to this thread's nice value at start, so HTTP workers win the CPU (0 = none). */
+  niceIncrement: number;
 }
 
 interface ThreadState {
@@ -28,8 +31,23 @@ interface ThreadState {
 
 let state: ThreadState | undefined;
 
+/**
+ * Lowers this thread's CPU priority. On Linux the nice value is per thread and
+ * setpriority(PRIO_PROCESS, 0) (os.setPriority(0, n)) applies to the calling thread only, so the
+ * HTTP workers keep theirs. Elsewhere it may apply to the process: only Linux is niced.
+ */
+function lowerPriority(increment: number): void {
+  if (increment <= 0 || process.platform !== 'linux') return;
+  try {
+    setPriority(0, Math.min(19, getPriority(0) + increment));
+  } catch (err) {
+    console.error(`fleet: pool thread ${threadId} keeps its priority: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 function init(data: FleetThreadData): ThreadState {
   if (state) return state;
+  lowerPriority(data.niceIncrement);
   const lock = RwLock.attach(data.sab);
   const engine = new FleetEngine(new IndexReader(data.sab, lock), data.limits);
   state = { lock, engine };

@@ -30,10 +30,12 @@ export interface FleetPoolOptions {
   /** Queries one thread runs at once (they mostly wait on the network). */
   tasksPerThread: number;
   limits: QueryLimits;
-  /** Added to the pool threads' nice value (Linux), so HTTP workers win the CPU. 0 = none. */
+  /** Added to each pool thread's nice value (Linux, see pool-thread.ts), so HTTP workers win the CPU. 0 = none. */
   niceIncrement: number;
   testHooks: boolean;
   log: (line: string) => void;
+  /** A pool thread is up (before its first task, hence before it claims a slot). */
+  onThreadStart?: (threadId: number) => void;
   /** A pool thread exited and its lock slot was recovered (e.g. to tell a supervisor). */
   onThreadExit?: (threadId: number, exitCode: number, recovered: RecoverResult) => void;
 }
@@ -62,7 +64,7 @@ export class FleetPool {
   private closing = false;
 
   constructor(private readonly o: FleetPoolOptions) {
-    const workerData: FleetThreadData = { sab: o.sab, limits: o.limits, testHooks: o.testHooks };
+    const workerData: FleetThreadData = { sab: o.sab, limits: o.limits, testHooks: o.testHooks, niceIncrement: o.niceIncrement };
     this.pool = new Piscina<FleetTask, Envelope<unknown>>({
       filename: workerEntry('fleet'),
       minThreads: o.threads,
@@ -71,7 +73,6 @@ export class FleetPool {
       concurrentTasksPerWorker: o.tasksPerThread,
       // The thread's event loop must keep running between tasks (keep-alive sockets, timers).
       atomics: 'async',
-      niceIncrement: o.niceIncrement,
       workerData,
     });
     this.pool.on('workerCreate', (w: { id: number }) => this.watch(w.id));
@@ -86,13 +87,15 @@ export class FleetPool {
       return;
     }
     this.live.set(threadId, worker);
+    this.o.onThreadStart?.(threadId);
     worker.once('exit', (code: number) => {
       this.live.delete(threadId);
       this.exited++;
       // Pairs with the thread's RwLock.attach: the thread has stopped, so its slot is ours to clear.
       const r = recoverThread(this.o.sab, threadId);
       if (r.readerCleared) this.recoveredReads++;
-      if (!this.closing || code !== 0) {
+      // close() terminates threads (exit code 1): only an exit we did not ask for is news.
+      if (!this.closing) {
         this.o.log(`fleet: pool thread ${threadId} exited with code ${code}${r.readerCleared ? ' holding a read lock (recovered)' : ''}; piscina replaces it`);
       }
       this.o.onThreadExit?.(threadId, code, r);

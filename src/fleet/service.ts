@@ -41,12 +41,17 @@ export interface FleetServiceOptions {
   inline?: boolean;
   /** Inline mode: the HTTP worker's own index reader (else the service attaches its own slot). */
   directory?: ClusterDirectory;
-  /** Nice increment of pool threads (Linux; needs piscina's optional @napi-rs/nice). Default 10. */
+  /** Added to the pool threads' nice value (Linux, per thread). Default 10. */
   niceIncrement?: number;
   /** Accept test-only tasks (crash a pool thread). Never in production. */
   testHooks?: boolean;
   /** Log sink; default console.error. */
   log?: (line: string) => void;
+  /**
+   * A pool thread started. Pool threads are children of this thread: if this thread dies they
+   * die with it, and whoever recovers this thread's lock slot must recover theirs too.
+   */
+  onThreadStart?: (threadId: number) => void;
   /** A pool thread exited; its lock slot has been recovered. */
   onThreadExit?: (threadId: number, exitCode: number, recovered: RecoverResult) => void;
 }
@@ -133,6 +138,7 @@ export function createFleetService(opts: FleetServiceOptions): FleetService {
       niceIncrement: opts.niceIncrement ?? 10,
       testHooks: opts.testHooks ?? false,
       log,
+      onThreadStart: opts.onThreadStart,
       onThreadExit: opts.onThreadExit,
     });
     svc = {

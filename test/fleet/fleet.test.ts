@@ -234,6 +234,7 @@ describe('a slow cluster costs one budget, not the answer', () => {
 describe('pool threads: crash, replacement, lock-slot recovery, back-pressure', () => {
   it('a thread that dies inside a read lock mid-query is replaced, its slot recovered, commits go on', async () => {
     const exits: { threadId: number; code: number; readerCleared: boolean }[] = [];
+    const starts: number[] = [];
     const fleet = createFleetService({
       sab,
       threads: 1,
@@ -241,6 +242,7 @@ describe('pool threads: crash, replacement, lock-slot recovery, back-pressure', 
       timeoutMs: 30_000,
       testHooks: true,
       log: (l) => logs.push(l),
+      onThreadStart: (threadId) => starts.push(threadId),
       onThreadExit: (threadId, code, r) => exits.push({ threadId, code, readerCleared: r.readerCleared }),
     });
     const http = await serve(fleet);
@@ -278,6 +280,7 @@ describe('pool threads: crash, replacement, lock-slot recovery, back-pressure', 
       const second = await fleet.runTask<{ threadId: number; slot: number }>({ op: 'whoami' });
       expect(second.threadId).not.toBe(first.threadId);
       expect(fleet.threadIds()).toEqual([second.threadId]);
+      expect(starts).toEqual([first.threadId, second.threadId]);
     } finally {
       await sim.setFault('sim-0001', { hang: false });
       await http.close();
