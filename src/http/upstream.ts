@@ -69,6 +69,11 @@ export function callUpstream(
   const name = client.clusterName;
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     const headerTimer = setTimeout(() => req.destroy(new UpstreamTimeout()), opts.timeoutMs);
+    // Destroyed without an error (the caller went away): settle, and drop the timer.
+    req.once('close', () => {
+      clearTimeout(headerTimer);
+      if (!gotResponse) reject(new HttpError(502, `cluster "${client.clusterName}": upstream request aborted`));
+    });
     req.once('response', (res) => {
       clearTimeout(headerTimer);
       gotResponse = true;

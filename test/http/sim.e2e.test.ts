@@ -134,8 +134,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of [server, tlsServer]) {
-    s?.closeAllConnections();
-    await new Promise((r) => s?.close(r));
+    if (!s) continue;
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
   }
   await handle?.close();
   store?.close();
