@@ -21,7 +21,7 @@ export class FakeDirectory implements ClusterDirectory {
   lookup(name: string): IndexEntry | undefined {
     this.lookups++;
     const e = this.entries.get(name);
-    return e ? { ...structuredClone(e), indexGeneration: this.gen } : undefined;
+    return e ? { ...e, client: { ...e.client }, indexGeneration: this.gen } : undefined;
   }
   lookupDefault(): IndexEntry | undefined {
     for (const e of this.entries.values()) if (e.isDefault) return { ...structuredClone(e), indexGeneration: this.gen };
