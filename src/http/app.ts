@@ -11,6 +11,7 @@
  *   GET|POST /api/v1/admin/clusters, PUT|DELETE .../:id     A  read-your-writes
  *   POST /api/v1/admin/clusters/import                      A
  *   GET|POST /api/v1/admin/tokens, DELETE .../:id           A
+ *   POST /api/v1/admin/sync[?wait=true]                     A  request a sync (Kite's syncNow)
  *   deps.mounts (e.g. /api/v1/fleet)                        B  mounted before the resource routes
  *   GET  /api/v1/overview, /api/v1/:resource[/:ns[/:name]]  B  cluster by header, query, cookie, default
  *   ALL  /k8s/:cluster/*                                    B  streamed passthrough; viewers read only
@@ -96,6 +97,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     directory,
     store: deps.store,
     syncBarrier: deps.syncBarrier,
+    requestSync: deps.requestSync ?? (() => void deps.syncBarrier(0)),
     syncWaitMs: o.syncWaitMs ?? kDefaults.syncWaitMs,
     verifier,
     allowExec: o.allowExec ?? false,

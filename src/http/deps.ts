@@ -130,6 +130,8 @@ export interface AppDeps {
    * Admin writes await it so their response shows the new index state.
    */
   syncBarrier: (timeoutMs: number) => Promise<boolean>;
+  /** Asks for a sync without waiting (Kite's syncNow): POST /api/v1/admin/sync. Default: syncBarrier(0). */
+  requestSync?: () => void;
   /** Prometheus text for GET /metrics, summed over all threads. Default: this app's own metrics. */
   metricsText?: () => Promise<string>;
   /** GET /readyz. Default: directory.isReady(). */

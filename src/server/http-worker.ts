@@ -43,18 +43,22 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     return renderHttpMetrics(http) + renderSharedMetrics(data.sab);
   };
 
+  let tlsPort: number | undefined; // known once the HTTPS listener is bound
   const handle = createApp({
     directory: reader,
     store,
     // Read-your-writes: a ticket taken after the write committed is served only by a sync that
     // read the table after taking it (see src/shm/sync-signal.ts).
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
+    requestSync: () => void requestSync(data.sab),
     metricsText,
     options: {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,
       workerId: data.workerIndex,
       log: (l) => post({ type: 'log', line: l }),
+      // kubectl sends tokens only over TLS: kubeconfigs handed out point at the HTTPS listener.
+      publicTls: data.tls ? { port: () => tlsPort, caPem: data.tls.caPem || undefined } : undefined,
     },
   });
 
@@ -62,7 +66,6 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   await listen(server, data.port, data);
   const addr = server.address() as AddressInfo;
   const servers: Server[] = [server];
-  let tlsPort: number | undefined;
   if (data.tls) {
     const tlsServer = createTlsServer({ keepAliveTimeout: 5000, cert: data.tls.certPem, key: data.tls.keyPem }, handle.app);
     await listen(tlsServer, data.tls.port, data);

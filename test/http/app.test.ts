@@ -168,9 +168,10 @@ describe('GET /api/v1/clusters', () => {
     expect(r.status).toBe(200);
     const list = r.json();
     expect(list.map((c: any) => c.name)).toEqual(['alpha', 'beta', 'broken', 'gamma', 'refused']);
-    expect(list[0]).toEqual({ name: 'alpha', version: 'v1.30.0-fake', isDefault: true, state: 'ok' });
+    expect(list[0]).toEqual({ name: 'alpha', version: 'v1.30.0-fake', isDefault: true, state: 'ok', description: expect.any(String) });
     expect(list[2]).toMatchObject({ name: 'broken', state: 'error', error: expect.stringMatching(/ECONNREFUSED/) });
-    for (const c of list) expect(Object.keys(c).sort()).toEqual(c.error ? ['error', 'isDefault', 'name', 'state', 'version'] : ['isDefault', 'name', 'state', 'version']);
+    const keys = ['description', 'isDefault', 'name', 'state', 'version'];
+    for (const c of list) expect(Object.keys(c).sort()).toEqual(c.error ? ['description', 'error', 'isDefault', 'name', 'state', 'version'] : keys);
   });
 
   it("filters by the viewer's clusters", async () => {

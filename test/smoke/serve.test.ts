@@ -35,6 +35,22 @@ describe('fleetgate serve --sim (smoke)', () => {
     expect(anon.status).toBe(401);
   });
 
+  it('hands out a kubeconfig that points kubectl at the HTTPS passthrough', async () => {
+    const name = (await server.get('/api/v1/clusters')).json()[0].name as string;
+    const r = await server.get(`/api/v1/clusters/${name}/kubeconfig`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(new RegExp(`server: "https://127\\.0\\.0\\.1:\\d+/k8s/${name}"`));
+    expect(r.body).toContain('certificate-authority-data');
+    expect(r.body).toContain(server.token);
+  });
+
+  it('takes sync requests without waiting, or waits for the commit when asked', async () => {
+    expect((await server.send('POST', '/api/v1/admin/sync')).status).toBe(202);
+    const waited = await server.send('POST', '/api/v1/admin/sync?wait=true');
+    expect(waited.status).toBe(200);
+    expect(waited.json().committed).toBe(true);
+  });
+
   it('says on old Node why it serves with one worker', () => {
     const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
     const old = major < 22 || (major === 22 && minor < 12);

@@ -58,6 +58,7 @@ export interface AdminRouteDeps {
   directory: ClusterDirectory;
   store: StoreLike;
   syncBarrier: (timeoutMs: number) => Promise<boolean>;
+  requestSync: () => void;
   syncWaitMs: number;
   verifier: TokenVerifier;
   allowExec: boolean;
@@ -141,6 +142,19 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     if (committed) return { status: okStatus };
     return { status: 202, note: `accepted; the index did not commit a sync within ${d.syncWaitMs} ms, so state may be stale` };
   };
+
+  // Kite's syncNow: ask the sync worker for a pass. Without ?wait it never blocks the caller (the
+  // load suite drives commits with it); with ?wait=true it answers once a pass that began after
+  // the request has committed.
+  app.post('/api/v1/admin/sync', admin, async (req, res) => {
+    if (req.query.wait === 'true' || req.query.wait === '1') {
+      const { status, note } = await settle(200);
+      res.status(status).json({ committed: status === 200, generation: d.directory.generation(), ...(note ? { note } : {}) });
+      return;
+    }
+    d.requestSync();
+    res.status(202).json({ requested: true });
+  });
 
   app.get('/api/v1/admin/clusters', admin, async (_req, res) => {
     const rows = await d.store.clusters.list();

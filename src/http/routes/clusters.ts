@@ -16,6 +16,8 @@ export interface ClusterSummary {
   /** Present only when the cluster is in the error state. */
   error?: string;
   state: IndexSummary['state'];
+  /** Not in Kite's shape; lets clients (and the load suite's verifier) tell revisions apart. */
+  description: string;
 }
 
 /** Entries without client configs: listSummary when the directory has it. */
@@ -24,7 +26,7 @@ export function listSummaries(directory: ClusterDirectory): IndexSummary[] {
 }
 
 export function clusterSummary(e: IndexSummary): ClusterSummary {
-  const s: ClusterSummary = { name: e.name, version: e.version, isDefault: e.isDefault, state: e.state };
+  const s: ClusterSummary = { name: e.name, version: e.version, isDefault: e.isDefault, state: e.state, description: e.description };
   if (e.error) s.error = e.error;
   return s;
 }
