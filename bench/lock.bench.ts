@@ -1,6 +1,7 @@
 /**
  * Lock and index micro-benchmark (not a test). `npm run bench:lock` prints a table;
- * `npm run bench:lock -- --json` prints one JSON object. Figures (see issue 2 for the goals):
+ * `npm run bench:lock -- --json` prints one JSON object; `--runs N` reports per-figure medians
+ * of N runs. Figures (see issue 2 for the goals):
  *   readLockNs            uncontended readLock + readUnlock, ns
  *   readScaling2          read throughput, 2 threads / 1 thread (per-slot lock)
  *   baselineReadScaling2  the same for bench/baseline-rwlock.ts (one shared counter)
@@ -182,8 +183,9 @@ async function benchWriterAcquire(): Promise<number> {
   return percentile(samples, 99);
 }
 
-async function main(): Promise<void> {
-  log(`fleetgate lock bench on Node ${process.version}`);
+type Figures = Record<string, number>;
+
+async function measure(): Promise<Figures> {
   const readLockNs = benchReadLockNs();
   log(`readLockNs ${readLockNs.toFixed(1)}`);
   const fleet = await benchScaling('fleet');
@@ -197,8 +199,8 @@ async function main(): Promise<void> {
   const lookupNs10k4k = benchLookup(4096, 'uniform');
   log(`lookupNs10k ${lookupNs10k.toFixed(0)}  hot ${lookupNs10kHot.toFixed(0)}  4k ${lookupNs10k4k.toFixed(0)}`);
   const writerAcquireP99Us = await benchWriterAcquire();
-  const result = {
-    node: process.version,
+  log(`writerAcquireP99Us ${writerAcquireP99Us.toFixed(1)}`);
+  return {
     readLockNs: round(readLockNs, 1),
     readScaling2: round(fleet.scaling),
     baselineReadScaling2: round(base.scaling),
@@ -213,6 +215,17 @@ async function main(): Promise<void> {
     baselineReadOpsPerSec1: Math.round(base.one),
     baselineReadOpsPerSec2: Math.round(base.two),
   };
+}
+
+async function main(): Promise<void> {
+  const runsArg = process.argv.indexOf('--runs');
+  const runs = runsArg > 0 ? Math.max(1, Number(process.argv[runsArg + 1]) || 1) : 1;
+  log(`fleetgate lock bench on Node ${process.version}, ${runs} run(s)`);
+  const all: Figures[] = [];
+  for (let r = 0; r < runs; r++) all.push(await measure());
+  // Per-figure median over the runs (--runs N), as the goals are stated.
+  const result: Record<string, number | string> = { node: process.version, runs };
+  for (const k of Object.keys(all[0]!)) result[k] = median(all.map((f) => f[k]!));
   if (json) {
     console.log(JSON.stringify(result));
     return;
@@ -228,10 +241,10 @@ async function main(): Promise<void> {
     lookupNs10kHot: '(64 hot names)',
     lookupNs10k4k: '(4 KB CA per entry)',
   };
-  console.log(`\nfleetgate lock bench, Node ${process.version}\n`);
+  console.log(`\nfleetgate lock bench, Node ${process.version}, median of ${runs} run(s)\n`);
   console.log('figure'.padEnd(24) + 'value'.padStart(14) + '   goal');
   for (const [k, v] of Object.entries(result)) {
-    if (k === 'node') continue;
+    if (k === 'node' || k === 'runs') continue;
     console.log(k.padEnd(24) + String(v).padStart(14) + '   ' + (goals[k] ?? ''));
   }
 }
