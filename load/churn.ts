@@ -446,7 +446,7 @@ export class ChurnDriver {
   }
 
   private pumpSync(): void {
-    if (this.stopped || this.syncInFlight >= 2) return;
+    if (this.stopped || this.syncInFlight >= 4) return;
     this.syncInFlight++;
     this.stats.syncRequests++;
     const p = this.request('POST', '/api/v1/admin/sync')

@@ -24,7 +24,8 @@ export const USAGE = `usage: npm run load -- [options]
   --workers N            fleetgate HTTP workers (default 2)
   --clusters K           simulated clusters (default 8; a third back the churn slots)
   --connections N        autocannon connections (default 16)
-  --churn-rate R         churn operations per second (default 50; 0 = no churn)
+  --churn-rate R         churn operations per second (default 100; 0 = no churn)
+  --churn-concurrency N  churn writes in flight at once (default 6)
   --slots N              churn slots (default 6)
   --sync-every MS        period of POST /api/v1/admin/sync (default 5)
   --mix SPEC             request weights (default clusters=${kDefaultMix.clusters},overview=${kDefaultMix.overview},resource=${kDefaultMix.resource},passthrough=${kDefaultMix.passthrough})
@@ -58,6 +59,7 @@ export function parseLoadArgs(argv: string[]): { opts: Omit<SuiteOptions, 'log'>
       clusters: { type: 'string' },
       connections: { type: 'string' },
       'churn-rate': { type: 'string' },
+      'churn-concurrency': { type: 'string' },
       slots: { type: 'string' },
       'sync-every': { type: 'string' },
       mix: { type: 'string' },
@@ -85,7 +87,8 @@ export function parseLoadArgs(argv: string[]): { opts: Omit<SuiteOptions, 'log'>
       workers: num(values.workers, '--workers', 2, 1),
       clusters: num(values.clusters, '--clusters', 8, 1),
       connections: num(values.connections, '--connections', 16, 1),
-      churnRate: num(values['churn-rate'], '--churn-rate', 50),
+      churnRate: num(values['churn-rate'], '--churn-rate', 100),
+      churnConcurrency: num(values['churn-concurrency'], '--churn-concurrency', 6, 1),
       slots: num(values.slots, '--slots', 6, 1),
       syncEveryMs: num(values['sync-every'], '--sync-every', 5),
       mix: values.mix ? parseMix(values.mix) : kDefaultMix,

@@ -12,6 +12,10 @@
  * A rename changes name and description in one write, so a reader that sees the name of one
  * revision with the description of another has read two revisions mixed. `d` counts description
  * updates that keep the name.
+ *
+ * Descriptions end in ` pad ` and 0–96 dots, the count taken from the sum: every write changes the
+ * description's length, so in `--lock none` an in-place rewrite moves every entry after it, and a
+ * reader caught in the middle sees shifted bytes rather than the same bytes written again.
  */
 
 /** FNV-1a, 32 bits, as 8 hex digits: cheap, deterministic, and independent of fleetgate's hashes. */
@@ -30,7 +34,13 @@ export function churnName(prefix: string, slot: number, rev: number): string {
 
 /** Base of a description: the slot part of a churn name, or a stable cluster's whole name. */
 export function descriptionFor(base: string, name: string, rev: number, d: number): string {
-  return `${base} rev ${rev} d${d} sum ${fnv1a(`${name}|${d}`)}`;
+  const sum = fnv1a(`${name}|${d}`);
+  return `${base} rev ${rev} d${d} sum ${sum} pad ${'.'.repeat(padLength(sum))}`;
+}
+
+/** Length of the padding that goes with checksum `sum`. */
+export function padLength(sum: string): number {
+  return parseInt(sum.slice(0, 4), 16) % 97;
 }
 
 export function churnDescription(prefix: string, slot: number, rev: number, d: number): string {
@@ -60,14 +70,15 @@ export interface ParsedDescription {
   rev: number;
   d: number;
   sum: string;
+  pad: number;
 }
 
-const kDescription = /^(\S+) rev (\d+) d(\d+) sum ([0-9a-f]{8})$/;
+const kDescription = /^(\S+) rev (\d+) d(\d+) sum ([0-9a-f]{8}) pad (\.*)$/;
 
 export function parseDescription(text: string): ParsedDescription | undefined {
   const m = kDescription.exec(text);
   if (!m) return undefined;
-  return { base: m[1]!, rev: Number(m[2]), d: Number(m[3]), sum: m[4]! };
+  return { base: m[1]!, rev: Number(m[2]), d: Number(m[3]), sum: m[4]!, pad: m[5]!.length };
 }
 
 /**
@@ -81,6 +92,7 @@ export function descriptionMismatch(name: string, description: string, expectedB
   if (p.base !== expectedBase) return `description base ${JSON.stringify(p.base)} on ${JSON.stringify(name)} (expected ${JSON.stringify(expectedBase)}): two entries mixed`;
   if (p.rev !== expectedRev) return `description of rev ${p.rev} on name ${JSON.stringify(name)} of rev ${expectedRev}: two revisions mixed`;
   if (p.sum !== fnv1a(`${name}|${p.d}`)) return `description checksum of ${JSON.stringify(name)} d${p.d} is ${p.sum}, expected ${fnv1a(`${name}|${p.d}`)}`;
+  if (p.pad !== padLength(p.sum)) return `description of ${JSON.stringify(name)} has ${p.pad} pad characters, expected ${padLength(p.sum)}: torn`;
   return undefined;
 }
 

@@ -27,6 +27,8 @@ export interface SuiteOptions {
   workers: number;
   connections: number;
   churnRate: number;
+  /** Admin writes in flight at once. */
+  churnConcurrency?: number;
   slots: number;
   /** Sync request period (ms). */
   syncEveryMs: number;
@@ -241,6 +243,7 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
         sim: setup.sim,
         slots: o.slots,
         ratePerSec: o.churnRate,
+        concurrency: o.churnConcurrency,
         syncEveryMs: o.syncEveryMs,
       });
     }

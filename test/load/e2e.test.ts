@@ -26,7 +26,8 @@ function options(lock: SuiteOptions['lock'], durationSec: number): SuiteOptions 
     clusters: 8,
     workers: 2,
     connections: 16,
-    churnRate: 50,
+    churnRate: 100,
+    churnConcurrency: 6,
     slots: 6,
     syncEveryMs: 5,
     mix,
@@ -50,7 +51,8 @@ describe.skipIf(!built)('load suite against fleetgate (dist/ must be built)', ()
   }, 40_000);
 
   it('none: the verifier finds corruption', async () => {
-    const r = await runSuite(options('none', 10));
+    // A little more churn than the default: more commits that move bytes, more chances to tear.
+    const r = await runSuite({ ...options('none', 10), churnRate: 150, churnConcurrency: 8 });
     console.log(formatReport(r));
     expect(r.requests).toBe(r.autocannonResponses);
     expect(r.corrupt).toBeGreaterThan(0);

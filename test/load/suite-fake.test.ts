@@ -182,7 +182,7 @@ describe('pieces', () => {
     const p = parseLoadArgs(['--lock', 'none', '--expect-corruption', '--duration', '10', '--json', '--mix', 'clusters=1,passthrough=2']);
     expect(p).not.toBe('help');
     if (p === 'help') return;
-    expect(p.opts).toMatchObject({ lock: 'none', expectCorruption: true, durationSec: 10, workers: 2, clusters: 8 });
+    expect(p.opts).toMatchObject({ lock: 'none', expectCorruption: true, durationSec: 10, workers: 2, clusters: 8, churnRate: 100, churnConcurrency: 6 });
     expect(p.opts.mix).toEqual({ clusters: 1, overview: 0, resource: 0, passthrough: 2 });
     expect(p.json).toBe(true);
     expect(() => parseLoadArgs(['--lock', 'spin'])).toThrow(/--lock/);

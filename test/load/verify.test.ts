@@ -41,7 +41,10 @@ describe('scheme', () => {
     expect(descriptionMismatch('churn-0-r2', churnDescription('churn', 0, 2, 5), 'churn-0', 2)).toBeUndefined();
     expect(descriptionMismatch('churn-0-r2', churnDescription('churn', 0, 1, 0), 'churn-0', 2)).toMatch(/two revisions mixed/);
     expect(descriptionMismatch('churn-0-r2', churnDescription('churn', 1, 2, 0), 'churn-0', 2)).toMatch(/two entries mixed/);
-    expect(descriptionMismatch('churn-0-r2', 'churn-0 rev 2 d0 sum 00000000', 'churn-0', 2)).toMatch(/checksum/);
+    expect(descriptionMismatch('churn-0-r2', 'churn-0 rev 2 d0 sum 00000000 pad ', 'churn-0', 2)).toMatch(/checksum/);
+    const good = churnDescription('churn', 0, 2, 5);
+    expect(descriptionMismatch('churn-0-r2', good + '.', 'churn-0', 2)).toMatch(/pad characters/);
+    expect(new Set([0, 1, 2, 3, 4, 5, 6, 7].map((d) => churnDescription('churn', 0, 2, d).length)).size).toBeGreaterThan(4);
     expect(descriptionMismatch('churn-0-r2', 'garbage', 'churn-0', 2)).toMatch(/scheme/);
   });
 });
