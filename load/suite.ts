@@ -4,7 +4,7 @@
  * produce the RunReport.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitContexts } from '../src/k8s/kubeconfig.js';
@@ -145,11 +145,12 @@ async function setupManaged(o: SuiteOptions): Promise<Setup> {
     const adminToken = `load-${randomBytes(16).toString('hex')}`;
     const env: NodeJS.ProcessEnv = { ...process.env, FLEETGATE_ADMIN_TOKEN: adminToken };
     delete env.FLEETGATE_ENCRYPTION_KEY;
-    // Created here because fleetgate serve (at the time of writing) fails when it is missing.
-    mkdirSync(join(dir, 'data'), { recursive: true });
     o.log(`starting fleetgate: lock ${o.lock}, ${o.workers} workers`);
     const server = await startFleetgate(
-      ['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data'), '--lock', o.lock, '--workers', String(o.workers), '--sync-interval', '60s'],
+      ['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data'), '--lock', o.lock, '--workers', String(o.workers), '--sync-interval', '60s',
+        // No HTTPS listener: the load speaks plain HTTP, and the fixed default port (8443) would
+        // collide with any other fleetgate on the machine.
+        '--tls-port', 'off'],
       env,
       /fleetgate: listening on (http:\/\/[^\s]+)/,
     );
