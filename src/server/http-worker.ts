@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parentPort } from 'node:worker_threads';
+import { createFleetService } from '../fleet/index.js';
 import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
 import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
@@ -43,6 +44,19 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     return renderHttpMetrics(http) + renderSharedMetrics(data.sab);
   };
 
+  // Fleet-wide queries run on this worker's piscina pool, whose threads are index readers with
+  // their own lock slots. The supervisor records their thread ids so that, if this worker dies
+  // and takes its pool with it, it can reclaim their slots too.
+  const fleet = createFleetService({
+    sab: data.sab,
+    threads: data.fleetThreads,
+    maxQueue: data.fleetQueue,
+    directory: reader,
+    log: (l) => post({ type: 'log', line: l }),
+    onThreadStart: (threadId) => post({ type: 'child-thread', threadId, alive: true }),
+    onThreadExit: (threadId) => post({ type: 'child-thread', threadId, alive: false }),
+  });
+
   let tlsPort: number | undefined; // known once the HTTPS listener is bound
   const handle = createApp({
     directory: reader,
@@ -52,6 +66,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
     requestSync: () => void requestSync(data.sab),
     metricsText,
+    mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }],
     options: {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,
@@ -88,6 +103,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
         draining = true;
         void Promise.all(servers.map((s) => drain(s, msg.timeoutMs))).then(async () => {
           await handle.close();
+          await fleet.close();
           store.close();
           lock.release();
           process.exit(0);

@@ -9,7 +9,9 @@ export type WorkerToMain =
   | { type: 'fatal'; role: 'http' | 'sync'; error: string }
   | { type: 'metrics-request'; id: number }
   | { type: 'metrics-snapshot'; id: number; snapshot: unknown }
-  | { type: 'log'; line: string };
+  | { type: 'log'; line: string }
+  /** A thread started or ended by a worker (the fleet pool), whose lock slot dies with it. */
+  | { type: 'child-thread'; threadId: number; alive: boolean };
 
 export type MainToWorker =
   | { type: 'drain'; timeoutMs: number }

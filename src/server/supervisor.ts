@@ -4,6 +4,7 @@
  * workers, restarts a crashed one with backoff after reclaiming its lock slot, gathers /metrics
  * snapshots, and drains everything on shutdown. It touches only control words of shared memory.
  */
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -37,6 +38,8 @@ interface Slot {
   readyAt: number;
   restartTimer: NodeJS.Timeout | undefined;
   everReady: boolean;
+  /** Threads the worker started (fleet pool), reclaimed with it if it dies. */
+  children: Set<number>;
 }
 
 /** Restart delay after n consecutive failures: 250 ms doubling to 10 s. */
@@ -90,6 +93,9 @@ export class Supervisor {
         ].join('\n'),
       );
     }
+    // Start libuv's thread pool here, at normal priority: pool threads inherit the nice value of
+    // the thread that happens to start it, and fleet pool threads lower their own.
+    await stat(process.cwd());
     this.store = openStore({ dataDir, env: this.env });
     for (const w of this.store.warnings) this.io.warn(`fleetgate: ${w}`);
     // Threads open their own connections with the key this one resolved (from the environment
@@ -180,7 +186,7 @@ export class Supervisor {
   }
 
   private newSlot(role: Role, index: number): Slot {
-    return { role, index, worker: undefined, failures: 0, readyAt: 0, restartTimer: undefined, everReady: false };
+    return { role, index, worker: undefined, failures: 0, readyAt: 0, restartTimer: undefined, everReady: false, children: new Set() };
   }
 
   private workerData(slot: Slot): HttpWorkerData | SyncWorkerData {
@@ -239,6 +245,10 @@ export class Supervisor {
         case 'log':
           this.io.log(msg.line);
           break;
+        case 'child-thread':
+          if (msg.alive) slot.children.add(msg.threadId);
+          else slot.children.delete(msg.threadId);
+          break;
         case 'metrics-request':
           this.collectMetrics(worker, msg.id);
           break;
@@ -255,6 +265,12 @@ export class Supervisor {
       // next commit forever, and a sync worker that died holding the write lock would block every
       // reader. The flip is a single store, so the index is never half-committed.
       const recovered = recoverThread(this.sab, threadId);
+      for (const child of slot.children) {
+        const r = recoverThread(this.sab, child);
+        recovered.readerCleared ||= r.readerCleared;
+        recovered.writerReleased ||= r.writerReleased;
+      }
+      slot.children.clear();
       if (slot.worker === worker) slot.worker = undefined;
       if (this.stopping) return;
       if (recovered.readerCleared || recovered.writerReleased) {

@@ -51,6 +51,19 @@ describe('fleetgate serve --sim (smoke)', () => {
     expect(waited.json().committed).toBe(true);
   });
 
+  it('answers fleet-wide queries from the worker pool', async () => {
+    const overview = await server.get('/api/v1/fleet/overview');
+    expect(overview.status).toBe(200);
+    const o = overview.json();
+    expect(o.clusters).toHaveLength(3);
+    expect(o.partial).toEqual([]);
+    expect(o.totals.totalPods).toBeGreaterThan(0);
+    const search = await server.get('/api/v1/fleet/search?q=kube&kinds=namespaces');
+    expect(search.status).toBe(200);
+    const clusters = new Set((search.json().items as Array<{ cluster: string }>).map((i) => i.cluster));
+    expect(clusters.size).toBe(3);
+  });
+
   it('says on old Node why it serves with one worker', () => {
     const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
     const old = major < 22 || (major === 22 && minor < 12);
