@@ -121,7 +121,7 @@ interface QueuedResponse {
  * autocannon appends each body chunk to a string, which breaks a multi-byte UTF-8 character split
  * across two chunks; keep the bytes and decode once per response instead.
  */
-function keepBodyBytes(client: autocannon.Client): void {
+export function keepBodyBytes(client: autocannon.Client): void {
   const q = (client as unknown as { pipelinedRequests?: { peek(): QueuedResponse | undefined; addBody(d: Buffer): void; terminateRequest(): QueuedResponse | undefined } }).pipelinedRequests;
   if (!q) return;
   q.addBody = function (data: Buffer) {
