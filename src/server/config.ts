@@ -158,6 +158,9 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     else if (fromEnv !== undefined && fromEnv !== '') out[key] = convert(key, s, fromEnv, s.env);
   }
   const o = out as unknown as ServeOptions;
+  // An ephemeral HTTP port (tests, side-by-side runs) gets an ephemeral HTTPS port too, unless one
+  // was asked for: two such servers must not collide on the default 8443.
+  if (o.port === 0 && values['tls-port'] === undefined && !env.FLEETGATE_TLS_PORT) o.tlsPort = 0;
   if (!['rw', 'mutex', 'none'].includes(o.lock)) throw new ConfigError(`--lock must be rw, mutex or none, got "${o.lock}"`);
   if (o.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${o.port}`);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');

@@ -4,7 +4,7 @@
  * the sync worker's counters (passes, phases, commit hold histogram, clusters by state, probes).
  */
 import { readLockStats } from '../lock/index.js';
-import { headInt32, kGenerationWord, kReadyWord, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { headInt32, kGenerationWord, kLockModes, kReadyWord, kSyncStatsBytes, kSyncStatsOffset, readMode } from '../shm/layout.js';
 import { HOLD_BUCKETS_US, PHASES, STATES, SyncStats } from '../sync/stats.js';
 
 function line(out: string[], name: string, help: string, type: 'counter' | 'gauge' | 'histogram', samples: Array<[string, number]>): void {
@@ -18,6 +18,8 @@ export function renderSharedMetrics(sab: SharedArrayBuffer): string {
   const lock = readLockStats(sab).totals;
   const sync = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes).read();
 
+  const mode = readMode(sab);
+  line(out, 'fleetgate_lock_mode', 'The lock mode this server runs (1 for the active one).', 'gauge', kLockModes.map((m) => [`{mode="${m}"}`, m === mode ? 1 : 0]));
   line(out, 'fleetgate_index_generation', 'Generation of the active cluster index.', 'gauge', [['', Atomics.load(i32, kGenerationWord)]]);
   line(out, 'fleetgate_index_ready', '1 once the first sync committed.', 'gauge', [['', Atomics.load(i32, kReadyWord)]]);
   line(out, 'fleetgate_lock_acquisitions_total', 'Read and write lock acquisitions, all threads.', 'counter', [['', lock.acquisitions]]);

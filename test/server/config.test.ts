@@ -39,3 +39,13 @@ describe('serve options', () => {
     expect([1, 2, 3, 4, 10, 50].map(restartDelayMs)).toEqual([250, 500, 1000, 2000, 10_000, 10_000]);
   });
 });
+
+describe('serve options: HTTPS port', () => {
+  it('follows an ephemeral HTTP port unless set, and can be switched off', () => {
+    expect(parseServeOptions([], {}).tlsPort).toBe(8443);
+    expect(parseServeOptions(['--port', '0'], {}).tlsPort).toBe(0);
+    expect(parseServeOptions(['--port', '0', '--tls-port', '9443'], {}).tlsPort).toBe(9443);
+    expect(parseServeOptions(['--tls-port', 'off'], {}).tlsPort).toBe(-1);
+    expect(() => parseServeOptions(['--tls-cert', 'a.pem'], {})).toThrow(/go together/);
+  });
+});

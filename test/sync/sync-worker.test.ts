@@ -150,5 +150,7 @@ describe('sync worker against simulated clusters', () => {
     const drift = value(/^fleetgate_index_commits_total (\d+)/m) - value(/^fleetgate_commit_hold_microseconds_count (\d+)/m);
     expect(Math.abs(drift)).toBeLessThanOrEqual(1);
     expect(value(/^fleetgate_torn_reads_total (\d+)/m)).toBe(0);
+    expect(value(/^fleetgate_lock_mode\{mode="rw"\} (\d+)/m)).toBe(1);
+    expect(value(/^fleetgate_lock_mode\{mode="none"\} (\d+)/m)).toBe(0);
   });
 });
