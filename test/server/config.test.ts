@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseDuration, parseServeOptions, supportsReusePort } from '../../src/server/config.js';
+import { ConfigError, parseDuration, parseServeOptions, supportsReusePort, type ServeOptions } from '../../src/server/config.js';
 import { restartDelayMs } from '../../src/server/supervisor.js';
 
 describe('serve options', () => {
@@ -41,11 +41,12 @@ describe('serve options', () => {
 });
 
 describe('serve options: HTTPS port', () => {
+  const tlsPort = (argv: string[]) => (parseServeOptions(argv, {}) as ServeOptions).tlsPort;
   it('follows an ephemeral HTTP port unless set, and can be switched off', () => {
-    expect(parseServeOptions([], {}).tlsPort).toBe(8443);
-    expect(parseServeOptions(['--port', '0'], {}).tlsPort).toBe(0);
-    expect(parseServeOptions(['--port', '0', '--tls-port', '9443'], {}).tlsPort).toBe(9443);
-    expect(parseServeOptions(['--tls-port', 'off'], {}).tlsPort).toBe(-1);
+    expect(tlsPort([])).toBe(8443);
+    expect(tlsPort(['--port', '0'])).toBe(0);
+    expect(tlsPort(['--port', '0', '--tls-port', '9443'])).toBe(9443);
+    expect(tlsPort(['--tls-port', 'off'])).toBe(-1);
     expect(() => parseServeOptions(['--tls-cert', 'a.pem'], {})).toThrow(/go together/);
   });
 });
