@@ -31,29 +31,9 @@ export interface ClusterDirectory {
   isReady(): boolean;
 }
 
-/** A row of the clusters table. `config` is a kubeconfig: never put it in a response. */
-export interface ClusterRow {
-  id: number;
-  name: string;
-  description: string;
-  config: string;
-  prometheusUrl: string;
-  inCluster: boolean;
-  isDefault: boolean;
-  enabled: boolean;
-  createdAt: string | number;
-  updatedAt: string | number;
-}
-
-export interface ClusterInput {
-  name: string;
-  description?: string;
-  config?: string;
-  prometheusUrl?: string;
-  inCluster?: boolean;
-  isDefault?: boolean;
-  enabled?: boolean;
-}
+/** A row of the clusters table (the store's own type). `config` is a kubeconfig: never put it in a response. */
+export type { ClusterRow, ClusterInput } from '../store/index.js';
+import type { ClusterRow, ClusterInput } from '../store/index.js';
 
 export interface WriteOptions {
   /** Accept kubeconfigs whose users run exec plugins or auth-providers (the operator's setting). */

@@ -20,19 +20,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientConfig, ClusterState, IndexEntry, IndexEntryInput } from '../index/types.js';
+import type { ClusterRow } from '../store/index.js';
 import type { Phase, SyncStats } from './stats.js';
 
-/** A row of the clusters table, as the store returns it (kubeconfig decrypted). */
-export interface SyncRow {
-  id: number;
-  name: string;
-  description: string;
-  config: string;
-  prometheusUrl: string;
-  inCluster: boolean;
-  isDefault: boolean;
-  enabled: boolean;
-}
+/** The fields of a clusters-table row (kubeconfig decrypted) that a sync reads. */
+export type SyncRow = Omit<ClusterRow, 'createdAt' | 'updatedAt'>;
 
 export type ProbeResult = { ok: true; gitVersion: string } | { ok: false; error: string };
 

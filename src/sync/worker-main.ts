@@ -17,7 +17,7 @@ import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/sync
 import { openStore } from '../store/index.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
 import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messages.js';
-import { SyncEngine, type SyncRow } from './engine.js';
+import { SyncEngine } from './engine.js';
 import { SyncStats } from './stats.js';
 
 /** How often the database is asked whether another connection committed. */
@@ -33,7 +33,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
 
   const engine = new SyncEngine(
     {
-      listRows: () => store.clusters.list() as SyncRow[],
+      listRows: () => store.clusters.list(),
       publish: (entries) => writer.publish(entries),
       initialSnapshot: () => writer.snapshot(),
       buildClient: (row) =>

@@ -73,7 +73,7 @@ export class FakeStore implements StoreLike {
     create: (input: ClusterInput): ClusterRow => {
       if (this.clusters.getByName(input.name)) throw new StoreError('conflict', `cluster "${input.name}" already exists`);
       if (input.config !== undefined) this.parse(input.config);
-      const now = new Date().toISOString();
+      const now = Date.now();
       const row: ClusterRow = {
         id: this.nextId++,
         name: input.name,
@@ -94,7 +94,7 @@ export class FakeStore implements StoreLike {
       const row = this.rows.get(id);
       if (!row) throw new StoreError('not_found', `cluster ${id} not found`);
       if (patch.config !== undefined) this.parse(patch.config);
-      Object.assign(row, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), { updatedAt: new Date().toISOString() });
+      Object.assign(row, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), { updatedAt: Date.now() });
       if (patch.isDefault) for (const r of this.rows.values()) if (r.id !== id) r.isDefault = false;
       return { ...row };
     },

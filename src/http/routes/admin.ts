@@ -16,16 +16,7 @@ import { HttpError } from '../errors.js';
 import { listSummaries } from './clusters.js';
 
 /** A cluster as admin responses show it: the row without its config, plus its index state. */
-export interface ClusterView {
-  id: number;
-  name: string;
-  description: string;
-  prometheusUrl: string;
-  inCluster: boolean;
-  isDefault: boolean;
-  enabled: boolean;
-  createdAt: string | number;
-  updatedAt: string | number;
+export interface ClusterView extends Omit<ClusterRow, 'config'> {
   /** 'pending' when the committed index does not hold the cluster (yet). */
   state: ClusterState | 'pending';
   version: string;
