@@ -8,10 +8,17 @@
  *
  * autocannon runs in its own process pinned to CPU 1 with taskset (when available), the servers
  * are not pinned; the simulator is a separate process. Figures are side by side in one run.
+ *
+ * On a small shared machine one measurement says little: every server is started first, then
+ * `--rounds` rounds (default 3) measure each target once, in an order rotated every round, and
+ * the figures are medians over rounds (ratios: the median of the per-round ratios, whose two
+ * sides ran seconds apart). `cpuUsPerReq` is the CPU time (user + system, all threads, from
+ * /proc) each process spent per request during a measurement: where a ratio goal is out of reach
+ * on two cores, it says whose work fills them. `loadavg` is the 1-minute load at start and end.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startFleetgate, waitFor200, type Child } from '../load/processes.js';
@@ -21,7 +28,9 @@ import { distPath } from '../src/util/paths.js';
 const run = promisify(execFile);
 const json = process.argv.includes('--json');
 const durIdx = process.argv.indexOf('--duration');
-const duration = durIdx > 0 ? Number(process.argv[durIdx + 1]) : 8;
+const duration = durIdx > 0 ? Number(process.argv[durIdx + 1]) : 5;
+const roundsIdx = process.argv.indexOf('--rounds');
+const rounds = roundsIdx > 0 ? Math.max(1, Number(process.argv[roundsIdx + 1])) : 3;
 const connections = 20;
 const token = 'fg_bench_http_token';
 const work = mkdtempSync(join(tmpdir(), 'fleetgate-bench-http-'));
@@ -41,16 +50,41 @@ interface Cannon {
   total: number;
   non2xx: number;
   errors: number;
+  /** CPU µs per request of each watched process during the measurement. */
+  cpuUs: Record<string, number>;
 }
 
-async function cannon(url: string, headers: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Promise<Cannon> {
+/** CPU seconds (user + system, every thread) a process has used so far; NaN when unknown. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return NaN;
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+async function cannon(
+  url: string,
+  headers: Record<string, string>,
+  watch: Record<string, number | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Cannon> {
   const args = [distPath('bench', 'autocannon-child.js'), JSON.stringify({ url, headers, connections, duration })];
   const [cmd, ...rest] = taskset.length ? [...taskset, process.execPath, ...args] : [process.execPath, ...args];
+  const before = Object.fromEntries(Object.entries(watch).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const { stdout } = await run(cmd!, rest, { env, maxBuffer: 1 << 20 });
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Cannon;
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Omit<Cannon, 'cpuUs'>;
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench: ${url} gave ${r.non2xx} non-2xx and ${r.errors} errors`);
-  return r;
+  const cpuUs = Object.fromEntries(
+    Object.entries(watch).map(([k, pid]) => [k, Math.round((1e6 * (cpuSeconds(pid) - before[k]!)) / Math.max(1, r.total))]),
+  );
+  return { ...r, cpuUs };
 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 async function fleetgate(workers: number, kubeconfig: string): Promise<{ child: Child; url: string }> {
   const dataDir = mkdtempSync(join(work, 'data-'));
@@ -72,6 +106,7 @@ async function fleetgate(workers: number, kubeconfig: string): Promise<{ child: 
 }
 
 try {
+  const load0 = loadavg()[0]!;
   const kubeconfig = join(work, 'sim.kubeconfig');
   const sim = await startFleetgate(['sim', '--clusters', '50', '--out', kubeconfig, '--no-control'], process.env, /kubeconfig written/);
   children.push(sim.child);
@@ -82,47 +117,67 @@ try {
   const auth = { authorization: `Bearer ${token}` };
 
   const one = await fleetgate(1, kubeconfig);
-  const body = await (await fetch(one.url + '/api/v1/clusters', { headers: auth })).text();
-  const rps1 = await cannon(one.url + '/api/v1/clusters', auth);
-  await one.child.stop();
-
   const two = await fleetgate(2, kubeconfig);
-  const rps2 = await cannon(two.url + '/api/v1/clusters', auth);
-  const passthrough = await cannon(`${two.url}/k8s/${target.name}/api/v1/namespaces`, auth);
-  const direct = await cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, {
-    ...process.env,
-    NODE_TLS_REJECT_UNAUTHORIZED: '0', // the simulator's run CA; loopback only, benchmark only
-  });
-  await two.child.stop();
-
+  const body = await (await fetch(one.url + '/api/v1/clusters', { headers: auth })).text();
   const bodyFile = join(work, 'clusters.json');
   writeFileSync(bodyFile, body);
   const anchorPort = 20_000 + Math.floor(Math.random() * 10_000);
   const anchor = spawn(process.execPath, [distPath('bench', 'cluster-anchor.js'), String(anchorPort), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => anchor.stdout!.on('data', (d: Buffer) => d.toString().includes('anchor listening') && resolve()));
-  const rpsCluster2 = await cannon(`http://127.0.0.1:${anchorPort}/api/v1/clusters`, auth);
-  anchor.kill('SIGTERM');
+
+  const simPid = sim.child.proc.pid;
+  const targets: Record<string, () => Promise<Cannon>> = {
+    rps1: () => cannon(one.url + '/api/v1/clusters', auth, { fleetgate: one.child.proc.pid }),
+    rps2: () => cannon(two.url + '/api/v1/clusters', auth, { fleetgate: two.child.proc.pid }),
+    rpsCluster2: () => cannon(`http://127.0.0.1:${anchorPort}/api/v1/clusters`, auth, {}),
+    passthrough: () => cannon(`${two.url}/k8s/${target.name}/api/v1/namespaces`, auth, { fleetgate: two.child.proc.pid, sim: simPid }),
+    direct: () =>
+      cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }, {
+        ...process.env,
+        NODE_TLS_REJECT_UNAUTHORIZED: '0', // the simulator's run CA; loopback only, benchmark only
+      }),
+  };
+  const names = Object.keys(targets);
+  const results: Record<string, Cannon[]> = Object.fromEntries(names.map((n) => [n, []]));
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < names.length; i++) {
+        const n = names[(i + r) % names.length]!;
+        results[n]!.push(await targets[n]!());
+      }
+    }
+  } finally {
+    anchor.kill('SIGTERM');
+  }
+  const med = (n: string, f: (c: Cannon) => number) => median(results[n]!.map(f));
+  const rps = (n: string) => med(n, (c) => c.rps);
+  const ratio = (a: string, b: string) => Number(median(results[a]!.map((c, i) => c.rps / results[b]![i]!.rps)).toFixed(2));
+  const cpu = (n: string) => Object.fromEntries(Object.keys(results[n]![0]!.cpuUs).map((k) => [k, med(n, (c) => c.cpuUs[k]!)]));
 
   const out = {
-    rps1: Math.round(rps1.rps),
-    rps2: Math.round(rps2.rps),
-    scaling2: Number((rps2.rps / rps1.rps).toFixed(2)),
-    rpsCluster2: Math.round(rpsCluster2.rps),
-    rps2OverCluster2: Number((rps2.rps / rpsCluster2.rps).toFixed(2)),
-    passthroughRps: Math.round(passthrough.rps),
-    directRps: Math.round(direct.rps),
-    passthroughRatio: Number((passthrough.rps / direct.rps).toFixed(2)),
-    passthroughP50Ms: passthrough.p50Ms,
-    directP50Ms: direct.p50Ms,
-    p99Ms2: rps2.p99Ms,
+    rps1: Math.round(rps('rps1')),
+    rps2: Math.round(rps('rps2')),
+    scaling2: ratio('rps2', 'rps1'),
+    rpsCluster2: Math.round(rps('rpsCluster2')),
+    rps2OverCluster2: ratio('rps2', 'rpsCluster2'),
+    passthroughRps: Math.round(rps('passthrough')),
+    directRps: Math.round(rps('direct')),
+    passthroughRatio: ratio('passthrough', 'direct'),
+    passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
+    directP50Ms: med('direct', (c) => c.p50Ms),
+    p99Ms2: med('rps2', (c) => c.p99Ms),
+    cpuUsPerReq: { rps1: cpu('rps1'), rps2: cpu('rps2'), passthrough: cpu('passthrough'), direct: cpu('direct') },
+    perRound: Object.fromEntries(names.map((n) => [n, results[n]!.map((c) => Math.round(c.rps))])),
+    loadavg: [Number(load0.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
     pinned: taskset.length > 0,
     durationS: duration,
+    rounds,
     connections,
   };
   if (json) console.log(JSON.stringify(out));
   else {
     console.log('fleetgate HTTP benchmark (autocannon pinned to CPU 1: ' + out.pinned + ')');
-    for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(20)} ${v}`);
+    for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(20)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   }
 } finally {
   await Promise.all(children.map((c) => c.stop(5000)));

@@ -16,15 +16,17 @@
  *   GET  /api/v1/overview, /api/v1/:resource[/:ns[/:name]]  B  cluster by header, query, cookie, default
  *   ALL  /k8s/:cluster/*                                    B  streamed passthrough; viewers read only
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import { requireAuth, TokenVerifier } from './auth.js';
 import { UpstreamClientCache } from './client-cache.js';
 import type { AppDeps } from './deps.js';
 import { errorHandler, HttpError } from './errors.js';
 import { HttpMetrics, renderHttpMetrics, type HttpMetricsSnapshot } from './metrics.js';
+import { k8sFastPath } from './k8s-fast-path.js';
 import { passthrough } from './passthrough.js';
 import { registerAdminRoutes } from './routes/admin.js';
-import { listSummaries, registerClusterRoutes } from './routes/clusters.js';
+import { listSummaries, registerClusterRoutes, SummarySnapshot } from './routes/clusters.js';
 import { registerResourceRoutes } from './routes/resources.js';
 
 export interface FleetgateApp {
@@ -37,6 +39,8 @@ export interface FleetgateApp {
   /** Closes every upstream agent. Call after the HTTP server stopped and drained. */
   close(): Promise<void>;
 }
+
+type ExpressHandle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 export const kDefaults = {
   upstreamTimeoutMs: 30_000,
@@ -64,6 +68,14 @@ export function createApp(deps: AppDeps): FleetgateApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // /k8s/NAME/... skips Express (k8s-fast-path.ts); everything else, and /k8s spellings the fast
+  // path does not take, goes through the routes below. Wrapping app.handle (what the app function
+  // calls) rather than adding a middleware keeps `handle.app` the one listener for every caller.
+  const fastK8s = k8sFastPath({ directory, cache, metrics, timeoutMs, verifier, log });
+  const viaExpress = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
+  (app as unknown as { handle: ExpressHandle }).handle = (req, res, next) => {
+    if (!fastK8s(req, res)) viaExpress(req, res, next);
+  };
   app.use(metrics.middleware());
 
   app.get('/healthz', (_req, res) => {
@@ -92,7 +104,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     express.text({ limit: bodyLimit, type: ['text/*', 'application/yaml', 'application/x-yaml'] }),
   );
 
-  registerClusterRoutes(app, directory, o.publicTls);
+  registerClusterRoutes(app, directory, o.publicTls, new SummarySnapshot(directory, o.snapshotSummaries ?? true));
   registerAdminRoutes(app, {
     directory,
     store: deps.store,

@@ -7,6 +7,7 @@
  * worker that revoked it. Failed verifications are never cached, so a token created a moment ago
  * works immediately.
  */
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TokenRecord, TokenStoreLike } from './deps.js';
 import { HttpError } from './errors.js';
@@ -27,6 +28,12 @@ export class TokenVerifier {
     private readonly tokens: TokenStoreLike,
     private readonly ttlMs: number,
   ) {}
+
+  /** A verification of `secret` this worker still trusts, without asking the store; else undefined. */
+  cached(secret: string): TokenRecord | undefined {
+    const hit = this.cache.get(secret);
+    return hit !== undefined && hit.until > Date.now() ? hit.record : undefined;
+  }
 
   async verify(secret: string): Promise<TokenRecord | undefined> {
     const now = Date.now();
@@ -52,20 +59,42 @@ export class TokenVerifier {
 }
 
 /** Reads `Authorization: Bearer TOKEN`, or '' when absent or another scheme. */
-export function bearerToken(req: Request): string {
+export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string {
   const h = req.headers.authorization;
   if (!h) return '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m ? m[1]! : '';
 }
 
+const kChallenge = { 'WWW-Authenticate': 'Bearer' } as const;
+
+function missingToken(): HttpError {
+  return new HttpError(401, 'missing bearer token (Authorization: Bearer TOKEN)', { ...kChallenge });
+}
+
+function invalidToken(): HttpError {
+  return new HttpError(401, 'invalid or revoked token', { ...kChallenge });
+}
+
+/**
+ * The caller of a request, or an HttpError 401. Synchronous when this worker still trusts the
+ * token (the hot path: no promise, no microtask); a promise when the store must be asked.
+ * Shared by the Express middleware and the /k8s fast path, so both authenticate alike.
+ */
+export function authenticate(verifier: TokenVerifier, req: Pick<IncomingMessage, 'headers'>): Caller | HttpError | Promise<Caller | HttpError> {
+  const token = bearerToken(req);
+  if (!token) return missingToken();
+  const hit = verifier.cached(token);
+  if (hit) return { record: hit, token };
+  return verifier.verify(token).then((record) => (record ? { record, token } : invalidToken()));
+}
+
 export function requireAuth(verifier: TokenVerifier): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const token = bearerToken(req);
-    if (!token) throw new HttpError(401, 'missing bearer token (Authorization: Bearer TOKEN)', { 'WWW-Authenticate': 'Bearer' });
-    const record = await verifier.verify(token);
-    if (!record) throw new HttpError(401, 'invalid or revoked token', { 'WWW-Authenticate': 'Bearer' });
-    res.locals.caller = { record, token } satisfies Caller;
+    let c = authenticate(verifier, req);
+    if (c instanceof Promise) c = await c;
+    if (c instanceof HttpError) throw c;
+    res.locals.caller = c satisfies Caller;
     next();
   };
 }

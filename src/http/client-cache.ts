@@ -32,6 +32,10 @@ export class UpstreamClient {
   refs = 0;
   retired = false;
   destroyed = false;
+  /** Request options derived once from origin (IPv6 brackets stripped), not per request. */
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port: string | undefined;
 
   constructor(
     readonly key: string,
@@ -45,7 +49,11 @@ export class UpstreamClient {
     readonly request: typeof http.request,
     /** `Bearer TOKEN` or undefined: never log. */
     readonly authorization: string | undefined,
-  ) {}
+  ) {
+    this.protocol = origin.protocol;
+    this.hostname = origin.hostname.replace(/^\[|\]$/g, '');
+    this.port = origin.port || undefined;
+  }
 
   toString(): string {
     return `UpstreamClient(${this.clusterName}#${this.clusterId} gen ${this.generation} ${this.origin.origin})`;

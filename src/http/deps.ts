@@ -96,6 +96,12 @@ export interface AppOptions {
    * known only after listening. Without this option the kubeconfig uses the caller's scheme.
    */
   publicTls?: { port: number | (() => number | undefined); caPem?: string };
+  /**
+   * Keep a per-worker copy of the cluster summaries for GET /api/v1/clusters, refreshed when the
+   * index generation moves (routes/clusters.ts SummarySnapshot). Default true; the worker turns
+   * it off in lock mode `none`, where every request must read shared memory.
+   */
+  snapshotSummaries?: boolean;
   /** Identifies this worker in logs. */
   workerId?: number;
   /** Log sink; default console.error. Never receives secrets. */

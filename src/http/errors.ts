@@ -3,6 +3,7 @@
  * Handlers throw HttpError; the error middleware maps everything else (body-parser errors, store
  * errors, torn reads) to a status here, and logs only what is a bug.
  */
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 
 export class HttpError extends Error {
@@ -70,30 +71,51 @@ const kReasons: Record<number, string> = {
   504: 'Timeout',
 };
 
+/** The JSON error body: `{ "error": message }`, plus a Kubernetes Status on /k8s. */
+export function errorBody(status: number, message: string, k8sStatus: boolean): object {
+  if (!k8sStatus) return { error: message };
+  return {
+    error: message,
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: kReasons[status] ?? 'Unknown',
+    code: status,
+  };
+}
+
 /**
  * Sends `{ "error": message }`. On /k8s (res.locals.k8sStatus) the body is also a Kubernetes
  * Status object, so kubectl prints fleetgate's message instead of "unknown".
  */
 export function sendError(res: Response, status: number, message: string, headers: Record<string, string> = {}): void {
+  sendRawError(res, status, message, headers, res.locals.k8sStatus === true);
+}
+
+/**
+ * sendError for a plain node:http response (the /k8s fast path never enters Express): the same
+ * status, headers and body as Express's res.status(status).json(body) would send.
+ */
+export function sendRawError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> | undefined,
+  k8sStatus: boolean,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-  if (res.locals.k8sStatus) {
-    res.status(status).json({
-      error: message,
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message,
-      reason: kReasons[status] ?? 'Unknown',
-      code: status,
-    });
-    return;
-  }
-  res.status(status).json({ error: message });
+  if (headers) for (const k of Object.keys(headers)) res.setHeader(k, headers[k]!);
+  const body = Buffer.from(JSON.stringify(errorBody(status, message, k8sStatus)), 'utf8');
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  if (res.req?.method === 'HEAD') res.end();
+  else res.end(body);
 }
 
 /** The app's last middleware. */

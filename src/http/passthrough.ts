@@ -8,18 +8,22 @@
  * certificate held by the cached agent). Viewers may only read (GET, HEAD, OPTIONS) and may not
  * impersonate.
  *
+ * proxyToCluster works on plain node:http objects: the worker's /k8s fast path
+ * (k8s-fast-path.ts) calls it without entering Express; the Express route below (reached for
+ * spellings the fast path leaves alone, e.g. /K8S/...) calls it too, so both behave alike.
+ *
  * Not supported: connection upgrades (exec, attach, port-forward), which arrive on the server's
  * 'upgrade' event and never reach Express.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
-import { callerOf, canSee } from './auth.js';
+import { callerOf, canSee, type Caller } from './auth.js';
 import type { UpstreamClientCache } from './client-cache.js';
 import type { ClusterDirectory } from './deps.js';
-import { HttpError, mapError, sendError } from './errors.js';
+import { HttpError, sendRawError } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { namedCluster } from './select.js';
-import { callUpstream, kHopByHop, responseHeaders } from './upstream.js';
+import { kHopByHop, responseHeaders, startUpstream } from './upstream.js';
 
 export const kPassthroughRoute = '/k8s/:cluster/*';
 
@@ -35,7 +39,8 @@ export interface PassthroughDeps {
 /** Request headers to send upstream. */
 export function upstreamRequestHeaders(h: IncomingHttpHeaders, isAdmin: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) {
+  for (const k in h) {
+    const v = h[k];
     if (v === undefined || kHopByHop.has(k)) continue;
     if (k === 'authorization' || k === 'cookie' || k === 'x-cluster-name') continue;
     // Front-proxy identity headers are only meaningful to an API server from its own proxy.
@@ -49,10 +54,13 @@ export function upstreamRequestHeaders(h: IncomingHttpHeaders, isAdmin: boolean)
   return out;
 }
 
-function isStream(req: Request): boolean {
-  const q = req.url.indexOf('?');
+/** A watch or a log follow (`?watch=1`, `?follow=true`): a long-lived stream. */
+export function isStream(url: string): boolean {
+  const q = url.indexOf('?');
   if (q < 0) return false;
-  const p = new URLSearchParams(req.url.slice(q + 1));
+  // Most queries name neither: skip parsing them.
+  if (!url.includes('watch', q) && !url.includes('follow', q)) return false;
+  const p = new URLSearchParams(url.slice(q + 1));
   const on = (k: string) => {
     const v = p.get(k);
     return v !== null && v !== 'false' && v !== '0';
@@ -60,47 +68,75 @@ function isStream(req: Request): boolean {
   return on('watch') || on('follow');
 }
 
-/** Mounted with app.use('/k8s/:cluster', ...): req.url is the rest of the path with its query. */
-export function passthrough(d: PassthroughDeps): RequestHandler {
-  return async (req: Request, res: Response) => {
-    res.locals.route = kPassthroughRoute;
-    const caller = callerOf(res);
-    const name = String(req.params.cluster ?? '');
-    const isAdmin = caller.record.role === 'admin';
-    if (!isAdmin && !kReadVerbs.has(req.method)) {
-      throw new HttpError(403, `token "${caller.record.name}" is a viewer: ${req.method} through /k8s is not allowed`);
-    }
-    if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
-    const entry = namedCluster(d.directory, caller, name);
-    const client = d.cache.acquire(entry);
-    const streaming = isStream(req);
-    const { req: up, response } = callUpstream(
+/** Does this request carry a body (RFC 9112 6.3: a request without either header has none)? */
+function hasBody(h: IncomingHttpHeaders): boolean {
+  if (h['transfer-encoding'] !== undefined) return true;
+  const n = h['content-length'];
+  return n !== undefined && n !== '0';
+}
+
+/**
+ * Checks the caller's rights on cluster `name`, then streams `req` to the cluster's API server
+ * at `path` (the rest of the URL after /k8s/NAME, with its query, starting with '/') and the
+ * answer back. Throws HttpError before any I/O (403, 404, 503); errors after that (502, 504) are
+ * sent as a Kubernetes Status, or end the response if it had started.
+ */
+export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: ServerResponse, caller: Caller, name: string, path: string): void {
+  const isAdmin = caller.record.role === 'admin';
+  const method = req.method ?? 'GET';
+  if (!isAdmin && !kReadVerbs.has(method)) {
+    throw new HttpError(403, `token "${caller.record.name}" is a viewer: ${method} through /k8s is not allowed`);
+  }
+  if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
+  const entry = namedCluster(d.directory, caller, name);
+  const client = d.cache.acquire(entry);
+  const streaming = isStream(path);
+  const piped = hasBody(req.headers);
+  let up: ClientRequest;
+  try {
+    up = startUpstream(
       d.cache,
       client,
-      { method: req.method, path: req.url, headers: upstreamRequestHeaders(req.headers, isAdmin), timeoutMs: d.timeoutMs, streaming },
+      upstreamRequestHeaders(req.headers, isAdmin),
+      { method, path, timeoutMs: d.timeoutMs, streaming },
       d.metrics,
+      (err, upRes) => {
+        if (err) {
+          if (piped) req.unpipe(up);
+          sendRawError(res, err.status, err.message, err.headers, true);
+          return;
+        }
+        res.writeHead(upRes!.statusCode ?? 502, responseHeaders(upRes!.headers));
+        if (streaming) res.flushHeaders();
+        upRes!.on('error', () => res.destroy());
+        upRes!.on('aborted', () => res.destroy());
+        upRes!.pipe(res);
+      },
     );
+  } catch (err) {
+    // The request could not even be built: nothing will release the client otherwise.
+    d.cache.release(client);
+    throw err;
+  }
 
-    // Caller gone: abandon the upstream exchange too.
-    res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
-    });
+  // Caller gone: abandon the upstream exchange too.
+  res.on('close', () => {
+    if (!res.writableFinished) up.destroy();
+  });
+  if (piped) {
     req.on('error', () => up.destroy());
     req.pipe(up);
+  } else {
+    // No body to stream: end the upstream request now rather than when the (empty) caller
+    // stream ends a tick later. The server dumps the caller stream when the response finishes.
+    up.end();
+  }
+}
 
-    let upRes;
-    try {
-      upRes = await response;
-    } catch (err) {
-      req.unpipe(up);
-      const m = mapError(err);
-      sendError(res, m.status, m.message, m.headers);
-      return;
-    }
-    res.writeHead(upRes.statusCode ?? 502, responseHeaders(upRes.headers));
-    if (streaming) res.flushHeaders();
-    upRes.on('error', () => res.destroy());
-    upRes.on('aborted', () => res.destroy());
-    upRes.pipe(res);
+/** Mounted with app.use('/k8s/:cluster', ...): req.url is the rest of the path with its query. */
+export function passthrough(d: PassthroughDeps): RequestHandler {
+  return (req: Request, res: Response) => {
+    res.locals.route = kPassthroughRoute;
+    proxyToCluster(d, req, res, callerOf(res), String(req.params.cluster ?? ''), req.url);
   };
 }

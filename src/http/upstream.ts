@@ -32,6 +32,9 @@ class UpstreamTimeout extends Error {
   override name = 'UpstreamTimeout';
 }
 
+/** How a call started by startUpstream ends: with the response (headers received), or an HttpError 502/504. */
+export type UpstreamDone = (err: HttpError | undefined, res: IncomingMessage | undefined) => void;
+
 /**
  * Starts a call and owns the client reference: the client is released exactly once, when the
  * exchange is over (completed, failed or aborted). The caller must consume or destroy the body.
@@ -42,13 +45,35 @@ export function callUpstream(
   opts: UpstreamCallOptions,
   metrics?: HttpMetrics,
 ): UpstreamCall {
-  const headers: OutgoingHttpHeaders = { ...opts.headers };
+  let settle!: UpstreamDone;
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    settle = (err, res) => (err ? reject(err) : resolve(res!));
+  });
+  // Rejections after a response was resolved are impossible; one before anyone awaits must not
+  // become an unhandled rejection.
+  response.catch(() => {});
+  const req = startUpstream(cache, client, { ...opts.headers }, opts, metrics, settle);
+  return { req, response };
+}
+
+/**
+ * callUpstream without the promise, for the /k8s hot path: `done` is called exactly once.
+ * `headers` is taken over (the cluster's authorization and host are set on it).
+ */
+export function startUpstream(
+  cache: UpstreamClientCache,
+  client: UpstreamClient,
+  headers: OutgoingHttpHeaders,
+  opts: Omit<UpstreamCallOptions, 'headers'>,
+  metrics: HttpMetrics | undefined,
+  done: UpstreamDone,
+): ClientRequest {
   if (client.authorization) headers.authorization = client.authorization;
   headers.host = client.origin.host;
   const req = client.request({
-    protocol: client.origin.protocol,
-    hostname: client.origin.hostname.replace(/^\[|\]$/g, ''),
-    port: client.origin.port || undefined,
+    protocol: client.protocol,
+    hostname: client.hostname,
+    port: client.port,
     method: opts.method,
     path: client.basePath + opts.path,
     headers,
@@ -60,43 +85,45 @@ export function callUpstream(
     released = true;
     cache.release(client);
   };
-  let gotResponse = false;
-  // Released when the response body is over, or when the request ends without a response.
-  req.once('close', () => {
-    if (!gotResponse) release();
-  });
-
+  let settled = false;
+  const timeoutMs = opts.timeoutMs;
   const name = client.clusterName;
-  const response = new Promise<IncomingMessage>((resolve, reject) => {
-    const headerTimer = setTimeout(() => req.destroy(new UpstreamTimeout()), opts.timeoutMs);
-    // Destroyed without an error (the caller went away): settle, and drop the timer.
-    req.once('close', () => {
-      clearTimeout(headerTimer);
-      if (!gotResponse) reject(new HttpError(502, `cluster "${client.clusterName}": upstream request aborted`));
-    });
-    req.once('response', (res) => {
-      clearTimeout(headerTimer);
-      gotResponse = true;
-      metrics?.countUpstream('ok');
-      if (!opts.streaming) req.setTimeout(opts.timeoutMs, () => req.destroy(new UpstreamTimeout()));
-      res.once('close', release);
-      resolve(res);
-    });
-    req.on('error', (err) => {
-      clearTimeout(headerTimer);
-      if (err instanceof UpstreamTimeout) {
-        metrics?.countUpstream('timeout');
-        reject(new HttpError(504, `cluster "${name}": upstream did not answer within ${opts.timeoutMs} ms`));
-      } else {
-        metrics?.countUpstream('error');
-        reject(new HttpError(502, `cluster "${name}": upstream unreachable: ${describeSocketError(err)}`));
-      }
-    });
+  const headerTimer = setTimeout(() => req.destroy(new UpstreamTimeout()), timeoutMs);
+  // Destroyed without an error (the caller went away): settle, and drop the timer. Released when
+  // the response body is over, or here when the request ends without a response.
+  req.once('close', () => {
+    clearTimeout(headerTimer);
+    if (settled) return;
+    settled = true;
+    release();
+    done(new HttpError(502, `cluster "${name}": upstream request aborted`), undefined);
   });
-  // Rejections after a response was resolved are impossible; one before anyone awaits must not
-  // become an unhandled rejection.
-  response.catch(() => {});
-  return { req, response };
+  req.once('response', (res: IncomingMessage) => {
+    clearTimeout(headerTimer);
+    if (settled) {
+      res.destroy();
+      return;
+    }
+    settled = true;
+    metrics?.countUpstream('ok');
+    if (!opts.streaming) req.setTimeout(timeoutMs, () => req.destroy(new UpstreamTimeout()));
+    res.once('close', release);
+    done(undefined, res);
+  });
+  req.on('error', (err) => {
+    clearTimeout(headerTimer);
+    if (settled) return;
+    settled = true;
+    release();
+    if (err instanceof UpstreamTimeout) {
+      metrics?.countUpstream('timeout');
+      done(new HttpError(504, `cluster "${name}": upstream did not answer within ${timeoutMs} ms`), undefined);
+    } else {
+      metrics?.countUpstream('error');
+      done(new HttpError(502, `cluster "${name}": upstream unreachable: ${describeSocketError(err)}`), undefined);
+    }
+  });
+  return req;
 }
 
 function describeSocketError(err: NodeJS.ErrnoException): string {
@@ -169,7 +196,8 @@ export const kHopByHop = new Set([
 /** Response headers to copy back from upstream. */
 export function responseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) {
+  for (const k in h) {
+    const v = h[k];
     if (v === undefined || kHopByHop.has(k)) continue;
     out[k] = v;
   }

@@ -71,6 +71,8 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,
       workerId: data.workerIndex,
+      // In `none` mode reads may tear: every request reads shared memory, so the load suite sees it.
+      snapshotSummaries: lock.mode !== 'none',
       log: (l) => post({ type: 'log', line: l }),
       // kubectl sends tokens only over TLS: kubeconfigs handed out point at the HTTPS listener.
       publicTls: data.tls ? { port: () => tlsPort, caPem: data.tls.caPem || undefined } : undefined,

@@ -25,6 +25,44 @@ export function listSummaries(directory: ClusterDirectory): IndexSummary[] {
   return directory.listSummary ? directory.listSummary() : directory.list();
 }
 
+/**
+ * This worker's decoded copy of the cluster summaries, refreshed whenever the index generation
+ * has moved. A committed index is immutable until the next commit, which flips the active buffer
+ * and bumps the generation word together under the write lock; so while the word still reads the
+ * generation the copy was taken at, the copy is what a fresh read would return, already verified
+ * (checksums) when it was copied out. The generation is read before the copy, so a commit that
+ * lands during the copy only makes the next request copy again. Read-your-writes holds: an admin
+ * write answers after its sync committed, i.e. after the word moved.
+ *
+ * Off in lock mode `none` (and when disabled): there a read may be torn, and every request must
+ * read shared memory for the load suite to see what the lock prevents.
+ */
+export class SummarySnapshot {
+  private gen = Number.NaN;
+  private list: readonly IndexSummary[] = [];
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly directory: ClusterDirectory,
+    private readonly enabled: boolean,
+  ) {}
+
+  get(): readonly IndexSummary[] {
+    if (!this.enabled) return listSummaries(this.directory);
+    const g = this.directory.generation();
+    if (g === this.gen) {
+      this.hits++;
+      return this.list;
+    }
+    this.misses++;
+    const list = listSummaries(this.directory);
+    this.list = list;
+    this.gen = g;
+    return list;
+  }
+}
+
 export function clusterSummary(e: IndexSummary): ClusterSummary {
   const s: ClusterSummary = { name: e.name, version: e.version, isDefault: e.isDefault, state: e.state, description: e.description };
   if (e.error) s.error = e.error;
@@ -82,11 +120,16 @@ export function externalBaseUrl(req: Request, tls: AppOptions['publicTls']): str
   return `https://${hostname}${tlsPort === 443 ? '' : ':' + tlsPort}`;
 }
 
-export function registerClusterRoutes(app: Express, directory: ClusterDirectory, tls?: AppOptions['publicTls']): void {
+export function registerClusterRoutes(
+  app: Express,
+  directory: ClusterDirectory,
+  tls?: AppOptions['publicTls'],
+  summaries: SummarySnapshot = new SummarySnapshot(directory, false),
+): void {
   app.get('/api/v1/clusters', (_req, res) => {
     const caller = callerOf(res);
     const out: ClusterSummary[] = [];
-    for (const e of listSummaries(directory)) {
+    for (const e of summaries.get()) {
       if (e.state === 'disabled' || !canSee(caller, e.name)) continue;
       out.push(clusterSummary(e));
     }
