@@ -19,8 +19,12 @@
 import type { RwLock } from '../lock/rwlock.js';
 import { headInt32, kActiveBufferWord, kGenerationWord, kReadyWord } from '../shm/layout.js';
 import { ensureBufferCapacity } from './buffers.js';
+import { entryChecksum } from './checksum.js';
 import {
   encodeEntry,
+  kEntBytes,
+  kEntChecksum,
+  kEntId,
   headerChecksum,
   kBucketBytes,
   kBucketWords,
@@ -138,6 +142,11 @@ export class IndexWriter {
     i32[hw + kHdrDefaultOffset] = defaultOff;
     i32[hw + kHdrChecksum] = headerChecksum(i32, hw);
 
+    // Replay what was written before anyone can see it (the writer's own verifier): the header
+    // and every entry's checksum, found through the order array, so an encoder bug fails here
+    // instead of as torn reads in every reader. Costs a read pass (a few ms for 10,000 entries).
+    if (!inPlace) this.verifyBuild(hw, base, orderW, count);
+
     if (inPlace) {
       // none mode: the bytes above went straight into the live buffer. No lock, no flip.
       Atomics.store(head, kGenerationWord, generation);
@@ -164,6 +173,18 @@ export class IndexWriter {
     // either sees the new generation or is queued before this notify.
     Atomics.notify(head, kGenerationWord);
     return { generation, holdNs };
+  }
+
+  private verifyBuild(hw: number, base: number, orderW: number, count: number): void {
+    const i32 = this.i32;
+    if (i32[hw + kHdrChecksum] !== headerChecksum(i32, hw)) throw new Error('index: built header failed verification (encoder bug)');
+    for (let k = 0; k < count; k++) {
+      const w = (base + i32[orderW + k]!) >> 2;
+      const len = i32[w + kEntBytes]!;
+      if (entryChecksum(i32, w + kEntId, w + (len >> 2), len) !== i32[w + kEntChecksum]) {
+        throw new Error(`index: built entry ${k} failed verification (encoder bug)`);
+      }
+    }
   }
 }
 
