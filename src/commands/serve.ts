@@ -17,7 +17,16 @@ export async function run(argv: string[]): Promise<number> {
     console.log(serveUsage());
     return 0;
   }
-  const supervisor = new Supervisor(opts);
+  let supervisor: Supervisor;
+  try {
+    supervisor = new Supervisor(opts);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`fleetgate serve: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
   let signalled = false;
   const done = new Promise<number>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {

@@ -8,11 +8,11 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createSharedRegion } from '../shm/layout.js';
+import { createSharedRegion, kMaxThreads } from '../shm/layout.js';
 import { recoverThread } from '../lock/index.js';
 import { openStore, firstStartImport, type Store } from '../store/index.js';
 import { workerEntry } from '../util/paths.js';
-import { supportsReusePort, type ServeOptions } from './config.js';
+import { ConfigError, supportsReusePort, type ServeOptions } from './config.js';
 import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
 import { registerSimulated, type SimHandle } from './sim-fleet.js';
 import { loadServingCert, type ServingCert } from './tls.js';
@@ -74,8 +74,16 @@ export class Supervisor {
     private readonly io: SupervisorIO = consoleIO,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.sab = createSharedRegion({ mode: opts.lock });
     this.httpWorkers = supportsReusePort() ? opts.workers : 1;
+    // Reader slots: one per HTTP worker and per fleet pool thread, the sync worker, and a few
+    // spare for replacements that start before a dead thread's slot is reclaimed.
+    const slots = this.httpWorkers * (1 + opts.fleetThreads) + 1 + 4;
+    if (slots > kMaxThreads) {
+      throw new ConfigError(
+        `--workers ${opts.workers} with --fleet-threads ${opts.fleetThreads} needs ${slots} lock slots; the shared region has at most ${kMaxThreads}`,
+      );
+    }
+    this.sab = createSharedRegion({ mode: opts.lock, maxThreads: Math.max(slots, 16) });
   }
 
   /** Starts everything; resolves once every HTTP worker listens. */

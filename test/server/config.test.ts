@@ -50,3 +50,11 @@ describe('serve options: HTTPS port', () => {
     expect(() => parseServeOptions(['--tls-cert', 'a.pem'], {})).toThrow(/go together/);
   });
 });
+
+describe('supervisor sizing', () => {
+  it('refuses more threads than the shared region has lock slots, before starting anything', async () => {
+    const { Supervisor } = await import('../../src/server/supervisor.js');
+    const { defaultServeOptions } = await import('../../src/server/config.js');
+    expect(() => new Supervisor({ ...defaultServeOptions(), workers: 60, fleetThreads: 2 })).toThrow(/needs 185 lock slots/);
+  });
+});
