@@ -90,12 +90,17 @@ export function authenticate(verifier: TokenVerifier, req: Pick<IncomingMessage,
 }
 
 export function requireAuth(verifier: TokenVerifier): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    let c = authenticate(verifier, req);
-    if (c instanceof Promise) c = await c;
+  const admit = (c: Caller | HttpError, res: Response, next: NextFunction) => {
     if (c instanceof HttpError) throw c;
     res.locals.caller = c satisfies Caller;
     next();
+  };
+  // Not an async function: a token this worker trusts costs no promise. Express 5 passes a
+  // synchronous throw, and the rejection of a returned promise, to the error handler.
+  return (req: Request, res: Response, next: NextFunction) => {
+    const c = authenticate(verifier, req);
+    if (c instanceof Promise) return c.then((v) => admit(v, res, next));
+    admit(c, res, next);
   };
 }
 

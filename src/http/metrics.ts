@@ -74,10 +74,10 @@ export class HttpMetrics {
   /** Middleware recording every response under its route template (res.locals.route or req.route). */
   middleware(): RequestHandler {
     return (req, res, next) => {
-      const start = process.hrtime.bigint();
-      res.on('finish', () => {
+      const start = performance.now();
+      res.once('finish', () => {
         const route = (res.locals.route as string | undefined) ?? routeTemplate(req, res.locals.mount as string | undefined);
-        this.observe(route, req.method, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9);
+        this.observe(route, req.method, res.statusCode, (performance.now() - start) / 1e3);
       });
       next();
     };
