@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     express.text({ limit: bodyLimit, type: ['text/*', 'application/yaml', 'application/x-yaml'] }),
   );
 
-  registerClusterRoutes(app, directory, o.publicTls, new SummarySnapshot(directory, o.snapshotSummaries ?? true));
+  registerClusterRoutes(app, directory, o.publicTls, new SummarySnapshot(directory, o.snapshotSummaries ?? false));
   registerAdminRoutes(app, {
     directory,
     store: deps.store,

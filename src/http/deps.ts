@@ -98,8 +98,8 @@ export interface AppOptions {
   publicTls?: { port: number | (() => number | undefined); caPem?: string };
   /**
    * Keep a per-worker copy of the cluster summaries for GET /api/v1/clusters, refreshed when the
-   * index generation moves (routes/clusters.ts SummarySnapshot). Default true; the worker turns
-   * it off in lock mode `none`, where every request must read shared memory.
+   * index generation moves (routes/clusters.ts SummarySnapshot). Default false: fleetgate's own
+   * workers read the index under the read lock on every request (see src/server/http-worker.ts).
    */
   snapshotSummaries?: boolean;
   /** Identifies this worker in logs. */
