@@ -83,6 +83,14 @@ interface CachedEntry {
   entry: IndexEntry;
 }
 
+interface CachedSummary {
+  checksum: number;
+  summary: IndexSummary;
+}
+
+/** Summaries hold no secrets and are small: keep every entry of a large index. */
+const kSummaryCacheMax = 16_384;
+
 function copyEntry(e: IndexEntry): IndexEntry {
   return { ...e, client: { ...e.client } };
 }
@@ -120,6 +128,8 @@ export class IndexReader {
   private readonly strs: string[] = new Array<string>(kStrCount).fill('');
 
   private readonly cache: Map<number, CachedEntry> | null;
+  /** Summaries (no client config) by entry offset, same lifetime and checks as `cache`. */
+  private readonly summaryCache: Map<number, CachedSummary> | null;
   private readonly cacheMax: number;
   private cacheGen = -1;
   private cacheBase = -1;
@@ -128,6 +138,7 @@ export class IndexReader {
     if (lock.sab !== sab) throw new TypeError('index: the lock handle belongs to a different shared region');
     this.cacheMax = lock.mode === 'none' ? 0 : Math.max(0, opts.cacheEntries ?? 256);
     this.cache = this.cacheMax > 0 ? new Map() : null;
+    this.summaryCache = this.cacheMax > 0 ? new Map() : null;
     this.sab = sab;
     this.lock = lock;
     this.head = headInt32(sab);
@@ -363,11 +374,7 @@ export class IndexReader {
   private decodeCachedLocked(eoff: number): IndexEntry {
     const cache = this.cache;
     if (cache === null) return this.decodeLocked(eoff);
-    if (this.cacheGen !== this.gen || this.cacheBase !== this.base) {
-      cache.clear();
-      this.cacheGen = this.gen;
-      this.cacheBase = this.base;
-    }
+    this.syncCachesLocked();
     const checksum = this.i32[((this.base + eoff) >> 2) + kEntChecksum]!;
     const hit = cache.get(eoff);
     if (hit !== undefined && hit.checksum === checksum) return copyEntry(hit.entry);
@@ -388,17 +395,48 @@ export class IndexReader {
     return this.decodeCachedLocked(this.defaultOff);
   }
 
+  /** Empties the decode caches when the active buffer is no longer the one they were filled from. */
+  private syncCachesLocked(): void {
+    if (this.cacheGen !== this.gen || this.cacheBase !== this.base) {
+      this.cache?.clear();
+      this.summaryCache?.clear();
+      this.cacheGen = this.gen;
+      this.cacheBase = this.base;
+    }
+  }
+
   private listLocked(out: (IndexEntry | IndexSummary)[], full: boolean): void {
     if (!this.activeLocked()) return;
     const ow = (this.base + this.orderOff) >> 2;
     const i32 = this.i32;
+    const summaries = full ? null : this.summaryCache;
+    if (summaries !== null) this.syncCachesLocked();
     for (let k = 0; k < this.count; k++) {
       const eoff = i32[ow + k]!;
       if (!this.entryShapeOkLocked(eoff)) {
         this.torn++;
         continue;
       }
-      out.push(full ? this.decodeLocked(eoff) : this.decodeSummaryLocked(eoff));
+      if (full) {
+        out.push(this.decodeLocked(eoff));
+        continue;
+      }
+      if (summaries === null) {
+        out.push(this.decodeSummaryLocked(eoff));
+        continue;
+      }
+      // Same argument as decodeCachedLocked: the buffer of this generation is immutable while
+      // we hold the read lock, and the stored checksum word must still match the cached one.
+      const checksum = i32[((this.base + eoff) >> 2) + kEntChecksum]!;
+      const hit = summaries.get(eoff);
+      if (hit !== undefined && hit.checksum === checksum) {
+        out.push({ ...hit.summary });
+        continue;
+      }
+      const torn = this.torn;
+      const summary = this.decodeSummaryLocked(eoff);
+      if (this.torn === torn && summaries.size < kSummaryCacheMax) summaries.set(eoff, { checksum, summary: { ...summary } });
+      out.push(summary);
     }
   }
 

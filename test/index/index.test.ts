@@ -55,6 +55,21 @@ describe('index: publish and copy-out reads', () => {
     expect(JSON.stringify(sum)).not.toContain('token-');
   });
 
+  it('summaries: repeat lists of one generation agree with an uncached reader, are fresh copies, and follow commits', () => {
+    const { writer, reader, sab } = setup();
+    const plain = new IndexReader(sab, RwLock.attach(sab, { threadId: 502 }), { cacheEntries: 0 });
+    writer.publish([0, 1, 2].map((i) => makeEntry(i, 'a')));
+    const first = reader.listSummary();
+    const second = reader.listSummary();
+    expect(second).toEqual(first);
+    expect(second).toEqual(plain.listSummary());
+    second[0]!.description = 'mutated by a caller';
+    expect(reader.listSummary()[0]!.description).toBe('tag:a');
+    writer.publish([0, 1, 2].map((i) => makeEntry(i, 'b')));
+    expect(reader.listSummary().map((e) => e.description)).toEqual(['tag:b', 'tag:b', 'tag:b']);
+    expect(reader.listSummary()).toEqual(plain.listSummary());
+  });
+
   it('copies out: mutating a result changes nothing shared; cached and uncached agree', () => {
     const { writer, reader, sab } = setup();
     writer.publish([makeEntry(1, 'a')]);
