@@ -76,7 +76,9 @@ describe('sync worker against simulated clusters', () => {
   });
 
   it('a down or hanging cluster shows error with its reason while the others stay ok and commit on time', async () => {
-    const [down, , , , fresh, hang] = [sim.clusters[2]!, 0, 0, 0, sim.clusters[4]!, sim.clusters[5]!];
+    const down = sim.clusters[2]!;
+    const fresh = sim.clusters[4]!;
+    const hang = sim.clusters[5]!;
     await sim.setFault(down.name, { down: true });
     await sim.setFault(hang.name, { hang: true });
     h.store.clusters.create({ name: 'down-one', config: sim.singleKubeconfig(down.name) });
