@@ -165,47 +165,38 @@ export class IndexReader {
 
   /** The entry flagged isDefault (the first by name if several are), or undefined. */
   lookupDefault(): IndexEntry | undefined {
-    this.torn = 0;
-    const lock = this.lock;
-    lock.readLock();
-    let e: IndexEntry | undefined;
-    try {
-      e = this.lookupDefaultLocked();
-    } finally {
-      lock.readUnlock();
-    }
-    if (this.torn !== 0) this.settleTorn();
-    return e;
+    return this.copyOut(() => this.lookupDefaultLocked());
   }
 
   /** Every entry, copied out, sorted by name. */
   list(): IndexEntry[] {
-    this.torn = 0;
     const out: IndexEntry[] = [];
-    const lock = this.lock;
-    lock.readLock();
-    try {
-      this.listLocked(out, true);
-    } finally {
-      lock.readUnlock();
-    }
-    if (this.torn !== 0) this.settleTorn();
-    return out;
+    return this.copyOut(() => (this.listLocked(out, true), out));
   }
 
   /** Every entry's summary (no client config, no secrets), sorted by name. */
   listSummary(): IndexSummary[] {
-    this.torn = 0;
     const out: IndexSummary[] = [];
+    return this.copyOut(() => (this.listLocked(out, false), out));
+  }
+
+  /**
+   * Runs a copy-out under the read lock, then settles torn reads counted during it (after the
+   * unlock, so a TornReadError never leaves the lock held). lookup() inlines the same shape to
+   * keep its hot path free of a closure.
+   */
+  private copyOut<T>(readLocked: () => T): T {
+    this.torn = 0;
     const lock = this.lock;
     lock.readLock();
+    let result: T;
     try {
-      this.listLocked(out, false);
+      result = readLocked();
     } finally {
       lock.readUnlock();
     }
     if (this.torn !== 0) this.settleTorn();
-    return out;
+    return result;
   }
 
   /** Generation of the live index (0 before the first commit). */

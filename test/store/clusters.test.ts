@@ -3,19 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { StoreError, kSchemaVersion, openStore } from '../../src/store/index.js';
+import { kSchemaVersion, openStore } from '../../src/store/index.js';
 import { kToken, kubeconfig, threeContexts } from '../k8s/helpers.js';
-import { open, tempDir } from './helpers.js';
+import { open, storeError, tempDir } from './helpers.js';
 
-function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(StoreError);
-    return err as StoreError;
-  }
-  throw new Error('expected a StoreError');
-}
 
 describe('migrations', () => {
   it('are idempotent: reopening applies nothing twice and keeps rows', () => {

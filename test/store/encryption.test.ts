@@ -2,19 +2,10 @@ import { copyFileSync, existsSync, rmSync, readFileSync, readdirSync, statSync, 
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { StoreError, openStore, parseKey, resolveKey } from '../../src/store/index.js';
+import { openStore, parseKey, resolveKey } from '../../src/store/index.js';
 import { b64, fixture, kToken, kubeconfig } from '../k8s/helpers.js';
-import { open, tempDir } from './helpers.js';
+import { open, storeError, tempDir } from './helpers.js';
 
-function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(StoreError);
-    return err as StoreError;
-  }
-  throw new Error('expected a StoreError');
-}
 
 const clientKey = fixture('client.key');
 const secretKc = kubeconfig({ user: { token: kToken, 'client-key-data': b64(clientKey), 'client-certificate-data': b64(fixture('client.crt')) } });

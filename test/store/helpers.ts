@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
-import { openStore, type Store, type StoreOptions } from '../../src/store/index.js';
+import { afterAll, expect } from 'vitest';
+import { StoreError, openStore, type Store, type StoreOptions } from '../../src/store/index.js';
 
 /** A fresh temporary data dir per call; all removed after the file's tests. */
 const dirs: string[] = [];
@@ -23,4 +23,15 @@ export function open(opts: Partial<StoreOptions> & { dataDir?: string } = {}): S
   const s = openStore({ env: {}, ...opts, dataDir: opts.dataDir ?? tempDir() });
   opened.push(s);
   return s;
+}
+
+/** Runs fn, which must throw a StoreError, and returns it. */
+export function storeError(fn: () => unknown): StoreError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(StoreError);
+    return err as StoreError;
+  }
+  throw new Error('expected a StoreError');
 }

@@ -2,18 +2,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { StoreError, openStore } from '../../src/store/index.js';
-import { open, tempDir } from './helpers.js';
+import { openStore } from '../../src/store/index.js';
+import { open, storeError, tempDir } from './helpers.js';
 
-function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(StoreError);
-    return err as StoreError;
-  }
-  throw new Error('expected a StoreError');
-}
 
 describe('tokens', () => {
   it('create returns the secret once; verify finds it; wrong and malformed secrets do not', () => {
