@@ -38,6 +38,10 @@ export interface KubeUser {
   password: string;
   /** The exec plugin's command, '' when the user has none. */
   execCommand: string;
+  /** The exec plugin's arguments, environment and ExecCredential apiVersion (when execCommand is set). */
+  execArgs: string[];
+  execEnv: Array<{ name: string; value: string }>;
+  execApiVersion: string;
   /** The auth-provider's name, '' when the user has none. */
   authProvider: string;
 }
@@ -169,8 +173,21 @@ function load(text: string): Loaded {
     const u = inner(e, 'user', where);
     const w = `${where}.user`;
     let execCommand = '';
+    let execArgs: string[] = [];
+    let execEnv: Array<{ name: string; value: string }> = [];
+    let execApiVersion = '';
     if (u.exec !== undefined && u.exec !== null) {
-      execCommand = isObj(u.exec) && typeof u.exec.command === 'string' && u.exec.command !== '' ? u.exec.command : '(unnamed)';
+      const x = u.exec;
+      execCommand = isObj(x) && typeof x.command === 'string' && x.command !== '' ? x.command : '(unnamed)';
+      if (isObj(x)) {
+        if (Array.isArray(x.args)) execArgs = x.args.filter((a): a is string => typeof a === 'string');
+        if (Array.isArray(x.env)) {
+          execEnv = x.env
+            .filter((v): v is Record<string, unknown> => isObj(v) && typeof v.name === 'string')
+            .map((v) => ({ name: v.name as string, value: typeof v.value === 'string' ? v.value : '' }));
+        }
+        if (typeof x.apiVersion === 'string') execApiVersion = x.apiVersion;
+      }
     }
     let authProvider = '';
     if (u['auth-provider'] !== undefined && u['auth-provider'] !== null) {
@@ -188,6 +205,9 @@ function load(text: string): Loaded {
       username: str(u, 'username', w),
       password: str(u, 'password', w),
       execCommand,
+      execArgs,
+      execEnv,
+      execApiVersion,
       authProvider,
     };
   });

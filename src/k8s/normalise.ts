@@ -8,6 +8,7 @@ import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { ClientConfig } from '../index/types.js';
 import { K8sConfigError } from './errors.js';
+import { runExecPlugin } from './exec-plugin.js';
 import { checkAuthPlugins, parseKubeconfig, resolveCurrentContext } from './kubeconfig.js';
 import { hideOnInspect } from './redact.js';
 
@@ -58,16 +59,19 @@ export function protectClientConfig(config: ClientConfig): ClientConfig {
  * Throws K8sConfigError for malformed kubeconfigs, missing files (naming field and path), exec or
  * auth-provider users, basic auth, and a client certificate without its key (or vice versa).
  *
- * `allowExec` is accepted for symmetry with the store but running plugins is not implemented:
- * such users are refused either way (the refusal says why).
+ * With `allowExec` (the operator's --allow-exec), an exec user's plugin is run now and its
+ * ExecCredential supplies the token or client certificate (exec-plugin.ts); auth-provider users
+ * are refused either way (client-go retired those plugins; use exec).
  */
 export function normaliseClientConfig(kubeconfigText: string, opts: { allowExec?: boolean } = {}): ClientConfig {
   const parsed = parseKubeconfig(kubeconfigText);
   const reason = checkAuthPlugins(parsed);
-  if (reason) {
-    throw new K8sConfigError(opts.allowExec ? `${reason} (running plugins is not supported by fleetgate's sync)` : reason);
+  const current = resolveCurrentContext(parsed);
+  const runsExec = current.user !== undefined && current.user.execCommand !== '' && current.user.authProvider === '';
+  if (reason && !(opts.allowExec && runsExec)) {
+    throw new K8sConfigError(reason);
   }
-  const { cluster, user } = resolveCurrentContext(parsed);
+  const { cluster, user } = current;
   const cw = `cluster "${cluster.name}"`;
   const uw = user ? `user "${user.name}"` : '';
 
@@ -88,6 +92,15 @@ export function normaliseClientConfig(kubeconfigText: string, opts: { allowExec?
     }
     if (user.token !== '') token = user.token.trim();
     else if (user.tokenFile !== '') token = readRef(user.tokenFile, `${uw} tokenFile`).trim();
+    if (runsExec) {
+      // Only reached with allowExec: the plugin's credentials take the place of static ones.
+      const cred = runExecPlugin(user);
+      token = cred.token;
+      if (cred.certData !== '') {
+        certData = cred.certData;
+        keyData = cred.keyData;
+      }
+    }
     if (token === '' && (user.username !== '' || user.password !== '')) {
       throw new K8sConfigError(`${uw} uses basic authentication (username/password), which fleetgate does not support`);
     }

@@ -100,15 +100,60 @@ describe('checkAuthPlugins and exec refusal', () => {
     expect(checkAuthPlugins(kubeconfig({ user: null }))).toBeUndefined();
   });
 
-  it('normaliseClientConfig refuses them and runs nothing', () => {
+  it('normaliseClientConfig refuses them and runs nothing unless the operator allows exec', () => {
+    const e = errorOf(() => normaliseClientConfig(execKc));
+    expect(e.message).toMatch(/runs an exec plugin; fleetgate refuses kubeconfigs that run commands on the server/);
+    expect(existsSync(marker)).toBe(false);
     for (const allowExec of [false, true]) {
-      const e = errorOf(() => normaliseClientConfig(execKc, { allowExec }));
-      expect(e.message).toMatch(/runs an exec plugin; fleetgate refuses kubeconfigs that run commands on the server/);
       const p = errorOf(() => normaliseClientConfig(providerKc, { allowExec }));
       expect(p.message).toMatch(/auth-provider "oidc"/);
       expect(p.message).not.toContain(kToken);
     }
     expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('exec plugins with allowExec (--allow-exec)', () => {
+  const plugin = (name: string, body: string) => {
+    const path = join(tmp, name);
+    writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return path;
+  };
+  const kc = (command: string, extra: Record<string, unknown> = {}) =>
+    kubeconfig({ user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command, ...extra } } });
+
+  it('runs the plugin with its args, env and KUBERNETES_EXEC_INFO, and uses its token', () => {
+    const cmd = plugin(
+      'token.sh',
+      `case "$KUBERNETES_EXEC_INFO" in *'"interactive":false'*) ;; *) exit 3;; esac
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-%s-%s"}}' "$1" "$PLUGIN_SUFFIX"`,
+    );
+    const c = normaliseClientConfig(kc(cmd, { args: ['arg1'], env: [{ name: 'PLUGIN_SUFFIX', value: 'envval' }] }), { allowExec: true });
+    expect(c.token).toBe('tok-arg1-envval');
+  });
+
+  it('takes a client certificate and key from the plugin', () => {
+    const cert = Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n').toString();
+    const json = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { clientCertificateData: cert, clientKeyData: 'KEYDATA' } });
+    const cmd = plugin('cert.sh', `cat <<'EOF'\n${json}\nEOF`);
+    const c = normaliseClientConfig(kc(cmd), { allowExec: true });
+    expect(c.certData).toBe(cert);
+    expect(c.keyData).toBe('KEYDATA');
+  });
+
+  it('turns plugin failures into clear errors that never quote its output', () => {
+    const secret = 'sk-very-secret-token-value-1234567890';
+    const failing = plugin('fail.sh', `echo '${secret}'; echo 'credentials expired' >&2; exit 4`);
+    const e1 = errorOf(() => normaliseClientConfig(kc(failing), { allowExec: true }));
+    expect(e1.message).toMatch(/exec plugin failed \(exit 4\): credentials expired/);
+    expect(e1.message).not.toContain(secret);
+    const garbage = plugin('garbage.sh', `echo 'not json ${secret}'`);
+    const e2 = errorOf(() => normaliseClientConfig(kc(garbage), { allowExec: true }));
+    expect(e2.message).toMatch(/did not print an ExecCredential/);
+    expect(e2.message).not.toContain(secret);
+    const empty = plugin('empty.sh', `echo '{"status":{}}'`);
+    expect(errorOf(() => normaliseClientConfig(kc(empty), { allowExec: true })).message).toMatch(/without a token/);
+    expect(errorOf(() => normaliseClientConfig(kc(join(tmp, 'missing-plugin')), { allowExec: true })).message).toMatch(/was not found/);
   });
 });
 
