@@ -113,10 +113,12 @@ describe('load against a corrupting fake', () => {
     });
     await churn.stop();
     expect(load.requests).toBe(load.autocannonResponses);
-    // Every 7th read is broken; all of them are caught (less the few answers still in flight when
-    // autocannon stopped, at most one per connection).
-    expect(load.corrupt).toBeLessThanOrEqual(Math.floor(fake!.reads / 7));
-    expect(load.corrupt).toBeGreaterThanOrEqual(Math.floor(fake!.reads / 7) - 4);
+    // Every 7th read is broken; all of them are caught, less the few answers still in flight when
+    // autocannon stopped (at most one per connection) and the rare slot where the fake has nothing
+    // to break (a reversed one-entry list, an empty list): allow 1% for those.
+    const broken = Math.floor(fake!.reads / 7);
+    expect(load.corrupt).toBeLessThanOrEqual(broken);
+    expect(load.corrupt).toBeGreaterThanOrEqual(broken - 4 - Math.ceil(broken / 100));
     for (const k of ['clusters', 'overview', 'resource', 'passthrough']) expect(load.byKind[k]!.corrupt, k).toBeGreaterThan(0);
     const reasons = [...corruption.byReason.keys()].join('\n');
     expect(reasons).toMatch(/JSON does not parse/);
