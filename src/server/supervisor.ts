@@ -60,7 +60,7 @@ export class Supervisor {
   private readonly slots: Slot[] = [];
   private stopping = false;
   private metricsSeq = 0;
-  private readonly metricsPending = new Map<number, { from: Worker; want: number; got: unknown[]; timer: NodeJS.Timeout }>();
+  private readonly metricsPending = new Map<number, { from: Worker; replyId: number; want: number; got: unknown[]; timer: NodeJS.Timeout }>();
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private fatal: Error | undefined;
   port = 0;
@@ -328,12 +328,12 @@ export class Supervisor {
     const targets = this.httpWorkerThreads();
     const entry = {
       from,
+      replyId: id,
       want: targets.length,
       got: [] as unknown[],
       timer: setTimeout(() => this.finishMetrics(seq), 1000),
     };
     this.metricsPending.set(seq, entry);
-    (entry as unknown as { replyId: number }).replyId = id;
     for (const w of targets) w.postMessage({ type: 'metrics-collect', id: seq } satisfies MainToWorker);
     if (targets.length === 0) this.finishMetrics(seq);
   }
@@ -350,7 +350,6 @@ export class Supervisor {
     if (!entry) return;
     this.metricsPending.delete(seq);
     clearTimeout(entry.timer);
-    const replyId = (entry as unknown as { replyId: number }).replyId;
-    entry.from.postMessage({ type: 'metrics-reply', id: replyId, snapshots: entry.got } satisfies MainToWorker);
+    entry.from.postMessage({ type: 'metrics-reply', id: entry.replyId, snapshots: entry.got } satisfies MainToWorker);
   }
 }

@@ -116,6 +116,23 @@ describe('supervisor', () => {
     expect(r.body).toContain('after sync restart');
   });
 
+  it('answers /metrics with request counts gathered from the workers and the shared-memory counters', async () => {
+    // Spread requests over both workers (new connections: reusePort balances by connection).
+    const before = JSON.parse((await get('/api/v1/clusters')).body).length;
+    expect(before).toBeGreaterThan(0);
+    const fresh = () =>
+      fetch(base + '/api/v1/clusters', { headers: { authorization: `Bearer ${token}`, connection: 'close' } }).then((r) => r.text());
+    for (let i = 0; i < 40; i++) await fresh();
+    const text = (await get('/metrics')).body;
+    const sum = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    // Everything this file sent to /api/v1/clusters, from either worker, is in one answer.
+    expect(sum(/^fleetgate_http_requests_total\{route="\/api\/v1\/clusters",method="GET",status="200"\} (\d+)/gm)).toBeGreaterThanOrEqual(41);
+    expect(sum(/^fleetgate_lock_acquisitions_total (\d+)/gm)).toBeGreaterThan(41);
+    expect(sum(/^fleetgate_index_commits_total (\d+)/gm)).toBeGreaterThan(0);
+    expect(text).toMatch(/^fleetgate_lock_mode\{mode="rw"\} 1$/m);
+    expect(text).toMatch(/^fleetgate_torn_reads_total 0$/m);
+  });
+
   it.skipIf(!kubectl)('serves kubectl through /k8s/NAME on the multi-worker server', async () => {
     const name = sup.simulator!.clusters[1]!.name;
     // client-go sends credentials only over TLS, so kubectl talks to the HTTPS listener, trusting
