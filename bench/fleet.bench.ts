@@ -34,7 +34,8 @@ const clusters = arg('clusters', 100);
 const pods = arg('pods', 2000);
 const durationS = arg('duration', 30);
 const connections = arg('connections', 10);
-const poolThreads = arg('threads', 2);
+// One pool thread per HTTP worker, as `fleetgate serve` runs by default (--fleet-threads 1).
+const poolThreads = arg('threads', 1);
 const searchers = arg('searchers', 2);
 const timeoutMs = arg('timeout', 60_000);
 const query = arg('limit', 50);

@@ -27,7 +27,7 @@ import type { FleetAccess, FleetTask, OverviewResult, QueryLimits, SearchQuery, 
 export interface FleetServiceOptions {
   /** The shared region (src/shm/layout.ts) the pool threads read the cluster index from. */
   sab: SharedArrayBuffer;
-  /** Pool threads. Default 2 (ServeOptions.fleetThreads). */
+  /** Pool threads. Default 2; fleetgate serve passes ServeOptions.fleetThreads (default 1 per HTTP worker). */
   threads?: number;
   /** Queries that may wait for a pool thread before 503 + Retry-After. Default 64 (ServeOptions.fleetQueue). */
   maxQueue?: number;
@@ -41,7 +41,7 @@ export interface FleetServiceOptions {
   inline?: boolean;
   /** Inline mode: the HTTP worker's own index reader (else the service attaches its own slot). */
   directory?: ClusterDirectory;
-  /** Added to the pool threads' nice value (Linux, per thread). Default 10. */
+  /** Added to the pool threads' nice value (Linux, per thread). Default 19: at the lowest priority a pool thread yields the core at once when an HTTP worker wakes, which keeps request latency flat while searches run. */
   niceIncrement?: number;
   /** Accept test-only tasks (crash a pool thread). Never in production. */
   testHooks?: boolean;
@@ -135,7 +135,7 @@ export function createFleetService(opts: FleetServiceOptions): FleetService {
       maxQueue,
       tasksPerThread,
       limits,
-      niceIncrement: opts.niceIncrement ?? 10,
+      niceIncrement: opts.niceIncrement ?? 19,
       testHooks: opts.testHooks ?? false,
       log,
       onThreadStart: opts.onThreadStart,

@@ -64,7 +64,7 @@ const settings: Record<keyof ServeOptions, Setting> = {
   simPods: { flag: 'sim-pods', env: 'FLEETGATE_SIM_PODS', type: 'int', help: 'pods per simulated cluster (default 20)' },
   allowExec: { flag: 'allow-exec', env: 'FLEETGATE_ALLOW_EXEC', type: 'bool', help: 'accept kubeconfigs whose users run exec plugins (runs commands on this server)' },
   drainMs: { flag: 'drain-timeout', env: 'FLEETGATE_DRAIN_TIMEOUT', type: 'duration', help: 'how long shutdown waits for in-flight requests (default 10s)' },
-  fleetThreads: { flag: 'fleet-threads', env: 'FLEETGATE_FLEET_THREADS', type: 'int', help: 'threads of the fleet query pool (default 2)' },
+  fleetThreads: { flag: 'fleet-threads', env: 'FLEETGATE_FLEET_THREADS', type: 'int', help: 'fleet query pool threads per HTTP worker (default 1)' },
   fleetQueue: { flag: 'fleet-queue', env: 'FLEETGATE_FLEET_QUEUE', type: 'int', help: 'queued fleet queries before 503 (default 64)' },
 };
 
@@ -87,7 +87,7 @@ export function defaultServeOptions(): ServeOptions {
     simPods: 20,
     allowExec: false,
     drainMs: 10_000,
-    fleetThreads: 2,
+    fleetThreads: 1,
     fleetQueue: 64,
   };
 }
