@@ -12,19 +12,12 @@ import {
   validateClusterKubeconfig,
 } from '../../src/k8s/index.js';
 import { kToken, kubeconfig, threeContexts, toYaml } from './helpers.js';
+import { thrown } from '../helpers/thrown.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fg-kc-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function errorOf(fn: () => unknown): K8sConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(K8sConfigError);
-    return err as K8sConfigError;
-  }
-  throw new Error('expected a K8sConfigError');
-}
+const errorOf = (fn: () => unknown) => thrown(fn, K8sConfigError);
 
 describe('parseKubeconfig', () => {
   it('reads clusters, users, contexts and current-context', () => {

@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { K8sConfigError, inClusterClientConfig, normaliseClientConfig } from '../../src/k8s/index.js';
 import { b64, fixture, fixtureDir, kToken, kubeconfig } from './helpers.js';
+import { thrown } from '../helpers/thrown.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fg-norm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -13,15 +14,7 @@ const ca = fixture('ca.crt');
 const cert = fixture('client.crt');
 const key = fixture('client.key');
 
-function errorOf(fn: () => unknown): K8sConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(K8sConfigError);
-    return err as K8sConfigError;
-  }
-  throw new Error('expected a K8sConfigError');
-}
+const errorOf = (fn: () => unknown) => thrown(fn, K8sConfigError);
 
 describe('normaliseClientConfig', () => {
   it('token user with CA data; trailing slash stripped', () => {

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect } from 'vitest';
+import { afterAll } from 'vitest';
+import { thrown } from '../helpers/thrown.js';
 import { StoreError, openStore, type Store, type StoreOptions } from '../../src/store/index.js';
 
 /** A fresh temporary data dir per call; all removed after the file's tests. */
@@ -26,12 +27,4 @@ export function open(opts: Partial<StoreOptions> & { dataDir?: string } = {}): S
 }
 
 /** Runs fn, which must throw a StoreError, and returns it. */
-export function storeError(fn: () => unknown): StoreError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(StoreError);
-    return err as StoreError;
-  }
-  throw new Error('expected a StoreError');
-}
+export const storeError = (fn: () => unknown): StoreError => thrown(fn, StoreError);
