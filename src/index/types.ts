@@ -70,17 +70,7 @@ export interface IndexEntry extends IndexEntryInput {
  * The cheap copy of an entry for list views (GET /api/v1/clusters): no client config, no
  * secrets. Its checksum is still verified over the whole entry.
  */
-export interface IndexSummary {
-  id: number;
-  name: string;
-  description: string;
-  enabled: boolean;
-  isDefault: boolean;
-  inCluster: boolean;
-  state: ClusterState;
-  version: string;
-  error: string;
-  generation: number;
-  /** Generation of the index this copy was read from. */
-  indexGeneration: number;
-}
+export type IndexSummary = Pick<
+  IndexEntry,
+  'id' | 'name' | 'description' | 'enabled' | 'isDefault' | 'inCluster' | 'state' | 'version' | 'error' | 'generation' | 'indexGeneration'
+>;

@@ -137,15 +137,8 @@ function checkConfig(config: unknown, opts: WriteOptions): string {
   return config;
 }
 
-interface Normalised {
-  name: string;
-  description: string;
-  config: string;
-  prometheusUrl: string;
-  inCluster: boolean;
-  isDefault: boolean;
-  enabled: boolean;
-}
+/** A validated write: every column but the id and the timestamps. */
+type Normalised = Omit<ClusterRow, 'id' | 'createdAt' | 'updatedAt'>;
 
 export class ClusterRepo {
   private readonly sel: Database.Statement<[], DbRow>;

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer as createTlsServer, get as httpsGet } from 'node:https';
+import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type FleetgateApp } from '../../src/http/app.js';
 import { kNoClustersMessage } from '../../src/http/select.js';
-import { startFakeK8s, tlsFixtures, type FakeK8s } from './fake-k8s.js';
+import { listenHttpAndHttps, startFakeK8s, tlsFixtures, type FakeK8s } from './fake-k8s.js';
 import { FakeDirectory, fakeConfig, FakeStore, FakeSync } from './fakes.js';
 
 const run = promisify(execFile);
@@ -102,14 +102,9 @@ beforeAll(async () => {
       publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca },
     },
   });
-  server = handle.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  // HTTPS on a second port, as the supervisor serves it: kubectl sends tokens only over TLS.
-  tlsServer = createTlsServer({ cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, handle.app);
-  tlsServer.listen(0, '127.0.0.1');
-  await new Promise((r) => tlsServer.once('listening', r));
-  tlsPort = (tlsServer.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenHttpAndHttps(handle.app);
+  ({ server, tlsServer, tlsPort } = listening);
+  base = `http://127.0.0.1:${listening.port}`;
 });
 
 afterAll(async () => {

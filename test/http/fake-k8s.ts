@@ -183,3 +183,19 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
     },
   };
 }
+
+/**
+ * Serves `app` on an ephemeral HTTP port and an ephemeral HTTPS port (tlsFixtures' server
+ * certificate), as the supervisor does: kubectl sends tokens only over TLS.
+ */
+export async function listenHttpAndHttps(app: http.RequestListener): Promise<{ server: http.Server; tlsServer: https.Server; port: number; tlsPort: number }> {
+  const server = http.createServer(app);
+  const tlsServer = https.createServer({ cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, app);
+  await Promise.all([server, tlsServer].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+  return {
+    server,
+    tlsServer,
+    port: (server.address() as AddressInfo).port,
+    tlsPort: (tlsServer.address() as AddressInfo).port,
+  };
+}

@@ -11,8 +11,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +19,7 @@ import type { IndexEntryInput } from '../../src/index/types.js';
 import { buildClientConfig, probeVersion } from '../../src/k8s/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { tlsFixtures } from './fake-k8s.js';
+import { listenHttpAndHttps, tlsFixtures } from './fake-k8s.js';
 import { FakeDirectory } from './fakes.js';
 
 const kubectlBin = '/usr/bin/kubectl';
@@ -122,13 +120,9 @@ beforeAll(async () => {
     },
     options: { upstreamTimeoutMs: 2000, log: (l) => logs.push(l), publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca } },
   });
-  server = handle.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  tlsServer = createTlsServer({ cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, handle.app);
-  tlsServer.listen(0, '127.0.0.1');
-  await new Promise((r) => tlsServer.once('listening', r));
-  tlsPort = (tlsServer.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenHttpAndHttps(handle.app);
+  ({ server, tlsServer, tlsPort } = listening);
+  base = `http://127.0.0.1:${listening.port}`;
   tlsBase = `https://127.0.0.1:${tlsPort}`;
 });
 
