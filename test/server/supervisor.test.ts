@@ -78,6 +78,8 @@ describe('supervisor', () => {
           else failed++;
         } catch {
           failed++; // a request that was on the killed thread's connection
+          // With one HTTP worker (Node < 22.12) nothing listens until the replacement does.
+          if (sup.httpWorkers === 1) await new Promise((r) => setTimeout(r, 10));
         }
       }
     })();
@@ -92,8 +94,10 @@ describe('supervisor', () => {
     }, 15_000);
     stop = true;
     await load;
-    // Only requests caught on the dead thread's sockets may fail (at most one per socket).
-    expect(failed).toBeLessThanOrEqual(4);
+    // Only requests caught on the dead thread's sockets may fail (at most one per socket). With a
+    // single HTTP worker (Node < 22.12, no reusePort) there is no other worker to keep serving:
+    // there the test checks only that the replacement serves again.
+    if (sup.httpWorkers > 1) expect(failed).toBeLessThanOrEqual(4);
     expect(logs.join('\n')).toMatch(/http worker 0 exited .* restarting/);
     // The writer is not blocked by the dead reader's slot: an admin write still commits.
     const created = await send('POST', '/api/v1/admin/clusters', {
