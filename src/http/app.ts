@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
   const directory = deps.directory;
 
   const metrics = new HttpMetrics();
-  const cache = new UpstreamClientCache({ entries: () => listSummaries(directory) });
+  const cache = new UpstreamClientCache({ entries: () => listSummaries(directory), fullEntry: (name) => directory.lookup(name) });
   const verifier = new TokenVerifier(deps.store.tokens, o.authCacheMs ?? kDefaults.authCacheMs);
   const metricsSnapshot = () => metrics.snapshot(cache.stats());
   const metricsText = deps.metricsText ?? (async () => renderHttpMetrics(metricsSnapshot()));

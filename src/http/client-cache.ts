@@ -17,13 +17,17 @@
  * index generation moved). A retired client is closed (agent.destroy()) once its in-flight
  * requests have released it; never earlier, so a change of config never cuts a running request.
  *
+ * Credentials are read only on a miss: a request brings the cluster's IndexHead (no secrets), and
+ * only when no current client matches does the cache copy the whole entry out of the index
+ * (ClientCacheOptions.fullEntry), so the per-request lookup never touches the CA, key or token.
+ *
  * Secrets: the client holds the cluster's bearer token and TLS key; its inspect/toString output
  * and stats are redacted.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
-import type { IndexEntry } from '../index/types.js';
+import type { IndexEntry, IndexHead } from '../index/types.js';
 import { HttpError } from './errors.js';
 import { emptyUpstreamStats, type UpstreamCacheStats } from './metrics.js';
 
@@ -69,6 +73,11 @@ export class UpstreamClient {
 }
 
 export interface ClientCacheOptions {
+  /**
+   * The whole entry (with its client config) of a cluster, read when acquire() misses with a
+   * head. Without it acquire() needs whole entries.
+   */
+  fullEntry?: (name: string) => IndexEntry | undefined;
   /** Lists the live index entries; used by the sweep that retires clients of vanished clusters. */
   entries?: () => readonly LiveEntry[];
   /** Minimum time between two sweeps (ms). Default 1000. */
@@ -86,6 +95,15 @@ export interface LiveEntry {
   configHash?: string;
 }
 
+function keyOf(e: LiveEntry): string {
+  return `${e.id}:${e.generation}:${e.configHash}`;
+}
+
+/** An IndexEntry carries the credentials; a head's client has the server only. */
+function isWhole(e: IndexHead | IndexEntry): e is IndexEntry {
+  return 'token' in e.client;
+}
+
 export class UpstreamClientCache {
   private readonly current = new Map<number, UpstreamClient>();
   private readonly retiredSet = new Set<UpstreamClient>();
@@ -97,22 +115,40 @@ export class UpstreamClientCache {
 
   constructor(private readonly opts: ClientCacheOptions = {}) {}
 
-  /** The client for this entry (created on a miss); pair every acquire with one release. */
-  acquire(entry: IndexEntry): UpstreamClient {
+  /**
+   * The client for this entry (created on a miss); pair every acquire with one release. `entry`
+   * may be a head: on a miss the whole entry is read through opts.fullEntry.
+   */
+  acquire(entry: IndexHead | IndexEntry): UpstreamClient {
     if (this.closed) throw new HttpError(503, 'server is shutting down');
     this.noteIndexGeneration(entry.indexGeneration);
-    const key = `${entry.id}:${entry.generation}:${entry.configHash}`;
     let client = this.current.get(entry.id);
-    if (client && (client.key === key || client.generation > entry.generation)) {
+    if (client && (client.key === keyOf(entry) || client.generation > entry.generation)) {
       this.stats_.hits++;
     } else {
       this.stats_.misses++;
-      if (client) this.retire(client);
-      client = this.create(key, entry);
-      this.current.set(entry.id, client);
+      const full = this.wholeEntry(entry);
+      // The whole entry may be newer than the head (a commit in between): key by what we build.
+      const key = keyOf(full);
+      client = this.current.get(full.id);
+      if (!client || client.key !== key) {
+        if (client) this.retire(client);
+        client = this.create(key, full);
+        this.current.set(full.id, client);
+      }
     }
     client.refs++;
     return client;
+  }
+
+  private wholeEntry(entry: IndexHead | IndexEntry): IndexEntry {
+    if (isWhole(entry)) return entry;
+    const full = this.opts.fullEntry?.(entry.name);
+    if (!full) {
+      if (!this.opts.fullEntry) throw new Error('client-cache: acquire() with a head needs options.fullEntry');
+      throw new HttpError(404, `cluster "${entry.name}" not found`);
+    }
+    return full;
   }
 
   release(client: UpstreamClient): void {
@@ -142,7 +178,7 @@ export class UpstreamClientCache {
       const changed =
         !e ||
         e.generation > client.generation ||
-        (e.generation === client.generation && e.configHash !== undefined && `${e.id}:${e.generation}:${e.configHash}` !== client.key);
+        (e.generation === client.generation && e.configHash !== undefined && keyOf(e) !== client.key);
       if (changed) this.retire(client);
     }
   }

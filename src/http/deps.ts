@@ -7,7 +7,7 @@
  * is ever held across an await.
  */
 import type { RequestHandler } from 'express';
-import type { IndexEntry, IndexSummary } from '../index/types.js';
+import type { IndexEntry, IndexHead, IndexSummary } from '../index/types.js';
 
 /** A value a store method may return directly (better-sqlite3 is synchronous) or as a promise. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -18,6 +18,12 @@ export interface ClusterDirectory {
   lookup(name: string): IndexEntry | undefined;
   /** The default cluster's entry, or undefined when none is marked default. */
   lookupDefault(): IndexEntry | undefined;
+  /**
+   * Optional, the per-request lookups: the entry without its credentials (reads less shared
+   * memory, copies no secrets). Without them the app uses lookup / lookupDefault.
+   */
+  lookupHead?(name: string): IndexHead | undefined;
+  lookupDefaultHead?(): IndexHead | undefined;
   /** Every entry, sorted by name. */
   list(): IndexEntry[];
   /**

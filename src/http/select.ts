@@ -1,10 +1,11 @@
 /**
  * Which cluster a cluster-scoped request is for: the `x-cluster-name` header, then the
  * `?x-cluster-name=` query parameter, then the `x-cluster-name` cookie, then the default cluster
- * (Kite's order). The result is a copied-out index entry; nothing is held after this returns.
+ * (Kite's order). The result is a copied-out index head (no credentials: the client cache reads
+ * those only when it has no client for the cluster); nothing is held after this returns.
  */
 import type { Request } from 'express';
-import type { IndexEntry } from '../index/types.js';
+import type { IndexHead } from '../index/types.js';
 import { canSee, type Caller } from './auth.js';
 import type { ClusterDirectory } from './deps.js';
 import { HttpError } from './errors.js';
@@ -41,13 +42,13 @@ export function cookieValue(header: string | undefined, name: string): string {
 }
 
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed, 503 unusable. */
-export function namedCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexEntry {
+export function namedCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
   return usable(findCluster(directory, caller, name));
 }
 
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed; any state. */
-export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexEntry {
-  const entry = directory.lookup(name);
+export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
+  const entry = directory.lookupHead ? directory.lookupHead(name) : directory.lookup(name);
   if (!entry) {
     if (directory.list().length === 0) throw new HttpError(404, kNoClustersMessage);
     throw new HttpError(404, `cluster "${name}" not found`);
@@ -57,10 +58,10 @@ export function findCluster(directory: ClusterDirectory, caller: Caller, name: s
 }
 
 /** The cluster a request is for, by header, query, cookie, then default. */
-export function selectCluster(req: Request, directory: ClusterDirectory, caller: Caller): IndexEntry {
+export function selectCluster(req: Request, directory: ClusterDirectory, caller: Caller): IndexHead {
   const name = requestedClusterName(req);
   if (name) return namedCluster(directory, caller, name);
-  const def = directory.lookupDefault();
+  const def = directory.lookupDefaultHead ? directory.lookupDefaultHead() : directory.lookupDefault();
   if (def && canSee(caller, def.name)) return usable(def);
   // No default, or one this caller may not use: the first (by name) it may use.
   const all = directory.list();
@@ -74,7 +75,7 @@ export function selectCluster(req: Request, directory: ClusterDirectory, caller:
 }
 
 /** 503 for a cluster that cannot serve: in the error state, disabled, or not yet built. */
-export function usable(entry: IndexEntry): IndexEntry {
+export function usable<T extends IndexHead>(entry: T): T {
   switch (entry.state) {
     case 'ok':
       return entry;

@@ -26,16 +26,24 @@
  * |-----------|------------------|------------------------------------------------------------|
  * | 0         | kEntBytes        | total entry bytes incl. this header, multiple of 4         |
  * | 1         | kEntChecksum     | entryChecksum(words 2..end, seed = kEntBytes word)          |
- * | 2         | kEntId           | database id (> 0)                                          |
- * | 3         | kEntFlags        | kFlag* bits 0..7, state code (kStateCodes) bits 8..15        |
- * | 4         | kEntGeneration   | per-entry generation                                       |
- * | 5         | kEntNameHash     | nameHash(name), as in its bucket                           |
- * | 6, 7      | kEntErrorAt      | errorAt epoch ms, high and low 32 bits                     |
- * | 8, 9      | kEntProbedAt     | probedAt epoch ms, high and low 32 bits                    |
- * | 10..22    | kEntStrLens      | UTF-8 byte length of each string field (kStrFields order)  |
- * | 23..35    | kEntStrChars     | UTF-16 length of each string field (so a reader decodes the |
+ * | 2         | kEntHeadChecksum | entryChecksum(words 3..headEnd, seed = kEntBytes word)      |
+ * | 3         | kEntId           | database id (> 0)                                          |
+ * | 4         | kEntFlags        | kFlag* bits 0..7, state code (kStateCodes) bits 8..15        |
+ * | 5         | kEntGeneration   | per-entry generation                                       |
+ * | 6         | kEntNameHash     | nameHash(name), as in its bucket                           |
+ * | 7, 8      | kEntErrorAt      | errorAt epoch ms, high and low 32 bits                     |
+ * | 9, 10     | kEntProbedAt     | probedAt epoch ms, high and low 32 bits                    |
+ * | 11..23    | kEntStrLens      | UTF-8 byte length of each string field (kStrFields order)  |
+ * | 24..36    | kEntStrChars     | UTF-16 length of each string field (so a reader decodes the |
  * |           |                  | strings with one UTF-8 decode and slices them apart)       |
- * | 36..      | strings          | the string fields' UTF-8 bytes, back to back, zero-padded to 4 |
+ * | 37..      | strings          | the string fields' UTF-8 bytes, back to back, zero-padded to 4 |
+ *
+ * The head: the header words and the first kHeadStrCount strings (name .. server: nothing
+ * secret), i.e. words 3 up to headEnd = ceil((kEntHeaderBytes + their bytes) / 4). A lookup by
+ * name that needs no credentials verifies only the head checksum and never reads the client
+ * config (the CA, client certificate and key, token: about 2 KB a typical entry); in a large
+ * index that is the difference between touching a few cache lines and forty. The whole-entry
+ * checksum covers the head checksum word too, so a full copy checks everything at once.
  */
 import type { ClusterState, IndexEntryInput } from './types.js';
 import { entryChecksum, nameHash } from './checksum.js';
@@ -59,17 +67,21 @@ export const kMinTableCapacity = 8;
 
 export const kEntBytes = 0;
 export const kEntChecksum = 1;
-export const kEntId = 2;
-export const kEntFlags = 3;
-export const kEntGeneration = 4;
-export const kEntNameHash = 5;
-export const kEntErrorAtHi = 6;
-export const kEntErrorAtLo = 7;
-export const kEntProbedAtHi = 8;
-export const kEntProbedAtLo = 9;
-export const kEntStrLens = 10;
+export const kEntHeadChecksum = 2;
+export const kEntId = 3;
+export const kEntFlags = 4;
+export const kEntGeneration = 5;
+export const kEntNameHash = 6;
+export const kEntErrorAtHi = 7;
+export const kEntErrorAtLo = 8;
+export const kEntProbedAtHi = 9;
+export const kEntProbedAtLo = 10;
+export const kEntStrLens = 11;
 
-/** String fields in storage order; name first so lookups compare it without decoding. */
+/**
+ * String fields in storage order; name first so lookups compare it without decoding, then the
+ * head's other strings, then the client config's secrets.
+ */
 export const kStrFields = [
   'name',
   'description',
@@ -87,6 +99,8 @@ export const kStrFields = [
 ] as const;
 export const kStrCount = kStrFields.length;
 export const kStrName = 0;
+/** Strings in the head (name .. server); kStrFields[kHeadStrCount] is the first secret. */
+export const kHeadStrCount = 7;
 export const kEntStrChars = kEntStrLens + kStrCount;
 export const kEntHeaderWords = kEntStrChars + kStrCount;
 export const kEntHeaderBytes = kEntHeaderWords * 4;
@@ -201,8 +215,16 @@ export function encodeEntry(
   }
   // Zero the padding so the checksum covers defined bytes.
   for (; p < pos + bytes; p++) u8[p] = 0;
-  i32[w + kEntChecksum] = entryChecksum(i32, w + kEntId, w + (bytes >> 2), bytes);
+  let headBytes = 0;
+  for (let k = 0; k < kHeadStrCount; k++) headBytes += lens[lensBase + k]!;
+  i32[w + kEntHeadChecksum] = entryChecksum(i32, w + kEntId, headEndWord(w, headBytes), bytes);
+  i32[w + kEntChecksum] = entryChecksum(i32, w + kEntHeadChecksum, w + (bytes >> 2), bytes);
   return hash;
+}
+
+/** Word index just past the head of the entry at word `w` whose head strings take headBytes. */
+export function headEndWord(w: number, headBytes: number): number {
+  return w + ((kEntHeaderBytes + headBytes + 3) >> 2);
 }
 
 /** Checksum of a buffer header's words 0..8 (buffer starts at word `hw`). */

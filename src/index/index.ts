@@ -3,4 +3,4 @@ export { IndexWriter, type PublishResult } from './writer.js';
 export { IndexReader, type IndexReaderOptions } from './reader.js';
 export { TornReadError, IndexInputError } from './errors.js';
 export { IndexCapacityError } from './buffers.js';
-export type { ClusterState, ClientConfig, IndexEntry, IndexEntryInput, IndexSummary } from './types.js';
+export type { ClusterState, ClientConfig, IndexEntry, IndexEntryInput, IndexHead, IndexSummary } from './types.js';

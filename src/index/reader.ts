@@ -4,7 +4,8 @@
  * of shared memory into plain JS values, and releases the lock before returning, so nothing it
  * returns aliases shared memory and the lock is never held across an await.
  *
- * Integrity: every entry copied out has its checksum verified (src/index/checksum.ts) and every
+ * Integrity: every entry copied out has its checksum verified (src/index/checksum.ts; a head
+ * copy, lookupHead and listSummary, verifies the head checksum, which covers all it copies) and every
  * offset and length read from shared memory is bounds-checked against the buffer before use;
  * probe and list loops are bounded by the header's counts. A mismatch counts a torn read on this
  * thread's stats line; in `rw` / `mutex` it then throws TornReadError (after unlocking): the lock
@@ -29,6 +30,7 @@ import {
   joinMs,
   kBucketWords,
   kEntChecksum,
+  kEntHeadChecksum,
   kEntErrorAtHi,
   kEntErrorAtLo,
   kEntFlags,
@@ -58,9 +60,11 @@ import {
   kStateCodes,
   kStateShift,
   kStrCount,
+  kHeadStrCount,
+  headEndWord,
 } from './encoding.js';
 import { TornReadError } from './errors.js';
-import type { ClusterState, IndexEntry, IndexSummary } from './types.js';
+import type { ClusterState, IndexEntry, IndexHead, IndexSummary } from './types.js';
 
 /** Node's Buffer has an unlisted, argument-check-free utf8Slice; fall back to toString. */
 type Utf8Sliceable = Buffer & { utf8Slice?: (start: number, end: number) => string };
@@ -78,14 +82,10 @@ export interface IndexReaderOptions {
   cacheEntries?: number;
 }
 
-interface CachedEntry {
+/** A decoded copy and the stored checksum word it was decoded under. */
+interface Cached<T> {
   checksum: number;
-  entry: IndexEntry;
-}
-
-interface CachedSummary {
-  checksum: number;
-  summary: IndexSummary;
+  value: T;
 }
 
 /** Summaries hold no secrets and are small: keep every entry of a large index. */
@@ -93,6 +93,14 @@ const kSummaryCacheMax = 16_384;
 
 function copyEntry(e: IndexEntry): IndexEntry {
   return { ...e, client: { ...e.client } };
+}
+
+function copyHead(h: IndexHead): IndexHead {
+  return { ...h, client: { server: h.client.server } };
+}
+
+function copySummary(s: IndexSummary): IndexSummary {
+  return { ...s };
 }
 
 export class IndexReader {
@@ -118,6 +126,8 @@ export class IndexReader {
   private shapeLen = 0;
   /** Sum of the string byte lengths validated by the last entryShapeOkLocked. */
   private shapeStrBytes = 0;
+  /** The same for the head's strings (the first kHeadStrCount). */
+  private shapeHeadBytes = 0;
   /** Torn reads seen during the current accessor; settled after unlock. */
   private torn = 0;
   private keyBuf = Buffer.alloc(512);
@@ -127,17 +137,26 @@ export class IndexReader {
   /** Scratch for decodeStringsLocked. */
   private readonly strs: string[] = new Array<string>(kStrCount).fill('');
 
-  private readonly cache: Map<number, CachedEntry> | null;
-  /** Summaries (no client config) by entry offset, same lifetime and checks as `cache`. */
-  private readonly summaryCache: Map<number, CachedSummary> | null;
+  private readonly cache: Map<number, Cached<IndexEntry>> | null;
+  /** Heads by entry offset, same size, lifetime and checks as `cache` (head checksum word). */
+  private readonly headCache: Map<number, Cached<IndexHead>> | null;
+  /** Summaries (no client config) by entry offset, same lifetime and checks as `headCache`. */
+  private readonly summaryCache: Map<number, Cached<IndexSummary>> | null;
   private readonly cacheMax: number;
   private cacheGen = -1;
+  // The decoders as values for cachedLocked, bound once (no closure per lookup).
+  private readonly decodeFull = (eoff: number): IndexEntry => this.decodeLocked(eoff);
+  private readonly decodeHead = (eoff: number): IndexHead => this.decodeHeadLocked(eoff);
+  private readonly decodeSummary = (eoff: number): IndexSummary => this.decodeSummaryLocked(eoff);
+  private readonly decodeFullCached = (eoff: number): IndexEntry => this.decodeCachedLocked(eoff);
+  private readonly decodeHeadCached = (eoff: number): IndexHead => this.decodeHeadCachedLocked(eoff);
   private cacheBase = -1;
 
   constructor(sab: SharedArrayBuffer, lock: RwLock, opts: IndexReaderOptions = {}) {
     if (lock.sab !== sab) throw new TypeError('index: the lock handle belongs to a different shared region');
     this.cacheMax = lock.mode === 'none' ? 0 : Math.max(0, opts.cacheEntries ?? 256);
     this.cache = this.cacheMax > 0 ? new Map() : null;
+    this.headCache = this.cacheMax > 0 ? new Map() : null;
     this.summaryCache = this.cacheMax > 0 ? new Map() : null;
     this.sab = sab;
     this.lock = lock;
@@ -147,7 +166,7 @@ export class IndexReader {
     this.i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
   }
 
-  /** The entry named `name`, copied out, or undefined. */
+  /** The entry named `name` with its client config, copied out, or undefined. */
   lookup(name: string): IndexEntry | undefined {
     if (typeof name !== 'string') return undefined;
     this.torn = 0;
@@ -155,7 +174,8 @@ export class IndexReader {
     lock.readLock();
     let e: IndexEntry | undefined;
     try {
-      e = this.lookupLocked(name);
+      const eoff = this.findLocked(name);
+      if (eoff !== 0) e = this.decodeCachedLocked(eoff);
     } finally {
       lock.readUnlock();
     }
@@ -163,9 +183,35 @@ export class IndexReader {
     return e;
   }
 
+  /**
+   * The entry named `name` without its credentials (IndexHead), copied out, or undefined: the
+   * per-request lookup. Reads and verifies the head only, so its cost does not grow with the
+   * size of the cluster's CA, certificate or token.
+   */
+  lookupHead(name: string): IndexHead | undefined {
+    if (typeof name !== 'string') return undefined;
+    this.torn = 0;
+    const lock = this.lock;
+    lock.readLock();
+    let h: IndexHead | undefined;
+    try {
+      const eoff = this.findLocked(name);
+      if (eoff !== 0) h = this.decodeHeadCachedLocked(eoff);
+    } finally {
+      lock.readUnlock();
+    }
+    if (this.torn !== 0) this.settleTorn();
+    return h;
+  }
+
   /** The entry flagged isDefault (the first by name if several are), or undefined. */
   lookupDefault(): IndexEntry | undefined {
-    return this.copyOut(() => this.lookupDefaultLocked());
+    return this.copyOut(() => this.lookupDefaultLocked(this.decodeFullCached));
+  }
+
+  /** The default entry's head (see lookupHead), or undefined. */
+  lookupDefaultHead(): IndexHead | undefined {
+    return this.copyOut(() => this.lookupDefaultLocked(this.decodeHeadCached));
   }
 
   /** Every entry, copied out, sorted by name. */
@@ -300,11 +346,14 @@ export class IndexReader {
     const len = i32[w]!;
     if (len < kEntHeaderBytes || (len & 3) !== 0 || eoff + len > this.used) return false;
     let sum = 0;
+    let head = 0;
     for (let k = 0; k < kStrCount; k++) {
       const n = i32[w + kEntStrLens + k]!;
       if (n < 0) return false;
       sum += n;
+      if (k === kHeadStrCount - 1) head = sum;
     }
+    this.shapeHeadBytes = head;
     this.shapeLen = len;
     this.shapeStrBytes = sum;
     return sum <= len - kEntHeaderBytes;
@@ -339,8 +388,9 @@ export class IndexReader {
     return true;
   }
 
-  private lookupLocked(name: string): IndexEntry | undefined {
-    if (!this.activeLocked()) return undefined;
+  /** Buffer-relative offset of the shape-checked entry named `name`, or 0. */
+  private findLocked(name: string): number {
+    if (!this.activeLocked()) return 0;
     const hash = this.keyOf(name);
     const i32 = this.i32;
     const cap = this.tableCap;
@@ -350,46 +400,69 @@ export class IndexReader {
     // Bounded: at most one pass over the table, whatever the bytes say.
     for (let n = 0; n < cap; n++, b = (b + 1) & mask) {
       const eoff = i32[tw + b * kBucketWords + 1]!;
-      if (eoff === 0) return undefined;
+      if (eoff === 0) return 0;
       if (i32[tw + b * kBucketWords] !== hash) continue;
       if (!this.entryShapeOkLocked(eoff)) {
         this.torn++;
         continue;
       }
-      if (this.nameMatchesLocked(eoff, name)) return this.decodeCachedLocked(eoff);
+      if (this.nameMatchesLocked(eoff, name)) return eoff;
     }
-    return undefined;
+    return 0;
   }
 
   /** decodeLocked through the per-generation cache (see IndexReaderOptions.cacheEntries). */
   private decodeCachedLocked(eoff: number): IndexEntry {
-    const cache = this.cache;
-    if (cache === null) return this.decodeLocked(eoff);
+    return this.cachedLocked(this.cache, eoff, kEntChecksum, this.cacheMax, copyEntry, this.decodeFull);
+  }
+
+  /** decodeHeadLocked through its per-generation cache. */
+  private decodeHeadCachedLocked(eoff: number): IndexHead {
+    return this.cachedLocked(this.headCache, eoff, kEntHeadChecksum, this.cacheMax, copyHead, this.decodeHead);
+  }
+
+  /**
+   * A copy of the entry at `eoff` through `cache`: a hit needs the stored checksum word
+   * (`checksumWord`) to equal the one the cached copy was verified under. Sound because a
+   * committed buffer is immutable until a later commit changes the generation, which empties the
+   * caches (syncCachesLocked); the probe and name compare still ran in shared memory.
+   */
+  private cachedLocked<T>(
+    cache: Map<number, Cached<T>> | null,
+    eoff: number,
+    checksumWord: number,
+    max: number,
+    copy: (v: T) => T,
+    decode: (eoff: number) => T,
+  ): T {
+    if (cache === null) return decode(eoff);
     this.syncCachesLocked();
-    const checksum = this.i32[((this.base + eoff) >> 2) + kEntChecksum]!;
+    const checksum = this.i32[((this.base + eoff) >> 2) + checksumWord]!;
     const hit = cache.get(eoff);
-    if (hit !== undefined && hit.checksum === checksum) return copyEntry(hit.entry);
-    const entry = this.decodeLocked(eoff);
+    if (hit !== undefined && hit.checksum === checksum) return copy(hit.value);
+    const torn = this.torn;
+    const value = decode(eoff);
     // Admit only while there is room: under a uniform spread of names a full cache would
     // otherwise churn (and promote short-lived copies to the old generation); it empties at the
     // next commit.
-    if (this.torn === 0 && cache.size < this.cacheMax) cache.set(eoff, { checksum, entry: copyEntry(entry) });
-    return entry;
+    if (this.torn === torn && cache.size < max) cache.set(eoff, { checksum, value: copy(value) });
+    return value;
   }
 
-  private lookupDefaultLocked(): IndexEntry | undefined {
+  private lookupDefaultLocked<T>(decode: (eoff: number) => T): T | undefined {
     if (!this.activeLocked() || this.defaultOff === 0) return undefined;
     if (!this.entryShapeOkLocked(this.defaultOff)) {
       this.torn++;
       return undefined;
     }
-    return this.decodeCachedLocked(this.defaultOff);
+    return decode(this.defaultOff);
   }
 
   /** Empties the decode caches when the active buffer is no longer the one they were filled from. */
   private syncCachesLocked(): void {
     if (this.cacheGen !== this.gen || this.cacheBase !== this.base) {
       this.cache?.clear();
+      this.headCache?.clear();
       this.summaryCache?.clear();
       this.cacheGen = this.gen;
       this.cacheBase = this.base;
@@ -400,34 +473,14 @@ export class IndexReader {
     if (!this.activeLocked()) return;
     const ow = (this.base + this.orderOff) >> 2;
     const i32 = this.i32;
-    const summaries = full ? null : this.summaryCache;
-    if (summaries !== null) this.syncCachesLocked();
     for (let k = 0; k < this.count; k++) {
       const eoff = i32[ow + k]!;
       if (!this.entryShapeOkLocked(eoff)) {
         this.torn++;
         continue;
       }
-      if (full) {
-        out.push(this.decodeLocked(eoff));
-        continue;
-      }
-      if (summaries === null) {
-        out.push(this.decodeSummaryLocked(eoff));
-        continue;
-      }
-      // Same argument as decodeCachedLocked: the buffer of this generation is immutable while
-      // we hold the read lock, and the stored checksum word must still match the cached one.
-      const checksum = i32[((this.base + eoff) >> 2) + kEntChecksum]!;
-      const hit = summaries.get(eoff);
-      if (hit !== undefined && hit.checksum === checksum) {
-        out.push({ ...hit.summary });
-        continue;
-      }
-      const torn = this.torn;
-      const summary = this.decodeSummaryLocked(eoff);
-      if (this.torn === torn && summaries.size < kSummaryCacheMax) summaries.set(eoff, { checksum, summary: { ...summary } });
-      out.push(summary);
+      if (full) out.push(this.decodeLocked(eoff));
+      else out.push(this.cachedLocked(this.summaryCache, eoff, kEntHeadChecksum, kSummaryCacheMax, copySummary, this.decodeSummary));
     }
   }
 
@@ -441,11 +494,17 @@ export class IndexReader {
     return kHasUtf8Slice ? this.u8.utf8Slice!(p, p + n) : this.u8.toString('utf8', p, p + n);
   }
 
-  /** Verifies the checksum of a shape-checked entry; counts a torn read on mismatch. */
+  /** Verifies the whole-entry checksum of a shape-checked entry; counts a torn read on mismatch. */
   private verifyLocked(w: number): void {
     const i32 = this.i32;
     const len = this.shapeLen;
-    if (entryChecksum(i32, w + kEntId, w + (len >> 2), len) !== i32[w + kEntChecksum]) this.torn++;
+    if (entryChecksum(i32, w + kEntHeadChecksum, w + (len >> 2), len) !== i32[w + kEntChecksum]) this.torn++;
+  }
+
+  /** Verifies the head checksum of a shape-checked entry (headEnd <= its end: shape-checked). */
+  private verifyHeadLocked(w: number): void {
+    const i32 = this.i32;
+    if (entryChecksum(i32, w + kEntId, headEndWord(w, this.shapeHeadBytes), this.shapeLen) !== i32[w + kEntHeadChecksum]) this.torn++;
   }
 
   private stateOf(flags: number): ClusterState {
@@ -460,6 +519,7 @@ export class IndexReader {
     const i32 = this.i32;
     let bytes = 0;
     if (fields === kStrCount) bytes = this.shapeStrBytes;
+    else if (fields === kHeadStrCount) bytes = this.shapeHeadBytes;
     else for (let k = 0; k < fields; k++) bytes += i32[w + kEntStrLens + k]!;
     const all = this.str((w << 2) + kEntHeaderBytes, bytes);
     const strs = this.strs;
@@ -514,9 +574,37 @@ export class IndexReader {
     };
   }
 
+  /** Copies out a shape-checked entry's head (head checksum verified). */
+  private decodeHeadLocked(eoff: number): IndexHead {
+    const w = (this.base + eoff) >> 2;
+    this.verifyHeadLocked(w);
+    this.decodeStringsLocked(w, kHeadStrCount);
+    const i32 = this.i32;
+    const flags = i32[w + kEntFlags]!;
+    const s = this.strs;
+    return {
+      id: i32[w + kEntId]!,
+      name: s[0]!,
+      description: s[1]!,
+      enabled: (flags & kFlagEnabled) !== 0,
+      isDefault: (flags & kFlagDefault) !== 0,
+      inCluster: (flags & kFlagInCluster) !== 0,
+      state: this.stateOf(flags),
+      version: s[2]!,
+      error: s[3]!,
+      errorAt: joinMs(i32[w + kEntErrorAtHi]!, i32[w + kEntErrorAtLo]!),
+      probedAt: joinMs(i32[w + kEntProbedAtHi]!, i32[w + kEntProbedAtLo]!),
+      configHash: s[4]!,
+      generation: i32[w + kEntGeneration]!,
+      prometheusUrl: s[5]!,
+      client: { server: s[6]! },
+      indexGeneration: this.gen,
+    };
+  }
+
   private decodeSummaryLocked(eoff: number): IndexSummary {
     const w = (this.base + eoff) >> 2;
-    this.verifyLocked(w);
+    this.verifyHeadLocked(w);
     this.decodeStringsLocked(w, 4);
     const i32 = this.i32;
     const flags = i32[w + kEntFlags]!;

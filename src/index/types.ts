@@ -74,3 +74,11 @@ export type IndexSummary = Pick<
   IndexEntry,
   'id' | 'name' | 'description' | 'enabled' | 'isDefault' | 'inCluster' | 'state' | 'version' | 'error' | 'generation' | 'indexGeneration'
 >;
+
+/**
+ * An entry without its credentials: everything a request needs to pick a cluster, answer 404 /
+ * 403 / 503 and find its cached upstream client, which is keyed by (id, generation, configHash).
+ * Of the client config only `server` (not secret). lookupHead() reads and verifies only these
+ * bytes; an IndexEntry is also an IndexHead.
+ */
+export type IndexHead = Omit<IndexEntry, 'client'> & { client: Pick<ClientConfig, 'server'> };

@@ -5,7 +5,7 @@ import { HttpMetrics, renderHttpMetrics, sumHttpSnapshots } from '../../src/http
 import { resourceKind, resourcePath } from '../../src/http/resources.js';
 import { cookieValue } from '../../src/http/select.js';
 import { upstreamRequestHeaders } from '../../src/http/passthrough.js';
-import type { IndexEntry } from '../../src/index/types.js';
+import type { IndexEntry, IndexHead } from '../../src/index/types.js';
 import { inspect } from 'node:util';
 
 function entry(over: Partial<IndexEntry> & { token?: string } = {}): IndexEntry {
@@ -76,6 +76,36 @@ describe('UpstreamClientCache keying', () => {
     expect(() => cache.release(c)).toThrow(/release without acquire/);
     await cache.close();
     expect(() => cache.acquire(entry())).toThrow(/shutting down/);
+  });
+
+  it('with a head (no credentials) reads the whole entry only on a miss', async () => {
+    const full: IndexEntry[] = [entry()];
+    const reads: string[] = [];
+    const cache = new UpstreamClientCache({
+      fullEntry: (name) => {
+        reads.push(name);
+        return full.find((e) => e.name === name);
+      },
+    });
+    const head = (e: IndexEntry): IndexHead => ({ ...e, client: { server: e.client.server } });
+    const a = cache.acquire(head(entry()));
+    const b = cache.acquire(head(entry({ indexGeneration: 4 })));
+    expect(b).toBe(a);
+    expect(reads).toEqual(['a']);
+    // A commit between the head and the whole read: the client is keyed by the newer entry.
+    full[0] = entry({ generation: 2, configHash: 'h2' });
+    const c = cache.acquire(head(entry({ configHash: 'h-old', generation: 1 })));
+    expect(reads).toEqual(['a', 'a']);
+    expect(c).not.toBe(a);
+    expect(c.generation).toBe(2);
+    expect(cache.acquire(head(entry({ generation: 2, configHash: 'h2' })))).toBe(c);
+    expect(reads.length).toBe(2);
+    // The cluster vanished between the head and the whole read.
+    full.length = 0;
+    expect(() => cache.acquire(head(entry({ id: 9, name: 'gone' })))).toThrow(/cluster "gone" not found/);
+    for (const x of [a, b, c, c]) cache.release(x);
+    await cache.close();
+    expect(() => new UpstreamClientCache().acquire(head(entry()))).toThrow(/needs options.fullEntry/);
   });
 
   it('redacts credentials when printed', async () => {

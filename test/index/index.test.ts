@@ -40,6 +40,9 @@ describe('index: publish and copy-out reads', () => {
     expect(reader.isReady()).toBe(true);
     expect(reader.generation()).toBe(1);
     for (const e of input) expect(reader.lookup(e.name)).toEqual({ ...e, indexGeneration: 1 });
+    // The head: every field but the credentials; of the client config only the server.
+    for (const e of input) expect(reader.lookupHead(e.name)).toEqual({ ...e, client: { server: e.client.server }, indexGeneration: 1 });
+    expect(reader.lookupHead('nope')).toBeUndefined();
     expect(reader.lookup('nope')).toBeUndefined();
     expect(reader.lookup('cluster-0000')).toBeUndefined();
     expect(reader.lookup('')).toBeUndefined();
@@ -79,8 +82,14 @@ describe('index: publish and copy-out reads', () => {
     const b = reader.lookup('cluster-00001')!;
     expect(b.client.token).toBe('token-1-a');
     expect(b.name).toBe('cluster-00001');
+    const h = reader.lookupHead('cluster-00001')!;
+    h.client.server = 'changed';
+    h.description = 'changed';
+    expect(reader.lookupHead('cluster-00001')?.client.server).toBe('https://10.0.1.1:6443');
+    expect(reader.lookupHead('cluster-00001')?.description).toBe('tag:a');
     const uncached = new IndexReader(sab, RwLock.attach(sab, { threadId: 502 }), { cacheEntries: 0 });
     expect(uncached.lookup('cluster-00001')).toEqual(b);
+    expect(uncached.lookupHead('cluster-00001')).toEqual(reader.lookupHead('cluster-00001'));
   });
 
   it('each publish flips buffers, bumps the generation, and drops vanished entries', () => {
@@ -94,6 +103,8 @@ describe('index: publish and copy-out reads', () => {
     expect(reader.lookup('cluster-00000')).toBeUndefined();
     expect(reader.lookup('cluster-00001')?.description).toBe('tag:2');
     expect(reader.lookup('cluster-00001')?.indexGeneration).toBe(2);
+    expect(reader.lookupHead('cluster-00001')?.description).toBe('tag:2');
+    expect(reader.lookupHead('cluster-00000')).toBeUndefined();
     expect(reader.lookupDefault()).toBeUndefined();
     writer.publish([]);
     expect(reader.list()).toEqual([]);
@@ -150,6 +161,21 @@ describe('index: integrity', () => {
     expect(readLockStats(sab).perThread.find((t) => t.threadId === 501)?.tornReads).toBe(2);
   });
 
+  it('rw: lookupHead verifies the head only; a damaged secret fails the whole-entry copy', () => {
+    const { sab, writer, reader } = setup('rw', { cacheEntries: 0 });
+    writer.publish([makeEntry(0, 'a'), makeEntry(1, 'a')]);
+    corrupt(sab, 'token-0-a'); // the first entry's bearer token: past the head
+    expect(reader.lookupHead('cluster-00000')?.description).toBe('tag:a');
+    expect(tornReads(sab)).toBe(0);
+    expect(() => reader.lookup('cluster-00000')).toThrow(TornReadError);
+    expect(tornReads(sab)).toBe(1);
+    corrupt(sab, 'tag:a'); // now the head: the description
+    expect(() => reader.lookupHead('cluster-00000')).toThrow(TornReadError);
+    expect(() => reader.listSummary()).toThrow(TornReadError);
+    expect(reader.lookupHead('cluster-00001')?.name).toBe('cluster-00001');
+    expect(tornReads(sab)).toBe(3);
+  });
+
   it('none: a mismatch is counted and the torn data returned', () => {
     const { sab, writer, reader } = setup('none');
     writer.publish([makeEntry(0, 'a')]);
@@ -185,6 +211,7 @@ describe('index: integrity', () => {
       for (const name of ['cluster-00000', 'cluster-00017', 'cluster-00049', 'missing']) {
         try {
           reader.lookup(name);
+          reader.lookupHead(name);
         } catch (e) {
           expect((e as Error).name, `seed=${seed}`).toBe('TornReadError');
         }

@@ -39,7 +39,7 @@ function blockForever(): never {
 }
 
 const roles: Record<string, () => unknown> = {
-  /** Reader: invariant on every acquisition, then a checked lookup or list. */
+  /** Reader: invariant on every acquisition, then a checked lookup (head or whole) or list. */
   hammerReader() {
     const lock = RwLock.attach(p.sab);
     const reader = new IndexReader(p.sab, lock, { cacheEntries: 0 });
@@ -77,7 +77,8 @@ const roles: Record<string, () => unknown> = {
           for (let i = 1; i < all.length; i++) if (!(all[i - 1]!.name < all[i]!.name)) note('list not sorted');
         } else {
           const name = `cluster-${String(Math.floor(rand() * n)).padStart(5, '0')}`;
-          const e = reader.lookup(name);
+          // Half the lookups copy the head only (the per-request path), half the whole entry.
+          const e = r < 0.6 ? reader.lookupHead(name) : reader.lookup(name);
           lookups++;
           if (e !== undefined) {
             check(e.description, e.indexGeneration, 'lookup');

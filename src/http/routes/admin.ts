@@ -125,7 +125,7 @@ function importedRows(result: unknown): { rows: ClusterRow[]; skipped: { name: s
 
 export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
   const admin = requireAdmin;
-  const lookup = (name: string) => d.directory.lookup(name);
+  const lookup = (name: string) => (d.directory.lookupHead ? d.directory.lookupHead(name) : d.directory.lookup(name));
 
   /** Waits for read-your-writes; returns the status to answer with and an optional note. */
   const settle = async (okStatus: number): Promise<{ status: number; note?: string }> => {

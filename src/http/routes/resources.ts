@@ -4,7 +4,7 @@
  * from the API server unchanged; upstream errors become `{ "error": ... }` with their status.
  */
 import type { Express, Request, Response } from 'express';
-import type { IndexEntry } from '../../index/types.js';
+import type { IndexHead } from '../../index/types.js';
 import { callerOf } from '../auth.js';
 import type { UpstreamClientCache } from '../client-cache.js';
 import type { ClusterDirectory } from '../deps.js';
@@ -45,7 +45,7 @@ interface PodLike {
 }
 
 export function countOverview(
-  entry: IndexEntry,
+  entry: IndexHead,
   nodes: List<NodeLike>,
   pods: List<PodLike>,
   namespaces: List<unknown>,
