@@ -1,8 +1,9 @@
 /**
  * Fleet benchmark (not a test): `npm run bench:fleet [-- --json] [-- --clusters 100 --pods 2000]`.
  *
- *  idleP99Ms    p99 of GET /api/v1/clusters (autocannon) with nothing else running
+ *  idleP99Ms    p99 of GET /api/v1/clusters (autocannon) with nothing else running (and idleP50Ms)
  *  poolP99Ms    the same while fleet searches over every cluster run back to back on the pool
+ *               (and poolP50Ms)
  *  inlineP99Ms  the same while the same searches run inline on the HTTP worker's thread
  *  searchMs     median time of one fleet search on the pool (HTTP round trip), run alone
  *  poolSearchMedianMs / inlineSearchMedianMs  median search time during the loaded runs
@@ -11,18 +12,25 @@
  * Setup: this process runs the orchestration and autocannon on its main thread, the simulator on
  * a thread of its own, and one HTTP worker thread wired as fleetgate's (own reader slot, Express
  * app with requireAuth, the cluster list and the fleet router; the fleet pool hangs off it). The
- * index is a real shared region published by an IndexWriter here. Not `fleetgate serve`: the
- * fleet router is not mounted there yet, and its simulator would share the supervisor's thread.
+ * index is a real shared region published by an IndexWriter here. Not `fleetgate serve`: its
+ * `--sim` clusters would share the supervisor's thread, and the inline switch is bench-only.
+ * Like `fleetgate serve`, the process runs with V8's helper pool capped (src/server/v8-pool.ts).
  */
 import autocannon from 'autocannon';
 import { Worker } from 'node:worker_threads';
 import { IndexWriter } from '../src/index/index.js';
 import { RwLock } from '../src/lock/index.js';
+import { ensureV8PoolSize } from '../src/server/v8-pool.js';
 import { createSharedRegion } from '../src/shm/layout.js';
 import type { SimCluster } from '../src/sim/index.js';
 import { distPath } from '../src/util/paths.js';
 import { simEntries } from '../test/fleet/harness.js';
 import type { BenchThreadData } from './fleet-thread.js';
+
+// Run with V8's helper-thread pool sized as `fleetgate serve` sizes it (src/server/v8-pool.ts):
+// re-executes this process in place with --v8-pool-size before any thread starts.
+ensureV8PoolSize((line) => console.error(line));
+const v8PoolSize = /--v8-pool-size[= ](\d+)/.exec(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)?.[1] ?? 'node default';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -63,7 +71,7 @@ async function stopThread(worker: Worker): Promise<void> {
  * p99 latency of GET /api/v1/clusters in ms, from every response's own hrtime duration:
  * autocannon's histogram keeps whole milliseconds, too coarse to compare a 1 ms idle p99.
  */
-async function p99(url: string): Promise<number> {
+async function latency(url: string): Promise<{ p50: number; p99: number }> {
   const samples: number[] = [];
   const r = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -74,7 +82,8 @@ async function p99(url: string): Promise<number> {
   });
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench: /api/v1/clusters had ${r.non2xx} non-2xx and ${r.errors} errors`);
   samples.sort((a, b) => a - b);
-  return Math.round(samples[Math.min(samples.length - 1, Math.floor(samples.length * 0.99))]! * 100) / 100;
+  const at = (q: number) => Math.round(samples[Math.min(samples.length - 1, Math.floor(samples.length * q))]! * 100) / 100;
+  return { p50: at(0.5), p99: at(0.99) };
 }
 
 interface SearchLoop {
@@ -116,7 +125,7 @@ function median(xs: number[]): number {
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
 }
 
-say(`fleet bench: ${clusters} clusters x ${pods} pods, pool ${poolThreads} thread(s), ${searchers} search loop(s), autocannon ${connections} connections x ${durationS} s`);
+say(`fleet bench: ${clusters} clusters x ${pods} pods, pool ${poolThreads} thread(s), ${searchers} search loop(s), autocannon ${connections} connections x ${durationS} s, V8 pool ${v8PoolSize}`);
 const t0 = performance.now();
 const sim = await startThread({ role: 'sim', clusters, pods });
 const simClusters = sim.ready.clusters as SimCluster[];
@@ -126,7 +135,7 @@ const sab = createSharedRegion();
 const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1_000_000 }));
 writer.publish(simEntries(simClusters));
 
-const out: Record<string, number | string> = { clusters, pods };
+const out: Record<string, number | string> = { clusters, pods, v8PoolSize };
 for (const inline of [false, true]) {
   const mode = inline ? 'inline' : 'pool';
   const http = await startThread({ role: 'http', sab, inline, threads: poolThreads, timeoutMs, token });
@@ -139,12 +148,16 @@ for (const inline of [false, true]) {
   await warm.stop();
   say(`${mode}: warm-up search ${Math.round(performance.now() - tw)} ms`);
   if (!inline) {
-    out.idleP99Ms = await p99(url);
+    const idle = await latency(url);
+    out.idleP50Ms = idle.p50;
+    out.idleP99Ms = idle.p99;
     say(`idle p99 ${out.idleP99Ms} ms`);
   }
   const loop = searchLoop(url);
-  const busy = await p99(url);
+  const busyLatency = await latency(url);
+  const busy = busyLatency.p99;
   await loop.stop();
+  out[`${mode}P50Ms`] = busyLatency.p50;
   out[`${mode}P99Ms`] = busy;
   out[`${mode}Searches`] = loop.durations.length;
   out[`${mode}SearchMedianMs`] = Math.round(median(loop.durations));

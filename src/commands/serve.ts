@@ -1,6 +1,7 @@
 /** `fleetgate serve`: start the supervisor and run until SIGTERM or SIGINT, then drain and exit 0. */
 import { ConfigError, parseServeOptions, serveUsage } from '../server/config.js';
 import { Supervisor } from '../server/supervisor.js';
+import { ensureV8PoolSize } from '../server/v8-pool.js';
 
 export async function run(argv: string[]): Promise<number> {
   let opts;
@@ -16,6 +17,12 @@ export async function run(argv: string[]): Promise<number> {
   if (opts === 'help') {
     console.log(serveUsage());
     return 0;
+  }
+  try {
+    ensureV8PoolSize((line) => console.error(line));
+  } catch (e) {
+    console.error(`fleetgate serve: ${(e as Error).message}`);
+    return 2;
   }
   let supervisor: Supervisor;
   try {

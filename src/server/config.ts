@@ -135,6 +135,12 @@ export function serveUsage(): string {
     const flag = `--${s.flag}${s.type === 'bool' ? '' : ' VALUE'}`;
     lines.push(`  ${flag.padEnd(28)} ${s.help} [${s.env}]`);
   }
+  lines.push(
+    '',
+    'environment only:',
+    `  ${'FLEETGATE_V8_POOL_SIZE'.padEnd(28)} V8 helper threads (GC, compiles) for the whole process: N, or "node" for`,
+    `  ${''.padEnd(28)} Node's default (default: half the cores, at least 1; see src/server/v8-pool.ts)`,
+  );
   return lines.join('\n');
 }
 

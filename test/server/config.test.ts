@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseDuration, parseServeOptions, supportsReusePort, type ServeOptions } from '../../src/server/config.js';
 import { restartDelayMs } from '../../src/server/supervisor.js';
+import { defaultV8PoolSize, v8PoolExecArgv } from '../../src/server/v8-pool.js';
 
 describe('serve options', () => {
   it('uses flags over environment over defaults', () => {
@@ -57,5 +58,21 @@ describe('supervisor sizing', () => {
     const { Supervisor } = await import('../../src/server/supervisor.js');
     const { defaultServeOptions } = await import('../../src/server/config.js');
     expect(() => new Supervisor({ ...defaultServeOptions(), workers: 60, fleetThreads: 2 })).toThrow(/needs 185 lock slots/);
+  });
+});
+
+describe('V8 helper pool size', () => {
+  it('defaults to half the cores, at least one, and keeps the other node flags', () => {
+    expect([1, 2, 3, 8].map(defaultV8PoolSize)).toEqual([1, 1, 1, 4]);
+    expect(v8PoolExecArgv(['--enable-source-maps'], {}, 2)).toEqual(['--v8-pool-size=1', '--enable-source-maps']);
+    expect(v8PoolExecArgv([], { FLEETGATE_V8_POOL_SIZE: '3' }, 2)).toEqual(['--v8-pool-size=3']);
+  });
+
+  it('leaves an explicit choice alone and refuses a malformed one', () => {
+    expect(v8PoolExecArgv(['--v8-pool-size=6'], {}, 2)).toBeUndefined();
+    expect(v8PoolExecArgv(['--v8-pool-size', '6'], {}, 2)).toBeUndefined();
+    expect(v8PoolExecArgv([], { NODE_OPTIONS: '--max-old-space-size=512 --v8-pool-size=2' }, 2)).toBeUndefined();
+    expect(v8PoolExecArgv([], { FLEETGATE_V8_POOL_SIZE: 'node' }, 2)).toBeUndefined();
+    for (const bad of ['0', '-1', 'two', '1.5']) expect(() => v8PoolExecArgv([], { FLEETGATE_V8_POOL_SIZE: bad }, 2)).toThrow(/FLEETGATE_V8_POOL_SIZE must be/);
   });
 });

@@ -1,5 +1,6 @@
 // Start-up and a smoke run of the API: the part of the suite CI also runs on the oldest
 // supported Node (20.19+), where the server falls back to one HTTP worker.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startServer, type ServerHandle } from '../helpers/server.js';
 
@@ -68,6 +69,13 @@ describe('fleetgate serve --sim (smoke)', () => {
     const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
     const old = major < 22 || (major === 22 && minor < 12);
     expect(server.output().includes('reusePort needs Node >= 22.12')).toBe(old);
+  });
+
+  it('runs with V8 helper threads capped (re-executed in place), or says why not', () => {
+    const canExecve = typeof (process as unknown as { execve?: unknown }).execve === 'function';
+    const cmdline = readFileSync(`/proc/${server.child.pid}/cmdline`, 'utf8').split('\0');
+    expect(cmdline.some((a) => /^--v8-pool-size=\d+$/.test(a))).toBe(canExecve);
+    expect(server.output().includes('V8 keeps its default helper threads')).toBe(!canExecve);
   });
 
   it('drains and exits 0 on SIGTERM', async () => {
