@@ -144,13 +144,13 @@ export class IndexReader {
   private readonly summaryCache: Map<number, Cached<IndexSummary>> | null;
   private readonly cacheMax: number;
   private cacheGen = -1;
-  // The decoders as values for cachedLocked, bound once (no closure per lookup).
+  private cacheBase = -1;
+  // The decoders as values, bound once, so the lookups pass them without a closure per call.
   private readonly decodeFull = (eoff: number): IndexEntry => this.decodeLocked(eoff);
   private readonly decodeHead = (eoff: number): IndexHead => this.decodeHeadLocked(eoff);
   private readonly decodeSummary = (eoff: number): IndexSummary => this.decodeSummaryLocked(eoff);
   private readonly decodeFullCached = (eoff: number): IndexEntry => this.decodeCachedLocked(eoff);
   private readonly decodeHeadCached = (eoff: number): IndexHead => this.decodeHeadCachedLocked(eoff);
-  private cacheBase = -1;
 
   constructor(sab: SharedArrayBuffer, lock: RwLock, opts: IndexReaderOptions = {}) {
     if (lock.sab !== sab) throw new TypeError('index: the lock handle belongs to a different shared region');
@@ -168,19 +168,7 @@ export class IndexReader {
 
   /** The entry named `name` with its client config, copied out, or undefined. */
   lookup(name: string): IndexEntry | undefined {
-    if (typeof name !== 'string') return undefined;
-    this.torn = 0;
-    const lock = this.lock;
-    lock.readLock();
-    let e: IndexEntry | undefined;
-    try {
-      const eoff = this.findLocked(name);
-      if (eoff !== 0) e = this.decodeCachedLocked(eoff);
-    } finally {
-      lock.readUnlock();
-    }
-    if (this.torn !== 0) this.settleTorn();
-    return e;
+    return this.lookupWith(name, this.decodeFullCached);
   }
 
   /**
@@ -189,19 +177,24 @@ export class IndexReader {
    * size of the cluster's CA, certificate or token.
    */
   lookupHead(name: string): IndexHead | undefined {
+    return this.lookupWith(name, this.decodeHeadCached);
+  }
+
+  /** copyOut's shape for a lookup by name, written out so the per-request path makes no closure. */
+  private lookupWith<T>(name: string, decode: (eoff: number) => T): T | undefined {
     if (typeof name !== 'string') return undefined;
     this.torn = 0;
     const lock = this.lock;
     lock.readLock();
-    let h: IndexHead | undefined;
+    let found: T | undefined;
     try {
       const eoff = this.findLocked(name);
-      if (eoff !== 0) h = this.decodeHeadCachedLocked(eoff);
+      if (eoff !== 0) found = decode(eoff);
     } finally {
       lock.readUnlock();
     }
     if (this.torn !== 0) this.settleTorn();
-    return h;
+    return found;
   }
 
   /** The entry flagged isDefault (the first by name if several are), or undefined. */
@@ -228,8 +221,8 @@ export class IndexReader {
 
   /**
    * Runs a copy-out under the read lock, then settles torn reads counted during it (after the
-   * unlock, so a TornReadError never leaves the lock held). lookup() inlines the same shape to
-   * keep its hot path free of a closure.
+   * unlock, so a TornReadError never leaves the lock held). lookupWith() writes out the same
+   * shape to keep the per-request path free of a closure.
    */
   private copyOut<T>(readLocked: () => T): T {
     this.torn = 0;
