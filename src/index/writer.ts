@@ -77,6 +77,9 @@ export class IndexWriter {
   private readonly reader: IndexReader;
   private u8: Buffer;
   private i32: Int32Array;
+  /** Per-publish scratch (string byte lengths, entry sizes), kept so a publish allocates less. */
+  private lens = new Int32Array(0);
+  private sizes = new Int32Array(0);
 
   constructor(sab: SharedArrayBuffer, lock: RwLock) {
     this.sab = sab;
@@ -96,9 +99,16 @@ export class IndexWriter {
   publish(entries: readonly IndexEntryInput[]): PublishResult {
     validateInput(entries);
     const sorted = entries.slice().sort(byName);
+    // Sorted, equal names are neighbours: no Set of every name (at 10,000 entries its table is a
+    // large object, mapped and unmapped on every publish).
+    for (let k = 1; k < sorted.length; k++) {
+      if (sorted[k]!.name === sorted[k - 1]!.name) throw new IndexInputError(`index: duplicate entry name "${sorted[k]!.name}"`);
+    }
     const count = sorted.length;
-    const lens = new Int32Array(count * kStrCount);
-    const sizes = new Int32Array(count);
+    if (this.lens.length < count * kStrCount) this.lens = new Int32Array(count * kStrCount);
+    if (this.sizes.length < count) this.sizes = new Int32Array(count);
+    const lens = this.lens;
+    const sizes = this.sizes;
     const tableCap = tableCapacityFor(count);
     const tableOff = kIndexHeaderBytes;
     const orderOff = tableOff + tableCap * kBucketBytes;
@@ -206,12 +216,10 @@ export class IndexWriter {
   }
 }
 
+/** Per-entry checks; duplicate names are found after sorting (publish). */
 function validateInput(entries: readonly IndexEntryInput[]): void {
-  const names = new Set<string>();
   for (const e of entries) {
     if (typeof e.name !== 'string' || e.name.length === 0) throw new IndexInputError('index: entry name must be a non-empty string');
-    if (names.has(e.name)) throw new IndexInputError(`index: duplicate entry name "${e.name}"`);
-    names.add(e.name);
     if (!Number.isInteger(e.id) || e.id <= 0 || e.id > 0x7fff_ffff) {
       throw new IndexInputError(`index: entry "${e.name}" has invalid id ${e.id}`);
     }

@@ -120,9 +120,15 @@ describe('index: publish and copy-out reads', () => {
     expect(await reader.waitForGeneration(1, 0)).toBe(true);
   });
 
-  it('rejects invalid input', () => {
-    const { writer } = setup();
+  it('rejects invalid input and keeps the live index', () => {
+    const { writer, reader } = setup();
+    writer.publish([makeEntry(0, 'a')]);
     expect(() => writer.publish([makeEntry(0, 'a'), makeEntry(0, 'b')])).toThrow(IndexInputError);
+    // Duplicates anywhere in the input (found as neighbours after sorting by name).
+    const many = [2, 0, 3, 1].map((i) => makeEntry(i, 'd'));
+    expect(() => writer.publish([...many, makeEntry(1, 'again')])).toThrow('index: duplicate entry name "cluster-00001"');
+    expect(reader.generation()).toBe(1);
+    expect(reader.list().map((e) => e.description)).toEqual(['tag:a']);
     expect(() => writer.publish([{ ...makeEntry(0, 'a'), name: '' }])).toThrow('index: entry name must be a non-empty string');
     expect(() => writer.publish([{ ...makeEntry(0, 'a'), id: 0 }])).toThrow(/invalid id/);
     expect(() => writer.publish([{ ...makeEntry(0, 'a'), state: 'bad' as never }])).toThrow(/invalid state/);
