@@ -53,6 +53,7 @@ import { IndexInputError } from './errors.js';
 import { IndexReader } from './reader.js';
 import type { IndexEntry, IndexEntryInput } from './types.js';
 
+/** The clock of the hold measurement (PublishResult.holdNs). */
 const clock = performance;
 
 /**
