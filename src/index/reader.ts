@@ -535,36 +535,18 @@ export class IndexReader {
     const w = (this.base + eoff) >> 2;
     this.verifyLocked(w);
     this.decodeStringsLocked(w, kStrCount);
-    const i32 = this.i32;
-    const flags = i32[w + kEntFlags]!;
+    const flags = this.i32[w + kEntFlags]!;
     const s = this.strs;
-    return {
-      id: i32[w + kEntId]!,
-      name: s[0]!,
-      description: s[1]!,
-      enabled: (flags & kFlagEnabled) !== 0,
-      isDefault: (flags & kFlagDefault) !== 0,
-      inCluster: (flags & kFlagInCluster) !== 0,
-      state: this.stateOf(flags),
-      version: s[2]!,
-      error: s[3]!,
-      errorAt: joinMs(i32[w + kEntErrorAtHi]!, i32[w + kEntErrorAtLo]!),
-      probedAt: joinMs(i32[w + kEntProbedAtHi]!, i32[w + kEntProbedAtLo]!),
-      configHash: s[4]!,
-      generation: i32[w + kEntGeneration]!,
-      prometheusUrl: s[5]!,
-      client: {
-        server: s[6]!,
-        caData: s[7]!,
-        certData: s[8]!,
-        keyData: s[9]!,
-        token: s[10]!,
-        tlsServerName: s[11]!,
-        insecure: (flags & kFlagInsecure) !== 0,
-        proxyUrl: s[12]!,
-      },
-      indexGeneration: this.gen,
-    };
+    return this.fieldsLocked(w, flags, {
+      server: s[6]!,
+      caData: s[7]!,
+      certData: s[8]!,
+      keyData: s[9]!,
+      token: s[10]!,
+      tlsServerName: s[11]!,
+      insecure: (flags & kFlagInsecure) !== 0,
+      proxyUrl: s[12]!,
+    });
   }
 
   /** Copies out a shape-checked entry's head (head checksum verified). */
@@ -572,8 +554,12 @@ export class IndexReader {
     const w = (this.base + eoff) >> 2;
     this.verifyHeadLocked(w);
     this.decodeStringsLocked(w, kHeadStrCount);
+    return this.fieldsLocked(w, this.i32[w + kEntFlags]!, { server: this.strs[6]! });
+  }
+
+  /** The fields an entry and its head share, from word `w` and this.strs, around `client`. */
+  private fieldsLocked<C>(w: number, flags: number, client: C): Omit<IndexEntry, 'client'> & { client: C } {
     const i32 = this.i32;
-    const flags = i32[w + kEntFlags]!;
     const s = this.strs;
     return {
       id: i32[w + kEntId]!,
@@ -590,7 +576,7 @@ export class IndexReader {
       configHash: s[4]!,
       generation: i32[w + kEntGeneration]!,
       prometheusUrl: s[5]!,
-      client: { server: s[6]! },
+      client,
       indexGeneration: this.gen,
     };
   }
