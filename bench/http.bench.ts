@@ -5,6 +5,11 @@
  *  rpsCluster2         the same JSON from a node:cluster two-process Express server (bench/cluster-anchor.ts)
  *  passthroughRatio    rps of GET /k8s/NAME/api/v1/namespaces over rps of the same request straight
  *                      to the simulator; passthroughP50Ms and directP50Ms are their medians
+ *  anchorHttpProxyRatio, anchorTunnelRatio
+ *                      the same ratio for two two-process anchors in bench/proxy-anchor.ts: the
+ *                      least a node:http reverse proxy does, and a TLS byte tunnel that parses no
+ *                      HTTP at all (the ceiling for any Node proxy that reads requests, on this
+ *                      machine); passthroughOverAnchorHttpProxy compares fleetgate with the former
  *
  * autocannon runs in its own process pinned to CPU 1 with taskset (when available), the servers
  * are not pinned; the simulator is a separate process. Figures are side by side in one run.
@@ -16,7 +21,7 @@
  * /proc) each process spent per request during a measurement: where a ratio goal is out of reach
  * on two cores, it says whose work fills them. `loadavg` is the 1-minute load at start and end.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +91,20 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+const anchors: ChildProcess[] = [];
+
+/** Starts bench/NAME (a two-process node:cluster server) on a free-ish port; resolves with the port. */
+async function startAnchor(script: string, args: (port: number) => string[]): Promise<number> {
+  const port = 20_000 + Math.floor(Math.random() * 10_000);
+  const anchor = spawn(process.execPath, [distPath('bench', script), ...args(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  anchors.push(anchor);
+  await new Promise<void>((resolve, reject) => {
+    anchor.stdout!.on('data', (d: Buffer) => d.toString().includes('anchor listening') && resolve());
+    anchor.once('exit', (code) => reject(new Error(`bench: ${script} exited with ${code} before listening`)));
+  });
+  return port;
+}
+
 async function fleetgate(workers: number, kubeconfig: string): Promise<{ child: Child; url: string }> {
   const dataDir = mkdtempSync(join(work, 'data-'));
   const { child, match } = await startFleetgate(
@@ -121,9 +140,11 @@ try {
   const body = await (await fetch(one.url + '/api/v1/clusters', { headers: auth })).text();
   const bodyFile = join(work, 'clusters.json');
   writeFileSync(bodyFile, body);
-  const anchorPort = 20_000 + Math.floor(Math.random() * 10_000);
-  const anchor = spawn(process.execPath, [distPath('bench', 'cluster-anchor.js'), String(anchorPort), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => anchor.stdout!.on('data', (d: Buffer) => d.toString().includes('anchor listening') && resolve()));
+  const anchorPort = await startAnchor('cluster-anchor.js', (port) => [String(port), bodyFile]);
+  // Each proxy anchor is handed the first cluster's token: the tunnel forwards the caller's request
+  // untouched, so its callers send that token themselves.
+  const httpProxyPort = await startAnchor('proxy-anchor.js', (port) => ['http', String(port), target.server, target.token]);
+  const tunnelPort = await startAnchor('proxy-anchor.js', (port) => ['tunnel', String(port), target.server, target.token]);
 
   const simPid = sim.child.proc.pid;
   const targets: Record<string, () => Promise<Cannon>> = {
@@ -131,6 +152,8 @@ try {
     rps2: () => cannon(two.url + '/api/v1/clusters', auth, { fleetgate: two.child.proc.pid }),
     rpsCluster2: () => cannon(`http://127.0.0.1:${anchorPort}/api/v1/clusters`, auth, {}),
     passthrough: () => cannon(`${two.url}/k8s/${target.name}/api/v1/namespaces`, auth, { fleetgate: two.child.proc.pid, sim: simPid }),
+    anchorHttpProxy: () => cannon(`http://127.0.0.1:${httpProxyPort}/api/v1/namespaces`, auth, { sim: simPid }),
+    anchorTunnel: () => cannon(`http://127.0.0.1:${tunnelPort}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }),
     direct: () =>
       cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }, {
         ...process.env,
@@ -139,15 +162,11 @@ try {
   };
   const names = Object.keys(targets);
   const results: Record<string, Cannon[]> = Object.fromEntries(names.map((n) => [n, []]));
-  try {
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < names.length; i++) {
-        const n = names[(i + r) % names.length]!;
-        results[n]!.push(await targets[n]!());
-      }
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(i + r) % names.length]!;
+      results[n]!.push(await targets[n]!());
     }
-  } finally {
-    anchor.kill('SIGTERM');
   }
   const med = (n: string, f: (c: Cannon) => number) => median(results[n]!.map(f));
   const rps = (n: string) => med(n, (c) => c.rps);
@@ -163,6 +182,9 @@ try {
     passthroughRps: Math.round(rps('passthrough')),
     directRps: Math.round(rps('direct')),
     passthroughRatio: ratio('passthrough', 'direct'),
+    anchorHttpProxyRatio: ratio('anchorHttpProxy', 'direct'),
+    anchorTunnelRatio: ratio('anchorTunnel', 'direct'),
+    passthroughOverAnchorHttpProxy: ratio('passthrough', 'anchorHttpProxy'),
     passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
     directP50Ms: med('direct', (c) => c.p50Ms),
     p99Ms2: med('rps2', (c) => c.p99Ms),
@@ -180,6 +202,7 @@ try {
     for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(20)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   }
 } finally {
+  for (const a of anchors) a.kill('SIGTERM');
   await Promise.all(children.map((c) => c.stop(5000)));
   rmSync(work, { recursive: true, force: true });
 }
