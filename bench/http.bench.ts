@@ -59,12 +59,23 @@ interface Cannon {
   cpuUs: Record<string, number>;
 }
 
-/** CPU seconds (user + system, every thread) a process has used so far; NaN when unknown. */
+/**
+ * CPU seconds (user + system, every thread) a process and its live child processes (the anchors'
+ * node:cluster workers) have used so far; NaN when unknown.
+ */
 function cpuSeconds(pid: number | undefined): number {
   if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return NaN;
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  let total = (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  const children = `/proc/${pid}/task/${pid}/children`;
+  if (existsSync(children)) {
+    for (const c of readFileSync(children, 'utf8').split(' ').filter(Boolean)) {
+      const t = cpuSeconds(Number(c));
+      if (!Number.isNaN(t)) total += t;
+    }
+  }
+  return total;
 }
 
 async function cannon(
@@ -92,12 +103,15 @@ const median = (xs: number[]): number => {
 };
 
 const anchors: ChildProcess[] = [];
+const anchorPids = new Map<number, number | undefined>();
+const anchorPid = (port: number) => anchorPids.get(port);
 
 /** Starts bench/NAME (a two-process node:cluster server) on a free-ish port; resolves with the port. */
 async function startAnchor(script: string, args: (port: number) => string[]): Promise<number> {
   const port = 20_000 + Math.floor(Math.random() * 10_000);
   const anchor = spawn(process.execPath, [distPath('bench', script), ...args(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   anchors.push(anchor);
+  anchorPids.set(port, anchor.pid);
   await new Promise<void>((resolve, reject) => {
     anchor.stdout!.on('data', (d: Buffer) => d.toString().includes('anchor listening') && resolve());
     anchor.once('exit', (code) => reject(new Error(`bench: ${script} exited with ${code} before listening`)));
@@ -152,8 +166,9 @@ try {
     rps2: () => cannon(two.url + '/api/v1/clusters', auth, { fleetgate: two.child.proc.pid }),
     rpsCluster2: () => cannon(`http://127.0.0.1:${anchorPort}/api/v1/clusters`, auth, {}),
     passthrough: () => cannon(`${two.url}/k8s/${target.name}/api/v1/namespaces`, auth, { fleetgate: two.child.proc.pid, sim: simPid }),
-    anchorHttpProxy: () => cannon(`http://127.0.0.1:${httpProxyPort}/api/v1/namespaces`, auth, { sim: simPid }),
-    anchorTunnel: () => cannon(`http://127.0.0.1:${tunnelPort}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }),
+    anchorHttpProxy: () => cannon(`http://127.0.0.1:${httpProxyPort}/api/v1/namespaces`, auth, { proxy: anchorPid(httpProxyPort), sim: simPid }),
+    anchorTunnel: () =>
+      cannon(`http://127.0.0.1:${tunnelPort}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { proxy: anchorPid(tunnelPort), sim: simPid }),
     direct: () =>
       cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }, {
         ...process.env,
@@ -188,7 +203,14 @@ try {
     passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
     directP50Ms: med('direct', (c) => c.p50Ms),
     p99Ms2: med('rps2', (c) => c.p99Ms),
-    cpuUsPerReq: { rps1: cpu('rps1'), rps2: cpu('rps2'), passthrough: cpu('passthrough'), direct: cpu('direct') },
+    cpuUsPerReq: {
+      rps1: cpu('rps1'),
+      rps2: cpu('rps2'),
+      passthrough: cpu('passthrough'),
+      anchorHttpProxy: cpu('anchorHttpProxy'),
+      anchorTunnel: cpu('anchorTunnel'),
+      direct: cpu('direct'),
+    },
     perRound: Object.fromEntries(names.map((n) => [n, results[n]!.map((c) => Math.round(c.rps))])),
     loadavg: [Number(load0.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
     pinned: taskset.length > 0,
