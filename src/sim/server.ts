@@ -11,7 +11,8 @@
  */
 import https from 'node:https';
 import net from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { parseFieldSelector, parseLabelSelector, matchFields, matchLabels, Selec
 import { tableJson } from './table.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
 import { decodeKubernetesProtobuf, ProtobufError } from './protobuf.js';
+import { chooseProtocol, kExecProtocols, parseExecPath, serveExec } from './exec.js';
 
 export interface Fault {
   /** Added to every answer, in milliseconds. */
@@ -340,6 +342,7 @@ export class SimEngine {
       },
       (req, res) => this.onRequest(req, res),
     );
+    this.tls.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.tls.on('tlsClientError', () => {
       // Clients that give up mid-handshake (timeouts, hang tests): nothing to do.
     });
@@ -473,6 +476,54 @@ export class SimEngine {
       return;
     }
     this.afterFaults(rt, req, res);
+  }
+
+  /**
+   * Connection upgrades: only pods/exec over WebSocket (exec.ts). Errors are answered as a plain
+   * HTTP response carrying a Status, as the API server answers a failed upgrade.
+   */
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const rt = this.clusterOf(req);
+    if (!rt) {
+      socket.destroy();
+      return;
+    }
+    rt.requests++;
+    this.requests++;
+    if (rt.fault.hang) return; // held unanswered; unlisten() drops the connection
+    const refuse = (e: HttpError) => {
+      const body = statusJson(e.code, e.reason, e.message, e.details);
+      socket.end(
+        `HTTP/1.1 ${e.code} ${STATUS_CODES[e.code] ?? ''}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Connection: close\r\nX-Fleetgate-Cluster: ${rt.name}\r\n\r\n${body}`,
+      );
+    };
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const target = parseExecPath(q < 0 ? url : url.slice(0, q));
+    if (!target) return refuse(NO_ROUTE());
+    const user = this.authenticate(rt, req);
+    if (!user) return refuse(new HttpError(401, 'Unauthorized', 'Unauthorized'));
+    const pods = RESOURCE_BY_KEY.get(resourceKey('', 'pods'))!;
+    if (user !== 'admin') {
+      return refuse(
+        new HttpError(403, 'Forbidden', `pods "${target.pod}" is forbidden: User "viewer@${rt.name}" cannot create resource "pods/exec" in API group "" in the namespace "${target.namespace}"`, {
+          name: target.pod,
+          kind: 'pods',
+        }),
+      );
+    }
+    if (!rt.store.collection(resourceKey('', 'pods')).byKey.has(entryKey(pods, target.namespace, target.pod))) return refuse(notFound(pods, target.pod));
+    const protocol = chooseProtocol(req);
+    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !protocol) {
+      return refuse(new HttpError(400, 'BadRequest', `unable to upgrade connection: this simulator speaks WebSocket with ${kExecProtocols.join(' or ')}`));
+    }
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const command = query.getAll('command');
+    if (command.length === 0) return refuse(new HttpError(400, 'BadRequest', 'you must specify at least 1 command'));
+    const on = (k: string) => query.get(k) === 'true' || query.get(k) === '1';
+    serveExec(socket, req, protocol, head, { cluster: rt.name, namespace: target.namespace, pod: target.pod, command, stdin: on('stdin') });
   }
 
   private afterFaults(rt: ClusterRuntime, req: IncomingMessage, res: ServerResponse): void {

@@ -1,0 +1,227 @@
+/**
+ * `kubectl exec` against the simulator: the pods/exec subresource over WebSocket, in the
+ * Kubernetes channel protocols v5.channel.k8s.io and v4.channel.k8s.io (what kubectl >= 1.30
+ * speaks first; SPDY is not offered, so kubectl never falls back to it here).
+ *
+ * Wire format (RFC 6455 binary messages; the first byte of each is the channel):
+ *   0 stdin (client → server)   1 stdout   2 stderr   3 status: a metav1.Status JSON, then close
+ *   4 resize (ignored)          255 (v5 only) close signal: the payload byte names the channel
+ *                               the client has finished writing (stdin EOF)
+ *
+ * The "container" runs a handful of commands, enough to show that bytes flow both ways and exit
+ * codes come back: echo, hostname, env, cat (stdin to stdout until stdin closes), true, false.
+ * Anything else fails as a runtime would, exit code 127, "executable file not found".
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export const kExecProtocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
+const kWsGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+const kStdin = 0;
+const kStdout = 1;
+const kStderr = 2;
+const kStatus = 3;
+const kCloseSignal = 255;
+
+const OP_CONT = 0x0;
+const OP_TEXT = 0x1;
+const OP_BINARY = 0x2;
+const OP_CLOSE = 0x8;
+const OP_PING = 0x9;
+const OP_PONG = 0xa;
+
+/** Largest client message accepted (stdin chunks are far smaller). */
+const kMaxMessage = 1 << 20;
+
+/** /api/v1/namespaces/NS/pods/NAME/exec → its namespace and pod; undefined for any other path. */
+export function parseExecPath(path: string): { namespace: string; pod: string } | undefined {
+  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(path);
+  if (!m) return undefined;
+  try {
+    return { namespace: decodeURIComponent(m[1]!), pod: decodeURIComponent(m[2]!) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The channel protocol to speak: the first of ours the client offers, or undefined. */
+export function chooseProtocol(req: IncomingMessage): string | undefined {
+  const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((s) => s.trim());
+  return kExecProtocols.find((p) => offered.includes(p));
+}
+
+/** One server → client WebSocket frame (servers never mask). */
+export function wsFrame(opcode: number, payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? Buffer.alloc(2) : n < 65536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  head[0] = 0x80 | opcode;
+  if (n < 126) head[1] = n;
+  else if (n < 65536) {
+    head[1] = 126;
+    head.writeUInt16BE(n, 2);
+  } else {
+    head[1] = 127;
+    head.writeBigUInt64BE(BigInt(n), 2);
+  }
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * Reads client frames (masked, possibly fragmented) from `bytes` as they arrive and calls
+ * onMessage per whole message and onControl per control frame. Returns the feed function.
+ */
+export function wsReader(onMessage: (opcode: number, data: Buffer) => void, onControl: (opcode: number, data: Buffer) => void, onError: (why: string) => void): (bytes: Buffer) => void {
+  let buf: Buffer = Buffer.alloc(0);
+  let parts: Buffer[] = [];
+  let partsOp = 0;
+  let failed = false;
+  return (bytes) => {
+    if (failed) return;
+    buf = buf.length ? Buffer.concat([buf, bytes]) : bytes;
+    for (;;) {
+      if (buf.length < 2) return;
+      const fin = (buf[0]! & 0x80) !== 0;
+      const opcode = buf[0]! & 0x0f;
+      const masked = (buf[1]! & 0x80) !== 0;
+      let len = buf[1]! & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        if (buf.length < 4) return;
+        len = buf.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        if (buf.length < 10) return;
+        const big = buf.readBigUInt64BE(2);
+        if (big > BigInt(kMaxMessage)) return fail('message too large');
+        len = Number(big);
+        at = 10;
+      }
+      if (!masked) return fail('client frames must be masked');
+      if (buf.length < at + 4 + len) return;
+      const mask = buf.subarray(at, at + 4);
+      const data = Buffer.from(buf.subarray(at + 4, at + 4 + len));
+      for (let i = 0; i < data.length; i++) data[i]! ^= mask[i & 3]!;
+      buf = buf.subarray(at + 4 + len);
+      if (opcode >= 0x8) {
+        onControl(opcode, data);
+        continue;
+      }
+      if (opcode !== OP_CONT) {
+        parts = [];
+        partsOp = opcode;
+      }
+      parts.push(data);
+      if (parts.reduce((n, p) => n + p.length, 0) > kMaxMessage) return fail('message too large');
+      if (fin) {
+        const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        parts = [];
+        onMessage(partsOp, whole);
+      }
+    }
+  };
+  function fail(why: string): void {
+    failed = true;
+    onError(why);
+  }
+}
+
+export interface ExecRequest {
+  cluster: string;
+  namespace: string;
+  pod: string;
+  command: string[];
+  stdin: boolean;
+}
+
+/** The Status the server sends on channel 3 when the command ends with `code`. */
+export function exitStatus(command: string[], code: number): string {
+  if (code === 0) return JSON.stringify({ metadata: {}, status: 'Success' });
+  return JSON.stringify({
+    metadata: {},
+    status: 'Failure',
+    message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+  });
+}
+
+/**
+ * Completes the WebSocket handshake on `socket` and runs the command. The caller has already
+ * authenticated, authorised and found the pod.
+ */
+export function serveExec(socket: Duplex, req: IncomingMessage, protocol: string, head: Buffer, exec: ExecRequest): void {
+  const accept = createHash('sha1')
+    .update(String(req.headers['sec-websocket-key'] ?? '') + kWsGuid)
+    .digest('base64');
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+  );
+  const v5 = protocol === 'v5.channel.k8s.io';
+  let done = false;
+  const send = (channel: number, data: Buffer | string) => {
+    if (!done && !socket.destroyed) socket.write(wsFrame(OP_BINARY, Buffer.concat([Buffer.of(channel), Buffer.from(data)])));
+  };
+  const finish = (code: number) => {
+    if (done) return;
+    send(kStatus, exitStatus(exec.command, code));
+    done = true;
+    const close = Buffer.alloc(2);
+    close.writeUInt16BE(1000);
+    socket.end(wsFrame(OP_CLOSE, close));
+  };
+
+  // Only `cat` reads stdin; everything else answers at once.
+  let onStdin: ((data: Buffer) => void) | undefined;
+  let onStdinEnd: (() => void) | undefined;
+  const feed = wsReader(
+    (opcode, data) => {
+      if ((opcode !== OP_BINARY && opcode !== OP_TEXT) || data.length === 0) return;
+      const channel = data[0]!;
+      if (channel === kStdin && data.length > 1) onStdin?.(data.subarray(1));
+      else if (v5 && channel === kCloseSignal && data[1] === kStdin) onStdinEnd?.();
+    },
+    (opcode, data) => {
+      if (opcode === OP_PING) socket.write(wsFrame(OP_PONG, data));
+      else if (opcode === OP_CLOSE) {
+        // The client is leaving: stdin is over, and so is the session once the command answers.
+        onStdinEnd?.();
+        if (!done) socket.destroy();
+      }
+    },
+    () => socket.destroy(),
+  );
+  socket.on('data', feed);
+  socket.on('error', () => socket.destroy());
+  socket.on('end', () => onStdinEnd?.());
+  if (head.length) feed(head);
+
+  const [cmd, ...args] = exec.command;
+  switch (cmd) {
+    case 'echo':
+      send(kStdout, args.join(' ') + '\n');
+      return finish(0);
+    case 'hostname':
+      send(kStdout, exec.pod + '\n');
+      return finish(0);
+    case 'env':
+      send(kStdout, `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME=${exec.pod}\nKUBERNETES_SERVICE_HOST=10.96.0.1\nKUBERNETES_SERVICE_PORT=443\n`);
+      return finish(0);
+    case 'true':
+      return finish(0);
+    case 'false':
+      return finish(1);
+    case 'cat':
+      if (!exec.stdin) return finish(0);
+      onStdin = (data) => send(kStdout, data);
+      onStdinEnd = () => finish(0);
+      return;
+    default:
+      send(kStderr, `exec: "${cmd ?? ''}": executable file not found in $PATH\n`);
+      return finish(127);
+  }
+}
