@@ -15,6 +15,7 @@
  *   deps.mounts (e.g. /api/v1/fleet)                        B  mounted before the resource routes
  *   GET  /api/v1/overview, /api/v1/:resource[/:ns[/:name]]  B  cluster by header, query, cookie, default
  *   ALL  /k8s/:cluster/*                                    B  streamed passthrough; viewers read only
+ *   upgrades under /k8s/:cluster/ (exec, attach, port-forward) A  the 'upgrade' event: handle.upgrade
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
@@ -28,6 +29,7 @@ import { passthrough } from './passthrough.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { listSummaries, registerClusterRoutes, SummarySnapshot } from './routes/clusters.js';
 import { registerResourceRoutes } from './routes/resources.js';
+import { k8sUpgrades, takesUpgrade, type UpgradeListener } from './upgrade.js';
 
 export interface FleetgateApp {
   /** The Express app: `http.createServer(handle.app)` or `handle.app.listen(...)`. */
@@ -36,7 +38,14 @@ export interface FleetgateApp {
   metricsSnapshot(): HttpMetricsSnapshot;
   /** This worker's upstream client cache (for diagnostics and tests). */
   clientCache: UpstreamClientCache;
-  /** Closes every upstream agent. Call after the HTTP server stopped and drained. */
+  /**
+   * The listener for the HTTP server's 'upgrade' event (kubectl exec, attach, port-forward
+   * through /k8s): `server.on('upgrade', handle.upgrade)`. Without it node:http drops upgrades.
+   */
+  upgrade: UpgradeListener;
+  /** The servers' shouldUpgradeCallback: which upgrade requests go to `upgrade`. */
+  shouldUpgrade: (req: IncomingMessage) => boolean;
+  /** Ends upgraded sessions and closes every upstream agent. Call after the HTTP server stopped and drained. */
   close(): Promise<void>;
 }
 
@@ -71,7 +80,9 @@ export function createApp(deps: AppDeps): FleetgateApp {
   // /k8s/NAME/... skips Express (k8s-fast-path.ts); everything else, and /k8s spellings the fast
   // path does not take, goes through the routes below. Wrapping app.handle (what the app function
   // calls) rather than adding a middleware keeps `handle.app` the one listener for every caller.
-  const fastK8s = k8sFastPath({ directory, cache, metrics, timeoutMs, verifier, log });
+  const k8sDeps = { directory, cache, metrics, timeoutMs, verifier, log };
+  const fastK8s = k8sFastPath(k8sDeps);
+  const upgrades = k8sUpgrades(k8sDeps, (req, res) => app(req, res));
   const viaExpress = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
   (app as unknown as { handle: ExpressHandle }).handle = (req, res, next) => {
     if (!fastK8s(req, res)) viaExpress(req, res, next);
@@ -135,6 +146,11 @@ export function createApp(deps: AppDeps): FleetgateApp {
     app,
     metricsSnapshot,
     clientCache: cache,
-    close: () => cache.close(),
+    upgrade: upgrades.listener,
+    shouldUpgrade: takesUpgrade,
+    close: () => {
+      upgrades.closeAll();
+      return cache.close();
+    },
   };
 }

@@ -12,8 +12,8 @@
  * (k8s-fast-path.ts) calls it without entering Express; the Express route below (reached for
  * spellings the fast path leaves alone, e.g. /K8S/...) calls it too, so both behave alike.
  *
- * Not supported: connection upgrades (exec, attach, port-forward), which arrive on the server's
- * 'upgrade' event and never reach Express.
+ * Connection upgrades (exec, attach, port-forward) arrive on the server's 'upgrade' event and
+ * never reach a request listener: upgrade.ts serves them with the same checks.
  */
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';

@@ -28,8 +28,29 @@ export interface UpstreamCall {
   response: Promise<IncomingMessage>;
 }
 
-class UpstreamTimeout extends Error {
+/** Destroys an upstream request whose answer is overdue (upstreamFailure maps it to 504). */
+export class UpstreamTimeout extends Error {
   override name = 'UpstreamTimeout';
+}
+
+/**
+ * The HttpError for an upstream exchange that failed before answering: 504 after an
+ * UpstreamTimeout, else 502 naming the socket error (never a credential). Counts it.
+ */
+export function upstreamFailure(clusterName: string, err: Error, timeoutMs: number, metrics: HttpMetrics | undefined): HttpError {
+  if (err instanceof UpstreamTimeout) {
+    metrics?.countUpstream('timeout');
+    return new HttpError(504, `cluster "${clusterName}": upstream did not answer within ${timeoutMs} ms`);
+  }
+  metrics?.countUpstream('error');
+  return new HttpError(502, `cluster "${clusterName}": upstream unreachable: ${describeSocketError(err)}`);
+}
+
+/** Sets the cluster's credentials and Host on request headers bound for its API server. */
+export function addClusterHeaders(client: UpstreamClient, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  if (client.authorization) headers.authorization = client.authorization;
+  headers.host = client.origin.host;
+  return headers;
 }
 
 /** How a call started by startUpstream ends: with the response (headers received), or an HttpError 502/504. */
@@ -68,15 +89,13 @@ export function startUpstream(
   metrics: HttpMetrics | undefined,
   done: UpstreamDone,
 ): ClientRequest {
-  if (client.authorization) headers.authorization = client.authorization;
-  headers.host = client.origin.host;
   const req = client.request({
     protocol: client.protocol,
     hostname: client.hostname,
     port: client.port,
     method: opts.method,
     path: client.basePath + opts.path,
-    headers,
+    headers: addClusterHeaders(client, headers),
     agent: client.agent,
   });
   let released = false;
@@ -115,13 +134,7 @@ export function startUpstream(
     if (settled) return;
     settled = true;
     release();
-    if (err instanceof UpstreamTimeout) {
-      metrics?.countUpstream('timeout');
-      done(new HttpError(504, `cluster "${name}": upstream did not answer within ${timeoutMs} ms`), undefined);
-    } else {
-      metrics?.countUpstream('error');
-      done(new HttpError(502, `cluster "${name}": upstream unreachable: ${describeSocketError(err)}`), undefined);
-    }
+    done(upstreamFailure(name, err, timeoutMs, metrics), undefined);
   });
   return req;
 }

@@ -81,12 +81,16 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     },
   });
 
-  const server = createServer({ keepAliveTimeout: 5000 }, handle.app);
+  // shouldUpgradeCallback is Node >= 24.9's; older Node ignores it (see takesUpgrade).
+  const serverOptions = { keepAliveTimeout: 5000, shouldUpgradeCallback: handle.shouldUpgrade };
+  const server = createServer(serverOptions, handle.app);
+  server.on('upgrade', handle.upgrade);
   await listen(server, data.port, data);
   const addr = server.address() as AddressInfo;
   const servers: Server[] = [server];
   if (data.tls) {
-    const tlsServer = createTlsServer({ keepAliveTimeout: 5000, cert: data.tls.certPem, key: data.tls.keyPem }, handle.app);
+    const tlsServer = createTlsServer({ ...serverOptions, cert: data.tls.certPem, key: data.tls.keyPem }, handle.app);
+    tlsServer.on('upgrade', handle.upgrade);
     await listen(tlsServer, data.tls.port, data);
     tlsPort = (tlsServer.address() as AddressInfo).port;
     servers.push(tlsServer);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/paths.js';
@@ -188,9 +189,18 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
  * Serves `app` on an ephemeral HTTP port and an ephemeral HTTPS port (tlsFixtures' server
  * certificate), as the supervisor does: kubectl sends tokens only over TLS.
  */
-export async function listenHttpAndHttps(app: http.RequestListener): Promise<{ server: http.Server; tlsServer: https.Server; port: number; tlsPort: number }> {
-  const server = http.createServer(app);
-  const tlsServer = https.createServer({ cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, app);
+/**
+ * An HTTP and an HTTPS server for `app` on loopback; with `upgrades` (a FleetgateApp), they also
+ * pass connection upgrades on, as the HTTP worker's servers do.
+ */
+export async function listenHttpAndHttps(
+  app: http.RequestListener,
+  upgrades?: { upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void; shouldUpgrade: (req: http.IncomingMessage) => boolean },
+): Promise<{ server: http.Server; tlsServer: https.Server; port: number; tlsPort: number }> {
+  const options = upgrades ? { shouldUpgradeCallback: upgrades.shouldUpgrade } : {};
+  const server = http.createServer(options, app);
+  const tlsServer = https.createServer({ ...options, cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, app);
+  if (upgrades) for (const s of [server, tlsServer]) s.on('upgrade', upgrades.upgrade);
   await Promise.all([server, tlsServer].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
   return {
     server,

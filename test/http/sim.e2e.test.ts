@@ -10,7 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,13 +84,42 @@ async function call(method: string, path: string, opts: { token?: string; json?:
   return { status: res.status, text, json: () => JSON.parse(text) };
 }
 
-function kubectl(args: string[], token = adminToken): Promise<{ code: number; stdout: string; stderr: string }> {
+function kubectl(args: string[], token = adminToken, input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(kubectlBin, ['--certificate-authority', caFile, '--token', token, '--request-timeout=20s', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(kubectlBin, ['--certificate-authority', caFile, '--token', token, '--request-timeout=20s', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       bodies.push(stdout, stderr);
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
+    child.stdin!.end(input);
   });
+}
+
+/** A raw upgrade request: the status and body when refused, or 101 (the socket is then closed). */
+function upgradeRequest(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(base + path, { headers: { connection: 'Upgrade', ...headers } });
+    r.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, body: '' });
+    });
+    r.on('response', async (res) => {
+      let body = '';
+      for await (const c of res) body += String(c);
+      bodies.push(body);
+      resolve({ status: res.statusCode ?? 0, body });
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+/** The namespace and name of a Running pod, through kubectl on /k8s/NAME. */
+async function runningPod(server: string): Promise<[string, string]> {
+  const r = await kubectl(['--server', server, 'get', 'pods', '-A', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.namespace}/{.items[0].metadata.name}']);
+  expect(r.code, r.stderr).toBe(0);
+  const [ns, pod] = r.stdout.split('/');
+  expect(pod).toBeTruthy();
+  return [ns!, pod!];
 }
 
 const annotationOf = (o: { metadata: { annotations?: Record<string, string> } }) => o.metadata.annotations?.['fleetgate.dev/cluster'];
@@ -98,7 +127,8 @@ const annotationOf = (o: { metadata: { annotations?: Record<string, string> } })
 beforeAll(async () => {
   [sim, certSim] = await Promise.all([
     startSimulator({ clusters: 3, podsPerCluster: 12 }),
-    startSimulator({ clusters: 1, auth: 'cert', namePrefix: 'mtls' }),
+    // v1.31: the kubectl dispatcher then runs a kubectl that speaks WebSocket for exec.
+    startSimulator({ clusters: 1, auth: 'cert', namePrefix: 'mtls', versions: { 'mtls-0001': 'v1.31.2' } }),
   ]);
   dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-http-e2e-'));
   caFile = join(dataDir, 'fleetgate-ca.crt');
@@ -120,7 +150,7 @@ beforeAll(async () => {
     },
     options: { upstreamTimeoutMs: 2000, log: (l) => logs.push(l), publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca } },
   });
-  const listening = await listenHttpAndHttps(handle.app);
+  const listening = await listenHttpAndHttps(handle.app, handle);
   ({ server, tlsServer, tlsPort } = listening);
   base = `http://127.0.0.1:${listening.port}`;
   tlsBase = `https://127.0.0.1:${tlsPort}`;
@@ -212,6 +242,54 @@ describe('with the simulator and the real store', () => {
     const gone = await kubectl(['--server', server, 'get', 'configmap', 'fg-e2e', '-n', 'default']);
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/NotFound|not found/);
+  });
+
+  // sim-0003 reports v1.30 and mtls-0001 v1.31: kubectl speaks WebSocket to both (the simulator
+  // has no SPDY). The second cluster's credential is a client certificate held by its agent.
+  for (const pick of [() => sim.clusters[2]!.name, () => certSim.clusters[0]!.name]) {
+    it('kubectl exec through /k8s over HTTPS: output, stdin and exit codes cross the gateway', async () => {
+      const name = pick();
+      const server = `${tlsBase}/k8s/${name}`;
+      const [ns, pod] = await runningPod(server);
+      const echo = await kubectl(['--server', server, 'exec', '-n', ns, pod, '--', 'echo', 'through', name]);
+      expect(echo.code, echo.stderr).toBe(0);
+      expect(echo.stdout).toBe(`through ${name}\n`);
+      const cat = await kubectl(['--server', server, 'exec', '-i', '-n', ns, pod, '--', 'cat'], adminToken, 'from stdin\n');
+      expect(cat.code, cat.stderr).toBe(0);
+      expect(cat.stdout).toBe('from stdin\n');
+      const failed = await kubectl(['--server', server, 'exec', '-n', ns, pod, '--', 'false']);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('command terminated with exit code 1');
+    });
+  }
+
+  it('upgrades: viewers are refused, a token and a known cluster are needed, the cluster’s refusals are relayed', async () => {
+    const name = sim.clusters[2]!.name;
+    const server = `${tlsBase}/k8s/${name}`;
+    const [ns, pod] = await runningPod(server);
+    const viewer = store.tokens.create({ name: 'exec-viewer', role: 'viewer', clusters: [name] }).token;
+    const refused = await kubectl(['--server', server, 'exec', '-n', ns, pod, '--', 'echo', 'no'], viewer);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('token "exec-viewer" is a viewer: connection upgrades (exec, attach, port-forward) through /k8s are not allowed');
+
+    const execPath = `/k8s/${name}/api/v1/namespaces/${ns}/pods/${pod}/exec?command=echo&stdout=true`;
+    const ws = { upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-protocol': 'v5.channel.k8s.io' };
+    const noToken = await upgradeRequest(execPath, ws);
+    expect(noToken.status).toBe(401);
+    expect(JSON.parse(noToken.body)).toMatchObject({ kind: 'Status', code: 401 });
+    const auth = { authorization: `Bearer ${adminToken}` };
+    expect((await upgradeRequest(`/k8s/no-such-cluster/api/v1/namespaces/${ns}/pods/${pod}/exec?command=echo`, { ...ws, ...auth })).status).toBe(404);
+    expect((await upgradeRequest(execPath, { ...ws, ...auth })).status).toBe(101);
+    // The simulator declines SPDY with a Status: relayed as it is.
+    const spdy = await upgradeRequest(execPath, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io', ...auth });
+    expect(spdy.status).toBe(400);
+    expect(JSON.parse(spdy.body).message).toContain('this simulator speaks WebSocket');
+    // Upgrades fleetgate does not take (outside /k8s, or h2c) are answered as plain requests.
+    for (const h of [{ upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' }, ws]) {
+      const plain = await upgradeRequest('/api/v1/clusters', { ...h, ...auth });
+      expect(plain.status).toBe(200);
+      expect(JSON.parse(plain.body).map((c: { name: string }) => c.name)).toContain(name);
+    }
   });
 
   it('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
