@@ -191,8 +191,11 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         if (upHead.length) socket.write(upHead);
         if (head.length) upSocket.write(head);
         sessions.add(socket);
-        // pipe() passes each side's end on to the other (half-close), so a session ends as the
-        // cluster ends it; a side left open after the other closed is cut after kLingerMs.
+        // pipe() passes each side's clean end on to the other (half-close). When one side has
+        // closed, the other is ended here too (after what was written to it is flushed), and
+        // read to its end: pipe() paused it when its destination went away, and a paused socket
+        // never sees its peer's FIN, so it would stay open (and hold a drain) until cut. One
+        // that still stays open is cut after kLingerMs.
         upSocket.pipe(socket);
         socket.pipe(upSocket);
         let closed = 0;
@@ -200,7 +203,11 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
           if (++closed === 2) {
             sessions.delete(socket);
             release();
-          } else setTimeout(() => other.destroy(), kLingerMs).unref();
+            return;
+          }
+          other.end();
+          other.resume();
+          setTimeout(() => other.destroy(), kLingerMs).unref();
         };
         socket.once('close', onClose(upSocket));
         upSocket.once('close', onClose(socket));

@@ -1,6 +1,8 @@
 // Start-up and a smoke run of the API: the part of the suite CI also runs on the oldest
 // supported Node (20.19+), where the server falls back to one HTTP worker.
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startServer, type ServerHandle } from '../helpers/server.js';
 
@@ -78,9 +80,45 @@ describe('fleetgate serve --sim (smoke)', () => {
     expect(server.output().includes('V8 keeps its default helper threads')).toBe(!canExecve);
   });
 
-  it('drains and exits 0 on SIGTERM', async () => {
-    const code = await server.stop('SIGTERM');
-    expect(code).toBe(0);
+  it('drains and exits 0 on SIGTERM, after an open kubectl exec session has finished', async () => {
+    // kubectl (through its version dispatcher) speaks WebSocket to clusters of v1.30 and later.
+    const clusters = (await server.get('/api/v1/clusters')).json() as Array<{ name: string; version: string }>;
+    const recent = clusters.find((c) => Number(/^v1\.(\d+)/.exec(c.version)?.[1]) >= 30);
+    expect(recent, JSON.stringify(clusters)).toBeTruthy();
+    const kubeconfig = join(server.dataDir, 'exec.kubeconfig');
+    writeFileSync(kubeconfig, (await server.get(`/api/v1/clusters/${recent!.name}/kubeconfig`)).body);
+    const found = await new Promise<string>((resolve, reject) =>
+      execFile('kubectl', ['--kubeconfig', kubeconfig, 'get', 'pods', '-A', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.namespace} {.items[0].metadata.name}'], (err, out, stderr) =>
+        err ? reject(new Error(stderr)) : resolve(out),
+      ),
+    );
+    const [ns, pod] = found.split(' ') as [string, string];
+
+    const session = spawn('kubectl', ['--kubeconfig', kubeconfig, 'exec', '-i', '-n', ns, pod, '--', 'cat'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    session.stdout.on('data', (d) => (out += d));
+    session.stderr.on('data', (d) => (err += d));
+    const sessionEnded = new Promise<number | null>((resolve) => session.once('exit', resolve));
+    session.stdin.write('before SIGTERM\n');
+    await eventually(async () => out.includes('before SIGTERM'), 15_000).catch(() => {
+      throw new Error(`kubectl exec did not echo: ${err}`);
+    });
+
+    let serverExited = false;
+    const stopped = server.stop('SIGTERM').then((code) => {
+      serverExited = true;
+      return code;
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(serverExited).toBe(false); // the open session holds the drain (up to --drain-timeout)
+    session.stdin.end('after SIGTERM\n');
+    expect(await sessionEnded, err).toBe(0);
+    const sessionEndedAt = Date.now();
+    expect(out).toBe('before SIGTERM\nafter SIGTERM\n');
+    expect(await stopped).toBe(0);
+    // The drain ended with the session, not when its 10 s bound would have cut the connection.
+    expect(Date.now() - sessionEndedAt).toBeLessThan(7000);
     expect(server.output()).toContain('fleetgate: stopped');
   });
 });
