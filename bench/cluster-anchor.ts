@@ -4,22 +4,12 @@
  * check shape (a header compare) and no shared memory. Threads that share the index should beat
  * processes that share nothing. Usage: node cluster-anchor.js PORT BODYFILE
  */
-import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import express from 'express';
+import { runTwoProcesses } from './two-process.js';
 
 const [portArg, bodyFile] = process.argv.slice(2);
-if (cluster.isPrimary) {
-  for (let i = 0; i < 2; i++) cluster.fork();
-  let listening = 0;
-  cluster.on('listening', () => {
-    if (++listening === 2) console.log(`anchor listening on ${portArg}`);
-  });
-  process.on('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    process.exit(0);
-  });
-} else {
+runTwoProcesses(Number(portArg), () => {
   const body = JSON.parse(readFileSync(bodyFile!, 'utf8')) as unknown;
   const app = express();
   app.get('/api/v1/clusters', (req, res) => {
@@ -27,4 +17,4 @@ if (cluster.isPrimary) {
     res.json(body);
   });
   app.listen(Number(portArg), '127.0.0.1');
-}
+});

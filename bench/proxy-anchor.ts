@@ -14,11 +14,11 @@
  * Loopback and benchmark only: the simulator's certificate is not verified.
  * Usage: node proxy-anchor.js http|tunnel PORT UPSTREAM_URL TOKEN
  */
-import cluster from 'node:cluster';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
+import { runTwoProcesses } from './two-process.js';
 
 const [mode, portArg, upstreamArg, token] = process.argv.slice(2);
 if (mode !== 'http' && mode !== 'tunnel') throw new Error('usage: proxy-anchor.js http|tunnel PORT UPSTREAM_URL TOKEN');
@@ -66,15 +66,4 @@ function serveTunnel(): void {
     .listen(port, '127.0.0.1');
 }
 
-if (cluster.isPrimary) {
-  for (let i = 0; i < 2; i++) cluster.fork();
-  let listening = 0;
-  cluster.on('listening', () => {
-    if (++listening === 2) console.log(`anchor listening on ${port}`);
-  });
-  process.on('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    process.exit(0);
-  });
-} else if (mode === 'http') serveHttp();
-else serveTunnel();
+runTwoProcesses(port, mode === 'http' ? serveHttp : serveTunnel);
