@@ -164,7 +164,7 @@ try {
   const targets: Record<string, () => Promise<Cannon>> = {
     rps1: () => cannon(one.url + '/api/v1/clusters', auth, { fleetgate: one.child.proc.pid }),
     rps2: () => cannon(two.url + '/api/v1/clusters', auth, { fleetgate: two.child.proc.pid }),
-    rpsCluster2: () => cannon(`http://127.0.0.1:${anchorPort}/api/v1/clusters`, auth, {}),
+    rpsCluster2: () => cannon(`http://127.0.0.1:${anchorPort}/api/v1/clusters`, auth, { anchor: anchorPid(anchorPort) }),
     passthrough: () => cannon(`${two.url}/k8s/${target.name}/api/v1/namespaces`, auth, { fleetgate: two.child.proc.pid, sim: simPid }),
     anchorHttpProxy: () => cannon(`http://127.0.0.1:${httpProxyPort}/api/v1/namespaces`, auth, { proxy: anchorPid(httpProxyPort), sim: simPid }),
     anchorTunnel: () =>
@@ -206,6 +206,7 @@ try {
     cpuUsPerReq: {
       rps1: cpu('rps1'),
       rps2: cpu('rps2'),
+      rpsCluster2: cpu('rpsCluster2'),
       passthrough: cpu('passthrough'),
       anchorHttpProxy: cpu('anchorHttpProxy'),
       anchorTunnel: cpu('anchorTunnel'),
