@@ -28,8 +28,6 @@ export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffe
 
 export interface K8sUpgrades {
   listener: UpgradeListener;
-  /** Sessions open now. */
-  open(): number;
   /** Ends every open session (after the server stopped accepting). */
   closeAll(): void;
 }
@@ -85,9 +83,16 @@ export function takesUpgrade(req: IncomingMessage): boolean {
 
 /**
  * A request node:http treated as an upgrade that fleetgate does not take (older Node only): serve
- * it as the request listener would have, on the socket node:http gave up, and close after.
+ * it as the request listener would have, on the socket node:http gave up, and close after. Only
+ * without a body: node:http has stopped parsing this connection, so a body would have to be
+ * re-framed by hand; such a request is refused with a 400 that says what to do instead.
  */
 function servePlain(req: IncomingMessage, socket: Duplex, plain: (req: IncomingMessage, res: ServerResponse) => void): void {
+  const cl = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')) {
+    refuseUpgrade(socket, 400, `Upgrade: ${String(req.headers.upgrade)} on a request with a body is not served by this Node.js (${process.version}); send it without the Upgrade header`);
+    return;
+  }
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket as Socket);
@@ -95,7 +100,7 @@ function servePlain(req: IncomingMessage, socket: Duplex, plain: (req: IncomingM
     res.detachSocket(socket as Socket);
     socket.end();
   });
-  // No parser feeds this request any more: a body it declared is not coming, so say it ended.
+  // No parser feeds this request any more; it has no body, so make sure it reads as ended.
   req.push(null);
   plain(req, res);
 }
@@ -245,7 +250,6 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
 
   return {
     listener,
-    open: () => sessions.size,
     closeAll: () => {
       for (const s of sessions) s.destroy();
     },

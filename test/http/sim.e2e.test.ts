@@ -10,7 +10,8 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,9 +96,9 @@ function kubectl(args: string[], token = adminToken, input = ''): Promise<{ code
 }
 
 /** A raw upgrade request: the status and body when refused, or 101 (the socket is then closed). */
-function upgradeRequest(path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function upgradeRequest(path: string, headers: Record<string, string>, origin = base, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const r = httpRequest(base + path, { headers: { connection: 'Upgrade', ...headers } });
+    const r = httpRequest(origin + path, { method: body === undefined ? 'GET' : 'POST', headers: { connection: 'Upgrade', ...headers } });
     r.on('upgrade', (res, socket) => {
       socket.destroy();
       resolve({ status: res.statusCode ?? 0, body: '' });
@@ -109,7 +110,7 @@ function upgradeRequest(path: string, headers: Record<string, string>): Promise<
       resolve({ status: res.statusCode ?? 0, body });
     });
     r.on('error', reject);
-    r.end();
+    r.end(body);
   });
 }
 
@@ -284,11 +285,28 @@ describe('with the simulator and the real store', () => {
     const spdy = await upgradeRequest(execPath, { upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v4.channel.k8s.io', ...auth });
     expect(spdy.status).toBe(400);
     expect(JSON.parse(spdy.body).message).toContain('this simulator speaks WebSocket');
-    // Upgrades fleetgate does not take (outside /k8s, or h2c) are answered as plain requests.
-    for (const h of [{ upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' }, ws]) {
-      const plain = await upgradeRequest('/api/v1/clusters', { ...h, ...auth });
-      expect(plain.status).toBe(200);
-      expect(JSON.parse(plain.body).map((c: { name: string }) => c.name)).toContain(name);
+    // Upgrades fleetgate does not take (outside /k8s, or h2c) are answered as plain requests:
+    // by node:http through shouldUpgradeCallback (Node >= 24.9), and by the listener itself on a
+    // server without it (older Node), which the second server here stands for on any Node.
+    const bare = createServer(handle.app).on('upgrade', handle.upgrade);
+    await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+    const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+    try {
+      for (const origin of [base, bareOrigin]) {
+        for (const h of [{ upgrade: 'h2c', 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' }, ws]) {
+          const plain = await upgradeRequest('/api/v1/clusters', { ...h, ...auth }, origin);
+          expect(plain.status, origin).toBe(200);
+          expect(JSON.parse(plain.body).map((c: { name: string }) => c.name)).toContain(name);
+        }
+      }
+      // Without shouldUpgradeCallback a request with a body cannot be served plainly: a clear 400.
+      const posted = await upgradeRequest('/api/v1/admin/tokens', { upgrade: 'h2c', 'content-type': 'application/json', ...auth }, bareOrigin, JSON.stringify({ name: 'h2c', role: 'viewer' }));
+      expect(posted.status).toBe(400);
+      expect(JSON.parse(posted.body).error).toContain('send it without the Upgrade header');
+      expect((await upgradeRequest(execPath, { ...ws, ...auth }, bareOrigin)).status).toBe(101);
+    } finally {
+      bare.closeAllConnections();
+      await new Promise((r) => bare.close(r));
     }
   });
 
