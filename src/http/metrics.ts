@@ -31,6 +31,8 @@ export interface HttpMetricsSnapshot {
   upstream: UpstreamCacheStats;
   /** Upstream request outcomes: 'ok' | 'timeout' | 'error' → count. */
   upstreamResults: Record<string, number>;
+  /** Connections upgraded through /k8s (exec, attach, port-forward) open now. */
+  upgradedSessions: number;
 }
 
 export function emptyUpstreamStats(): UpstreamCacheStats {
@@ -42,6 +44,8 @@ export class HttpMetrics {
   private readonly buckets = new Map<string, number[]>();
   private readonly sums = new Map<string, number>();
   readonly upstreamResults: Record<string, number> = {};
+  /** Upgraded /k8s sessions open now (upgrade.ts counts them in and out). */
+  upgradedSessions = 0;
 
   observe(route: string, method: string, status: number, seconds: number): void {
     const key = `${route}\t${method}\t${status}`;
@@ -68,6 +72,7 @@ export class HttpMetrics {
       latencySumSeconds: Object.fromEntries(this.sums),
       upstream: { ...upstream },
       upstreamResults: { ...this.upstreamResults },
+      upgradedSessions: this.upgradedSessions,
     };
   }
 
@@ -102,8 +107,10 @@ export function sumHttpSnapshots(snaps: readonly HttpMetricsSnapshot[]): HttpMet
     latencySumSeconds: {},
     upstream: emptyUpstreamStats(),
     upstreamResults: {},
+    upgradedSessions: 0,
   };
   for (const s of snaps) {
+    out.upgradedSessions += s.upgradedSessions ?? 0;
     addInto(out.requests, s.requests);
     addInto(out.latencySumSeconds, s.latencySumSeconds);
     addInto(out.upstreamResults, s.upstreamResults);
@@ -159,5 +166,8 @@ export function renderHttpMetrics(s: HttpMetricsSnapshot): string {
   out.push('# HELP fleetgate_upstream_requests_total Upstream requests by outcome.');
   out.push('# TYPE fleetgate_upstream_requests_total counter');
   for (const k of Object.keys(s.upstreamResults).sort()) out.push(`fleetgate_upstream_requests_total{result="${label(k)}"} ${s.upstreamResults[k]}`);
+  out.push('# HELP fleetgate_http_upgraded_sessions Connections upgraded through /k8s (exec, attach, port-forward) open now.');
+  out.push('# TYPE fleetgate_http_upgraded_sessions gauge');
+  out.push(`fleetgate_http_upgraded_sessions ${s.upgradedSessions}`);
   return out.join('\n') + '\n';
 }

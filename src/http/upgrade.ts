@@ -196,6 +196,7 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         if (upHead.length) socket.write(upHead);
         if (head.length) upSocket.write(head);
         sessions.add(socket);
+        d.metrics.upgradedSessions++;
         // pipe() passes each side's clean end on to the other (half-close). When one side has
         // closed, the other is ended here too (after what was written to it is flushed), and
         // read to its end: pipe() paused it when its destination went away, and a paused socket
@@ -207,6 +208,7 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         const onClose = (other: Duplex) => () => {
           if (++closed === 2) {
             sessions.delete(socket);
+            d.metrics.upgradedSessions--;
             release();
             return;
           }

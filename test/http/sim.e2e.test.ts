@@ -10,7 +10,8 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -308,6 +309,34 @@ describe('with the simulator and the real store', () => {
       bare.closeAllConnections();
       await new Promise((r) => bare.close(r));
     }
+  });
+
+  it('an upgraded session is counted while open, and ends when the caller leaves', async () => {
+    const name = sim.clusters[2]!.name;
+    const [ns, pod] = await runningPod(`${tlsBase}/k8s/${name}`);
+    const r = httpRequest(`${base}/k8s/${name}/api/v1/namespaces/${ns}/pods/${pod}/exec?command=cat&stdin=true&stdout=true`, {
+      headers: {
+        authorization: `Bearer ${adminToken}`,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-protocol': 'v5.channel.k8s.io',
+      },
+    });
+    r.end();
+    const [res, socket] = await new Promise<[IncomingMessage, Duplex]>((resolve, reject) => {
+      r.on('upgrade', (res, socket) => resolve([res, socket]));
+      r.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      r.on('error', reject);
+    });
+    expect(res.headers['sec-websocket-protocol']).toBe('v5.channel.k8s.io');
+    expect(handle.metricsSnapshot().upgradedSessions).toBe(1);
+    expect(await (await fetch(base + '/metrics')).text()).toContain('fleetgate_http_upgraded_sessions 1');
+    socket.destroy();
+    const deadline = Date.now() + 5000;
+    while (handle.metricsSnapshot().upgradedSessions !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(handle.metricsSnapshot().upgradedSessions).toBe(0);
   });
 
   it('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
