@@ -738,6 +738,9 @@ export class SimEngine {
     const ns = route.def.namespaced ? route.namespace : '';
     const matches = (e: Entry) => (!ns || e.namespace === ns) && matchLabels(labelSel, e.labels) && matchFields(fieldSel, e.fields);
     res.writeHead(200, ['Content-Type', JSON_TYPE, 'Cache-Control', 'no-cache, private', 'X-Fleetgate-Cluster', rt.name, 'Transfer-Encoding', 'chunked']);
+    // As the API server does: the status goes out now, not with the first event, which may be
+    // minutes away (a watch from a resourceVersion sends nothing until something changes).
+    res.flushHeaders();
     const rv = query.get('resourceVersion');
     if (!rv || rv === '0') {
       for (const e of store.select(coll, ns, labelSel, fieldSel)) res.write(`{"type":"ADDED","object":${e.json}}\n`);
