@@ -8,7 +8,7 @@
  * the index and server suites); the "sync" here builds entries with src/k8s exactly as the sync
  * worker does.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -337,6 +337,36 @@ describe('with the simulator and the real store', () => {
     const deadline = Date.now() + 5000;
     while (handle.metricsSnapshot().upgradedSessions !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(handle.metricsSnapshot().upgradedSessions).toBe(0);
+  });
+
+  it('kubectl get -w through /k8s streams events as they happen, past the upstream timeout', async () => {
+    const name = sim.clusters[1]!.name;
+    const server = `${tlsBase}/k8s/${name}`;
+    const watch = spawn(kubectlBin, ['--certificate-authority', caFile, '--token', adminToken, '--server', server, 'get', 'configmaps', '-n', 'default', '-w', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    watch.stdout.on('data', (d) => (out += d));
+    watch.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<void>((resolve) => watch.once('exit', () => resolve()));
+    try {
+      const until = async (what: string, ms: number) => {
+        const deadline = Date.now() + ms;
+        while (!out.includes(what) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        expect(out, err).toContain(what);
+      };
+      await until('configmap/kube-root-ca.crt', 15_000); // the initial list
+      // Quiet for longer than the 2 s upstream timeout: a watch has none once it has started.
+      await new Promise((r) => setTimeout(r, 2500));
+      const created = await kubectl(['--server', server, 'create', 'configmap', 'fg-watched', '-n', 'default', '--from-literal=k=v']);
+      expect(created.code, created.stderr).toBe(0);
+      await until('configmap/fg-watched', 5000);
+      expect(watch.exitCode).toBe(null);
+    } finally {
+      watch.kill();
+      await exited;
+      bodies.push(out, err);
+      await kubectl(['--server', server, 'delete', 'configmap', 'fg-watched', '-n', 'default']);
+    }
   });
 
   it('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
