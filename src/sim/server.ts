@@ -767,7 +767,19 @@ export class SimEngine {
       const lines: string[] = [];
       for (let i = 0; i < 10; i++) lines.push(`2025-01-01T00:00:0${i}Z INFO ${container} line ${i + 1} from ${rt.name}/${route.namespace}/${route.name}`);
       const tail = parseInt(query.get('tailLines') ?? '', 10);
-      this.send(rt, res, 200, (tail >= 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines).join('\n') + '\n', 'text/plain');
+      const text = (tail >= 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines).join('\n') + '\n';
+      const follow = query.get('follow');
+      if (follow !== 'true' && follow !== '1') {
+        this.send(rt, res, 200, text, 'text/plain');
+        return;
+      }
+      // Follow: the lines so far, then one more a second until the client leaves.
+      res.writeHead(200, ['Content-Type', 'text/plain', 'Cache-Control', 'no-cache, private', 'X-Fleetgate-Cluster', rt.name, 'Transfer-Encoding', 'chunked']);
+      res.write(text);
+      let n = lines.length;
+      const timer = setInterval(() => res.write(`2025-01-01T00:01:${String(n % 60).padStart(2, '0')}Z INFO ${container} line ${++n} from ${rt.name}/${route.namespace}/${route.name}\n`), 1000);
+      timer.unref();
+      res.on('close', () => clearInterval(timer));
       return;
     }
     if (this.wantsTable(req)) {

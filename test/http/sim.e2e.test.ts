@@ -369,6 +369,30 @@ describe('with the simulator and the real store', () => {
     }
   });
 
+  it('kubectl logs -f through /k8s streams new lines as the container writes them', async () => {
+    const name = sim.clusters[0]!.name;
+    const server = `${tlsBase}/k8s/${name}`;
+    const [ns, pod] = await runningPod(server);
+    const follow = spawn(kubectlBin, ['--certificate-authority', caFile, '--token', adminToken, '--server', server, 'logs', '-f', '-n', ns, pod], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    follow.stdout.on('data', (d) => (out += d));
+    follow.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<void>((resolve) => follow.once('exit', () => resolve()));
+    try {
+      // Ten lines at once, then one a second: line 13 is written about 3 s in, long after the
+      // response began, so it can only arrive through a stream that was not buffered.
+      const deadline = Date.now() + 15_000;
+      while (!out.includes(' line 13 ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(out, err).toContain(`line 13 from ${name}/${ns}/${pod}`);
+      expect(follow.exitCode).toBe(null);
+    } finally {
+      follow.kill();
+      await exited;
+      bodies.push(out, err);
+    }
+  });
+
   it('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
     const name = sim.clusters[0]!.name;
     const r = await call('GET', `/api/v1/clusters/${name}/kubeconfig`);
