@@ -462,11 +462,22 @@ describe('with the simulator and the real store', () => {
     try {
       const t0 = Date.now();
       const hung = call('GET', `/k8s/${a}/api/v1/namespaces`);
+      // An upgrade (exec) to the hanging cluster is bounded by the same timeout.
+      const hungExec = upgradeRequest(`/k8s/${a}/api/v1/namespaces/default/pods/any/exec?command=echo`, {
+        authorization: `Bearer ${adminToken}`,
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-protocol': 'v5.channel.k8s.io',
+      });
       for (let i = 0; i < 5; i++) expect((await call('GET', `/k8s/${b}/api/v1/namespaces`)).status).toBe(200);
       expect(Date.now() - t0).toBeLessThan(2000);
       const r = await hung;
       expect(r.status).toBe(504);
       expect(r.json().error).toMatch(/did not answer within 2000 ms/);
+      const e = await hungExec;
+      expect(e.status).toBe(504);
+      expect(JSON.parse(e.body)).toMatchObject({ kind: 'Status', reason: 'Timeout', message: `cluster "${a}": upstream did not answer within 2000 ms` });
     } finally {
       await sim.setFault(a, { hang: false });
     }
