@@ -105,6 +105,28 @@ function servePlain(req: IncomingMessage, socket: Duplex, plain: (req: IncomingM
   plain(req, res);
 }
 
+/**
+ * Copies bytes both ways between two connected sockets until both have closed, then calls done
+ * once. pipe() passes each side's clean end on to the other (half-close). When one side has
+ * closed, the other is ended here too (after what was written to it is flushed) and read to its
+ * end: pipe() paused it when its destination went away, and a paused socket never sees its
+ * peer's FIN, so it would stay open (and hold a drain) until cut. One that still stays open is
+ * cut after kLingerMs.
+ */
+function splice(a: Duplex, b: Duplex, done: () => void): void {
+  a.pipe(b);
+  b.pipe(a);
+  let closed = 0;
+  const onClose = (other: Duplex) => () => {
+    if (++closed === 2) return done();
+    other.end();
+    other.resume();
+    setTimeout(() => other.destroy(), kLingerMs).unref();
+  };
+  a.once('close', onClose(b));
+  b.once('close', onClose(a));
+}
+
 export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, res: ServerResponse) => void): K8sUpgrades {
   const sessions = new Set<Duplex>();
 
@@ -177,47 +199,46 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       }
       let answered = false;
       const timer = setTimeout(() => up.destroy(new UpstreamTimeout()), d.timeoutMs);
-      // The caller gave up before the cluster answered.
-      socket.once('close', () => {
+      // Read the caller while the cluster has not answered, or a caller who leaves would go
+      // unnoticed (node:http left the socket paused) and hold its client until the timeout.
+      // Nothing should come before the switch; whatever does is kept for the cluster.
+      const early: Buffer[] = head.length ? [head] : [];
+      const keep = (chunk: Buffer) => early.push(chunk);
+      const left = () => {
         if (!answered) up.destroy();
-      });
+      };
+      socket.on('data', keep);
+      socket.once('end', left);
+      socket.once('close', left);
+      const stopWatching = () => {
+        socket.off('data', keep);
+        socket.off('end', left);
+        socket.off('close', left);
+        socket.pause();
+      };
 
       up.once('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
         clearTimeout(timer);
         answered = true;
+        stopWatching();
         d.metrics.countUpstream('ok');
-        if (socket.destroyed) {
+        if (socket.destroyed || socket.readableEnded) {
           upSocket.destroy();
+          socket.destroy();
           release();
           return;
         }
         upSocket.on('error', () => upSocket.destroy());
         socket.write(responseHead(upRes.statusCode ?? 101, upRes.statusMessage, upRes.rawHeaders));
         if (upHead.length) socket.write(upHead);
-        if (head.length) upSocket.write(head);
+        for (const chunk of early) upSocket.write(chunk);
         sessions.add(socket);
         d.metrics.upgradedSessions++;
-        // pipe() passes each side's clean end on to the other (half-close). When one side has
-        // closed, the other is ended here too (after what was written to it is flushed), and
-        // read to its end: pipe() paused it when its destination went away, and a paused socket
-        // never sees its peer's FIN, so it would stay open (and hold a drain) until cut. One
-        // that still stays open is cut after kLingerMs.
-        upSocket.pipe(socket);
-        socket.pipe(upSocket);
-        let closed = 0;
-        const onClose = (other: Duplex) => () => {
-          if (++closed === 2) {
-            sessions.delete(socket);
-            d.metrics.upgradedSessions--;
-            release();
-            return;
-          }
-          other.end();
-          other.resume();
-          setTimeout(() => other.destroy(), kLingerMs).unref();
-        };
-        socket.once('close', onClose(upSocket));
-        upSocket.once('close', onClose(socket));
+        splice(socket, upSocket, () => {
+          sessions.delete(socket);
+          d.metrics.upgradedSessions--;
+          release();
+        });
         observe(upRes.statusCode ?? 101);
       });
 
@@ -225,6 +246,7 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         // The cluster declined to switch protocols: relay its answer and close.
         clearTimeout(timer);
         answered = true;
+        stopWatching();
         d.metrics.countUpstream('ok');
         upRes.once('close', release);
         if (socket.destroyed) {
@@ -243,8 +265,18 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         clearTimeout(timer);
         if (answered) return;
         answered = true;
+        stopWatching();
         release();
         refuse(upstreamFailure(client.clusterName, err, d.timeoutMs, d.metrics));
+      });
+      // Destroyed without an error before any answer (the caller left): nothing else releases.
+      up.once('close', () => {
+        clearTimeout(timer);
+        if (answered) return;
+        answered = true;
+        stopWatching();
+        release();
+        socket.destroy();
       });
       up.end();
     }

@@ -305,6 +305,13 @@ describe('with the simulator and the real store', () => {
       expect(posted.status).toBe(400);
       expect(JSON.parse(posted.body).error).toContain('send it without the Upgrade header');
       expect((await upgradeRequest(execPath, { ...ws, ...auth }, bareOrigin)).status).toBe(101);
+      // Refused, relayed and finished upgrades all close their connections.
+      expect((await upgradeRequest(execPath, ws, bareOrigin)).status).toBe(401);
+      expect((await upgradeRequest(execPath, { upgrade: 'SPDY/3.1', ...auth }, bareOrigin)).status).toBe(400);
+      const open = () => new Promise<number>((resolve) => bare.getConnections((_e, n) => resolve(n)));
+      const deadline = Date.now() + 3000;
+      while ((await open()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await open()).toBe(0);
     } finally {
       bare.closeAllConnections();
       await new Promise((r) => bare.close(r));
@@ -478,6 +485,22 @@ describe('with the simulator and the real store', () => {
       const e = await hungExec;
       expect(e.status).toBe(504);
       expect(JSON.parse(e.body)).toMatchObject({ kind: 'Status', reason: 'Timeout', message: `cluster "${a}": upstream did not answer within 2000 ms` });
+
+      // A caller that leaves before the hanging cluster answers frees its hold on the client.
+      const client = () => handle.clientCache.peek(store.clusters.getByName(a)!.id)!;
+      const refs = client().refs;
+      const left = httpRequest(`${base}/k8s/${a}/api/v1/namespaces/default/pods/any/exec?command=echo`, {
+        headers: { authorization: `Bearer ${adminToken}`, connection: 'Upgrade', upgrade: 'websocket' },
+      });
+      left.on('error', () => {});
+      left.end();
+      const held = Date.now() + 2000;
+      while (client().refs === refs && Date.now() < held) await new Promise((r) => setTimeout(r, 10));
+      expect(client().refs).toBe(refs + 1);
+      left.destroy();
+      const freed = Date.now() + 1000;
+      while (client().refs !== refs && Date.now() < freed) await new Promise((r) => setTimeout(r, 10));
+      expect(client().refs).toBe(refs);
     } finally {
       await sim.setFault(a, { hang: false });
     }
