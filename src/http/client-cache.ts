@@ -21,12 +21,17 @@
  * only when no current client matches does the cache copy the whole entry out of the index
  * (ClientCacheOptions.fullEntry), so the per-request lookup never touches the CA, key or token.
  *
- * Secrets: the client holds the cluster's bearer token and TLS key; its inspect/toString output
- * and stats are redacted.
+ * Proxies: a cluster's proxy-url is honoured here as in the version probe (src/k8s/proxy.ts): an
+ * https API server through a CONNECT tunnel made by the agent itself (TunnelingAgent, so pooling
+ * and keep-alive are unchanged), a plain-http one with absolute-form requests to the proxy.
+ *
+ * Secrets: the client holds the cluster's bearer token, TLS key and proxy credentials; its
+ * inspect/toString output and stats are redacted.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
+import { authorityOf, parseProxyUrl, TunnelingAgent, type ProxyTarget } from '../k8s/index.js';
 import type { IndexEntry, IndexHead } from '../index/types.js';
 import { HttpError } from './errors.js';
 import { emptyUpstreamStats, type UpstreamCacheStats } from './metrics.js';
@@ -53,11 +58,27 @@ export class UpstreamClient {
     readonly request: typeof http.request,
     /** `Bearer TOKEN` or undefined: never log. */
     readonly authorization: string | undefined,
+    /**
+     * A plain-http API server behind an http(s) proxy: requests go to the proxy in absolute form
+     * (basePath then starts with the server's origin) with this Proxy-Authorization, if any.
+     * (An https one goes through a TunnelingAgent instead, and needs nothing here.)
+     */
+    via?: { proxy: ProxyTarget },
   ) {
-    this.protocol = origin.protocol;
-    this.hostname = origin.hostname.replace(/^\[|\]$/g, '');
-    this.port = origin.port || undefined;
+    if (via) {
+      this.protocol = via.proxy.tls ? 'https:' : 'http:';
+      this.hostname = via.proxy.host;
+      this.port = String(via.proxy.port);
+      this.proxyAuthorization = via.proxy.authorization;
+    } else {
+      this.protocol = origin.protocol;
+      this.hostname = origin.hostname.replace(/^\[|\]$/g, '');
+      this.port = origin.port || undefined;
+    }
   }
+
+  /** `Basic …` for the cluster's proxy, when requests go to it in absolute form: never log. */
+  readonly proxyAuthorization: string | undefined;
 
   toString(): string {
     return `UpstreamClient(${this.clusterName}#${this.clusterId} gen ${this.generation} ${this.origin.origin})`;
@@ -232,7 +253,14 @@ export class UpstreamClientCache {
   private create(key: string, entry: IndexEntry): UpstreamClient {
     const c = entry.client;
     if (!c.server) throw new HttpError(503, `cluster "${entry.name}" has no API server address yet`);
-    if (c.proxyUrl) throw new HttpError(502, `cluster "${entry.name}": proxy-url is not supported by the fleetgate upstream client`);
+    let proxy: ProxyTarget | undefined;
+    if (c.proxyUrl) {
+      try {
+        proxy = parseProxyUrl(c.proxyUrl);
+      } catch (err) {
+        throw new HttpError(502, `cluster "${entry.name}": ${(err as Error).message}`);
+      }
+    }
     let url: URL;
     try {
       url = new URL(c.server);
@@ -258,16 +286,22 @@ export class UpstreamClientCache {
       if (c.certData) tls.cert = c.certData;
       if (c.keyData) tls.key = c.keyData;
       if (c.tlsServerName) tls.servername = c.tlsServerName;
-      agent = new https.Agent(tls);
+      agent = proxy ? new TunnelingAgent(tls, proxy) : new https.Agent(tls);
       request = https.request;
     } else if (url.protocol === 'http:') {
-      agent = new http.Agent(base);
-      request = http.request;
+      // Through a proxy, the agent's connections go to the proxy (over TLS for an https one).
+      agent = proxy?.tls ? new https.Agent(base) : new http.Agent(base);
+      request = proxy?.tls ? https.request : http.request;
     } else {
       throw new HttpError(502, `cluster "${entry.name}": unsupported server URL scheme ${url.protocol}`);
     }
     this.stats_.created++;
     const basePath = url.pathname.replace(/\/+$/, '');
-    return new UpstreamClient(key, entry.id, entry.name, entry.generation, url, basePath, agent, request, c.token ? `Bearer ${c.token}` : undefined);
+    const authorization = c.token ? `Bearer ${c.token}` : undefined;
+    if (proxy && url.protocol === 'http:') {
+      const absolute = `http://${authorityOf(url.hostname.replace(/^\[|\]$/g, ''), url.port || 80)}${basePath}`;
+      return new UpstreamClient(key, entry.id, entry.name, entry.generation, url, absolute, agent, request, authorization, { proxy });
+    }
+    return new UpstreamClient(key, entry.id, entry.name, entry.generation, url, basePath, agent, request, authorization);
   }
 }

@@ -49,6 +49,7 @@ export function upstreamFailure(clusterName: string, err: Error, timeoutMs: numb
 /** Sets the cluster's credentials and Host on request headers bound for its API server. */
 export function addClusterHeaders(client: UpstreamClient, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   if (client.authorization) headers.authorization = client.authorization;
+  if (client.proxyAuthorization) headers['proxy-authorization'] = client.proxyAuthorization;
   headers.host = client.origin.host;
   return headers;
 }

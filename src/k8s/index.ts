@@ -14,6 +14,8 @@ export { normaliseClientConfig, inClusterClientConfig, protectClientConfig, kSer
 export { configHash } from './hash.js';
 export type { ConfigHashInput } from './hash.js';
 export { probeVersion, tlsOptionsOf } from './probe.js';
+export { parseProxyUrl, authorityOf, connectTunnel, TunnelingAgent } from './proxy.js';
+export type { ProxyTarget } from './proxy.js';
 export type { ProbeResult, ProbeOptions } from './probe.js';
 export { buildClientConfig } from './cluster-config.js';
 export type { ClusterSource, ClusterSourceOptions } from './cluster-config.js';

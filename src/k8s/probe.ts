@@ -10,9 +10,10 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { ClientConfig } from '../index/types.js';
+import { authorityOf, connectTunnel, parseProxyUrl, type ProxyTarget } from './proxy.js';
 import { redact, shorten } from './redact.js';
 
 export type ProbeResult = { ok: true; gitVersion: string; ms: number } | { ok: false; error: string; ms: number };
@@ -163,62 +164,26 @@ export function probeVersion(config: ClientConfig, opts: ProbeOptions): Promise<
       return;
     }
 
-    let proxy: URL;
+    let proxy: ProxyTarget;
     try {
-      proxy = new URL(config.proxyUrl);
-      if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') throw new Error('protocol');
-    } catch {
-      return fail('invalid proxy URL (only http and https proxies are supported)');
+      proxy = parseProxyUrl(config.proxyUrl);
+    } catch (err) {
+      return fail((err as Error).message);
     }
-    const proxyHost = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
-    const proxyPort = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
-    const proxyHeaders: http.OutgoingHttpHeaders = {};
-    if (proxy.username !== '') {
-      const cred = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-      proxyHeaders['proxy-authorization'] = `Basic ${Buffer.from(cred).toString('base64')}`;
-    }
-    const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    const authority = authorityOf(host, port);
     if (!isHttps) {
       // Plain http through an http proxy: absolute-form request line.
-      send(
-        {
-          host: proxyHost,
-          port: proxyPort,
-          path: `http://${authority}${path}`,
-          method: 'GET',
-          headers: { ...headers, ...proxyHeaders, host: authority },
-          agent: false,
-        },
-        proxy.protocol === 'https:',
-      );
+      const viaProxy: http.OutgoingHttpHeaders = { ...headers, host: authority };
+      if (proxy.authorization) viaProxy['proxy-authorization'] = proxy.authorization;
+      send({ host: proxy.host, port: proxy.port, path: `http://${authority}${path}`, method: 'GET', headers: viaProxy, agent: false }, proxy.tls);
       return;
     }
     // https through a proxy: CONNECT tunnel, then TLS to the API server inside it.
-    const connectReq = (proxy.protocol === 'https:' ? https : http).request({
-      host: proxyHost,
-      port: proxyPort,
-      method: 'CONNECT',
-      path: authority,
-      headers: { ...proxyHeaders, host: authority },
-      agent: false,
+    const connectReq = connectTunnel(proxy, authority, (err, socket) => {
+      if (err) return fail(errorText(err));
+      cleanups.push(() => socket!.destroy());
+      send({ host, port, path, method: 'GET', headers, createConnection: () => tls.connect({ ...tlsOpts, socket: socket as Socket }) }, true);
     });
     cleanups.push(() => connectReq.destroy());
-    connectReq.on('error', (err) => fail(`proxy: ${errorText(err)}`));
-    connectReq.on('connect', (res: http.IncomingMessage, socket: Duplex) => {
-      cleanups.push(() => socket.destroy());
-      if (res.statusCode !== 200) return fail(`proxy CONNECT answered HTTP ${res.statusCode ?? 0}`);
-      send(
-        {
-          host,
-          port,
-          path,
-          method: 'GET',
-          headers,
-          createConnection: () => tls.connect({ ...tlsOpts, socket }),
-        },
-        true,
-      );
-    });
-    connectReq.end();
   });
 }

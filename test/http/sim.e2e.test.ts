@@ -12,7 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ import { listenHttpAndHttps, tlsFixtures } from './fake-k8s.js';
 import { FakeDirectory } from './fakes.js';
 
 const kubectlBin = '/usr/bin/kubectl';
+const kProxyPassword = 'pr0xy-s3cret-' + Math.random().toString(36).slice(2);
 
 let sim: Simulator;
 let certSim: Simulator;
@@ -523,8 +524,62 @@ describe('with the simulator and the real store', () => {
     expect(client.destroyed).toBe(false);
   });
 
+  it('a cluster behind an authenticating proxy (proxy-url) is probed, served and exec-ed through it', async () => {
+    const target = sim.clusters[2]!.name; // v1.30: kubectl execs over WebSocket
+    const tunnels: string[] = [];
+    const proxy = createServer((_req, res) => res.writeHead(405).end());
+    const open = new Set<Duplex>();
+    proxy.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => {
+      open.add(client);
+      client.on('error', () => {});
+      if (req.headers['proxy-authorization'] !== `Basic ${Buffer.from(`fleet:${kProxyPassword}`).toString('base64')}`) {
+        client.end('HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = netConnect(Number(port), host!, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://fleet:${kProxyPassword}@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const config = sim.singleKubeconfig(target).replace(/^( {4}server: .*)$/m, `$1\n    proxy-url: "${proxyUrl}"`);
+    expect(config).toContain('proxy-url');
+    let id = 0;
+    try {
+      const created = await call('POST', '/api/v1/admin/clusters', { json: { name: 'behind-proxy', config } });
+      expect(created.status, created.text).toBe(201);
+      id = created.json().id;
+      expect(created.json()).toMatchObject({ state: 'ok', version: sim.cluster(target).version });
+      const probed = tunnels.length;
+      expect(probed).toBeGreaterThan(0); // the version probe went through the proxy
+
+      const ns = await call('GET', '/k8s/behind-proxy/api/v1/namespaces');
+      expect(ns.status, ns.text).toBe(200);
+      expect(new Set(ns.json().items.map(annotationOf))).toEqual(new Set([target]));
+      expect(tunnels.length).toBeGreaterThan(probed); // and so did the request
+      expect(new Set(tunnels)).toEqual(new Set([new URL(sim.cluster(target).server).host]));
+
+      const server = `${tlsBase}/k8s/behind-proxy`;
+      const [pns, pod] = await runningPod(server);
+      const echo = await kubectl(['--server', server, 'exec', '-n', pns, pod, '--', 'echo', 'through the proxy']);
+      expect(echo.code, echo.stderr).toBe(0);
+      expect(echo.stdout).toBe('through the proxy\n');
+    } finally {
+      if (id) expect((await call('DELETE', `/api/v1/admin/clusters/${id}`)).status).toBe(200);
+      for (const c of open) c.destroy(); // tunnels are detached from the server: close() would wait
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
   it('no response, kubectl output or log line carries a cluster token, key or certificate', () => {
-    const secrets: string[] = [];
+    const secrets: string[] = [kProxyPassword];
     for (const c of [...sim.clusters, ...certSim.clusters]) {
       secrets.push(c.token, c.viewerToken);
       for (const pem of [c.clientCertPem, c.clientKeyPem]) if (pem) secrets.push(...pem.split('\n').filter((l) => l.length > 40 && !l.startsWith('-----')));

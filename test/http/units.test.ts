@@ -7,6 +7,9 @@ import { cookieValue } from '../../src/http/select.js';
 import { upstreamRequestHeaders } from '../../src/http/passthrough.js';
 import type { IndexEntry, IndexHead } from '../../src/index/types.js';
 import { inspect } from 'node:util';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getJson } from '../../src/http/upstream.js';
 
 function entry(over: Partial<IndexEntry> & { token?: string } = {}): IndexEntry {
   const { token, ...rest } = over;
@@ -114,6 +117,46 @@ describe('UpstreamClientCache keying', () => {
     for (const text of [String(c), inspect(c), JSON.stringify({ c })]) expect(text).not.toContain('secret-token');
     cache.release(c);
     await cache.close();
+  });
+});
+
+describe('UpstreamClientCache through a proxy-url', () => {
+  it('a plain-http API server behind an http proxy: absolute-form requests with Proxy-Authorization', async () => {
+    const api = createServer((req, res) => res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? '' })));
+    const seen: Array<{ url: string; proxyAuth: string; host: string }> = [];
+    const proxy = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', proxyAuth: String(req.headers['proxy-authorization'] ?? ''), host: String(req.headers.host ?? '') });
+      const target = new URL(req.url ?? '');
+      const up = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, headers: { authorization: req.headers.authorization ?? '' } }, (r) => r.pipe(res));
+      up.end();
+    });
+    const listen = (srv: Server) => new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as AddressInfo).port)));
+    const [apiPort, proxyPort] = [await listen(api), await listen(proxy)];
+    const cache = new UpstreamClientCache();
+    try {
+      const client = cache.acquire(entry({ client: { ...entry().client, server: `http://127.0.0.1:${apiPort}/base`, proxyUrl: `http://u:p%40ss@127.0.0.1:${proxyPort}` } }));
+      const got = await getJson<{ path: string; auth: string }>(cache, client, '/version?x=1', 2000); // releases the client
+      expect(got).toEqual({ path: '/base/version?x=1', auth: 'Bearer secret-token' });
+      expect(seen).toEqual([{ url: `http://127.0.0.1:${apiPort}/base/version?x=1`, proxyAuth: `Basic ${Buffer.from('u:p@ss').toString('base64')}`, host: `127.0.0.1:${apiPort}` }]);
+      for (const text of [String(client), inspect(client)]) expect(text).not.toContain('p%40ss');
+    } finally {
+      await cache.close();
+      for (const srv of [api, proxy]) {
+        srv.closeAllConnections();
+        await new Promise((r) => srv.close(r));
+      }
+    }
+  });
+
+  it('a proxy-url that is not http(s) is a 502 naming the cluster, not the URL', () => {
+    const cache = new UpstreamClientCache();
+    let err: unknown;
+    try {
+      cache.acquire(entry({ client: { ...entry().client, proxyUrl: 'socks5://user:hunter2@10.0.0.1:1080' } }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ status: 502, message: 'cluster "a": invalid proxy URL (only http and https proxies are supported)' });
   });
 });
 
