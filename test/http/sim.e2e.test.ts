@@ -116,6 +116,29 @@ function upgradeRequest(path: string, headers: Record<string, string>, origin = 
   });
 }
 
+/** A kubectl that keeps running (a watch, a log follow): wait for output, then stop it. */
+function longKubectl(args: string[]) {
+  const child = spawn(kubectlBin, ['--certificate-authority', caFile, '--token', adminToken, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async waitFor(text: string, ms: number): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(out, err).toContain(text);
+    },
+    running: () => child.exitCode === null && child.signalCode === null,
+    async stop(): Promise<void> {
+      child.kill();
+      await exited;
+      bodies.push(out, err);
+    },
+  };
+}
+
 /** The namespace and name of a Running pod, through kubectl on /k8s/NAME. */
 async function runningPod(server: string): Promise<[string, string]> {
   const r = await kubectl(['--server', server, 'get', 'pods', '-A', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.namespace}/{.items[0].metadata.name}']);
@@ -350,29 +373,17 @@ describe('with the simulator and the real store', () => {
   it('kubectl get -w through /k8s streams events as they happen, past the upstream timeout', async () => {
     const name = sim.clusters[1]!.name;
     const server = `${tlsBase}/k8s/${name}`;
-    const watch = spawn(kubectlBin, ['--certificate-authority', caFile, '--token', adminToken, '--server', server, 'get', 'configmaps', '-n', 'default', '-w', '-o', 'name'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    watch.stdout.on('data', (d) => (out += d));
-    watch.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<void>((resolve) => watch.once('exit', () => resolve()));
+    const watch = longKubectl(['--server', server, 'get', 'configmaps', '-n', 'default', '-w', '-o', 'name']);
     try {
-      const until = async (what: string, ms: number) => {
-        const deadline = Date.now() + ms;
-        while (!out.includes(what) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-        expect(out, err).toContain(what);
-      };
-      await until('configmap/kube-root-ca.crt', 15_000); // the initial list
+      await watch.waitFor('configmap/kube-root-ca.crt', 15_000); // the initial list
       // Quiet for longer than the 2 s upstream timeout: a watch has none once it has started.
       await new Promise((r) => setTimeout(r, 2500));
       const created = await kubectl(['--server', server, 'create', 'configmap', 'fg-watched', '-n', 'default', '--from-literal=k=v']);
       expect(created.code, created.stderr).toBe(0);
-      await until('configmap/fg-watched', 5000);
-      expect(watch.exitCode).toBe(null);
+      await watch.waitFor('configmap/fg-watched', 5000);
+      expect(watch.running()).toBe(true);
     } finally {
-      watch.kill();
-      await exited;
-      bodies.push(out, err);
+      await watch.stop();
       await kubectl(['--server', server, 'delete', 'configmap', 'fg-watched', '-n', 'default']);
     }
   });
@@ -381,23 +392,14 @@ describe('with the simulator and the real store', () => {
     const name = sim.clusters[0]!.name;
     const server = `${tlsBase}/k8s/${name}`;
     const [ns, pod] = await runningPod(server);
-    const follow = spawn(kubectlBin, ['--certificate-authority', caFile, '--token', adminToken, '--server', server, 'logs', '-f', '-n', ns, pod], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    follow.stdout.on('data', (d) => (out += d));
-    follow.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<void>((resolve) => follow.once('exit', () => resolve()));
+    const follow = longKubectl(['--server', server, 'logs', '-f', '-n', ns, pod]);
     try {
       // Ten lines at once, then one a second: line 13 is written about 3 s in, long after the
       // response began, so it can only arrive through a stream that was not buffered.
-      const deadline = Date.now() + 15_000;
-      while (!out.includes(' line 13 ') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(out, err).toContain(`line 13 from ${name}/${ns}/${pod}`);
-      expect(follow.exitCode).toBe(null);
+      await follow.waitFor(`line 13 from ${name}/${ns}/${pod}`, 15_000);
+      expect(follow.running()).toBe(true);
     } finally {
-      follow.kill();
-      await exited;
-      bodies.push(out, err);
+      await follow.stop();
     }
   });
 
