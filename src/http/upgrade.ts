@@ -51,7 +51,7 @@ function responseHead(status: number, statusMessage: string | undefined, headers
 }
 
 /** Answers an upgrade request with an error (a Kubernetes Status, as on every /k8s error) and closes. */
-export function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const body = Buffer.from(JSON.stringify(errorBody(status, message, true)), 'utf8');
   socket.end(
