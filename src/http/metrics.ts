@@ -110,7 +110,7 @@ export function sumHttpSnapshots(snaps: readonly HttpMetricsSnapshot[]): HttpMet
     upgradedSessions: 0,
   };
   for (const s of snaps) {
-    out.upgradedSessions += s.upgradedSessions ?? 0;
+    out.upgradedSessions += s.upgradedSessions;
     addInto(out.requests, s.requests);
     addInto(out.latencySumSeconds, s.latencySumSeconds);
     addInto(out.upstreamResults, s.upstreamResults);

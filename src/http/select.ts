@@ -41,6 +41,11 @@ export function cookieValue(header: string | undefined, name: string): string {
   return '';
 }
 
+/** The head of the cluster named `name` (the whole entry where the directory has no heads). */
+export function headByName(directory: ClusterDirectory, name: string): IndexHead | undefined {
+  return directory.lookupHead ? directory.lookupHead(name) : directory.lookup(name);
+}
+
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed, 503 unusable. */
 export function namedCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
   return usable(findCluster(directory, caller, name));
@@ -48,7 +53,7 @@ export function namedCluster(directory: ClusterDirectory, caller: Caller, name: 
 
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed; any state. */
 export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
-  const entry = directory.lookupHead ? directory.lookupHead(name) : directory.lookup(name);
+  const entry = headByName(directory, name);
   if (!entry) {
     if (directory.list().length === 0) throw new HttpError(404, kNoClustersMessage);
     throw new HttpError(404, `cluster "${name}" not found`);

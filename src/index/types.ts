@@ -68,7 +68,7 @@ export interface IndexEntry extends IndexEntryInput {
 
 /**
  * The cheap copy of an entry for list views (GET /api/v1/clusters): no client config, no
- * secrets. Its checksum is still verified over the whole entry.
+ * secrets. It is verified by the entry's head checksum, which covers everything it copies.
  */
 export type IndexSummary = Pick<
   IndexEntry,

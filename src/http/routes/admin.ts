@@ -13,6 +13,7 @@ import type { ClusterState, IndexSummary } from '../../index/types.js';
 import { requireAdmin, type TokenVerifier } from '../auth.js';
 import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, TokenRecord } from '../deps.js';
 import { HttpError } from '../errors.js';
+import { headByName } from '../select.js';
 import { listSummaries } from './clusters.js';
 
 /** A cluster as admin responses show it: the row without its config, plus its index state. */
@@ -125,7 +126,7 @@ function importedRows(result: unknown): { rows: ClusterRow[]; skipped: { name: s
 
 export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
   const admin = requireAdmin;
-  const lookup = (name: string) => (d.directory.lookupHead ? d.directory.lookupHead(name) : d.directory.lookup(name));
+  const lookup = (name: string) => headByName(d.directory, name);
 
   /** Waits for read-your-writes; returns the status to answer with and an optional note. */
   const settle = async (okStatus: number): Promise<{ status: number; note?: string }> => {
