@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { RwLock, kMisuse, recoverThread, LockTimeoutError } from '../../src/lock/index.js';
+import { RwLock, kMisuse, recoverThread, LockTimeoutError, readLockStats } from '../../src/lock/index.js';
 import { IndexReader } from '../../src/index/reader.js';
-import { createSharedRegion } from '../../src/shm/layout.js';
+import { createSharedRegion, headInt32, kWriterPendingWord } from '../../src/shm/layout.js';
 import { kCtlReady, kCtlStop, newCtl } from '../workers/fixtures.js';
 import { sleep, spawnLockWorker, waitCtl } from '../workers/spawn.js';
 
@@ -55,6 +55,31 @@ describe('RwLock across threads', () => {
     const ops = (await Promise.all(readers.map((r) => r.result))).map((r) => r.ops);
     expect(w.acquired).toBe(100);
     for (const n of ops) expect(n).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('a new reader waits behind a pending writer, even while another reader is inside (writer preference)', async () => {
+    const sab = createSharedRegion();
+    const ctl = newCtl();
+    const holder = spawn<{ released: boolean }>({ role: 'holdReadUntilStop', sab, ctl: ctl.buffer });
+    await waitCtl(ctl, kCtlReady, 1);
+    const writer = spawn<{ acquired: number }>({ role: 'countWriter', sab, ctl: ctl.buffer, count: 1, timeoutMs: 15_000 });
+    // The writer is pending once it has set the word; the holder's read lock keeps it from entering.
+    await waitCtl(headInt32(sab), kWriterPendingWord, 1);
+    const me = RwLock.attach(sab, { threadId: 9997 });
+    // A reader-preferring lock would let a second reader join the first; this one refuses it.
+    expect(me.tryReadLock()).toBe(false);
+    let writeLocksWhenGranted = -1;
+    const read = me.readLockAsync(15_000).then(() => {
+      writeLocksWhenGranted = readLockStats(sab).totals.writeLocks;
+    });
+    Atomics.store(ctl, kCtlStop, 1);
+    Atomics.notify(ctl, kCtlStop); // pairs with holdReadUntilStop's wait on kCtlStop
+    expect((await holder.result).released).toBe(true);
+    expect((await writer.result).acquired).toBe(1);
+    await read;
+    // The waiting reader was let in only after the pending writer had taken (and left) the lock.
+    expect(writeLocksWhenGranted).toBe(1);
+    me.readUnlock();
   }, 30_000);
 
   it('a reader terminated while holding its slot is recovered; the waiting writer then commits', async () => {

@@ -165,6 +165,19 @@ const roles: Record<string, () => unknown> = {
     blockForever();
   },
 
+  /** Take a read lock, signal, hold it until ctl[kCtlStop] != 0, then release and report. */
+  holdReadUntilStop() {
+    const lock = RwLock.attach(p.sab);
+    lock.readLock();
+    signalReady();
+    // Pairs with the test's Atomics.notify(ctl, kCtlStop) after its store of 1: wait re-checks
+    // the word against 0, so a store that lands before this wait makes it return at once.
+    while (Atomics.load(ctl, kCtlStop) === 0) Atomics.wait(ctl, kCtlStop, 0);
+    lock.readUnlock();
+    lock.release();
+    return { released: true };
+  },
+
   /** Take the write lock, signal, block until terminated. */
   holdWrite() {
     const lock = RwLock.attach(p.sab);
