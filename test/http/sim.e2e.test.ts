@@ -23,8 +23,10 @@ import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { listenHttpAndHttps, tlsFixtures } from './fake-k8s.js';
 import { FakeDirectory } from './fakes.js';
+import { kubectlOrSkip } from '../helpers/kubectl.js';
 
-const kubectlBin = '/usr/bin/kubectl';
+const kubectlBin = kubectlOrSkip('test/http/sim.e2e.test.ts') ?? 'kubectl';
+const itKubectl = it.skipIf(kubectlBin === 'kubectl');
 const kProxyPassword = 'pr0xy-s3cret-' + Math.random().toString(36).slice(2);
 
 let sim: Simulator;
@@ -233,7 +235,7 @@ describe('with the simulator and the real store', () => {
     expect(new Set(r.json().items.map(annotationOf))).toEqual(new Set([name]));
   });
 
-  it('kubectl get pods -A and get ns through /k8s over HTTPS', async () => {
+  itKubectl('kubectl get pods -A and get ns through /k8s over HTTPS', async () => {
     const name = sim.clusters[1]!.name;
     const server = `${tlsBase}/k8s/${name}`;
     const pods = await kubectl(['--server', server, 'get', 'pods', '-A', '-o', 'json']);
@@ -249,7 +251,7 @@ describe('with the simulator and the real store', () => {
     expect(ns.stdout).toMatch(/default/);
   });
 
-  it('kubectl create and delete a configmap through /k8s; a viewer is refused writes', async () => {
+  itKubectl('kubectl create and delete a configmap through /k8s; a viewer is refused writes', async () => {
     const name = sim.clusters[2]!.name;
     const server = `${tlsBase}/k8s/${name}`;
     const created = await kubectl(['--server', server, 'create', 'configmap', 'fg-e2e', '-n', 'default', '--from-literal=a=b']);
@@ -273,7 +275,7 @@ describe('with the simulator and the real store', () => {
   // sim-0003 reports v1.30 and mtls-0001 v1.31: kubectl speaks WebSocket to both (the simulator
   // has no SPDY). The second cluster's credential is a client certificate held by its agent.
   for (const pick of [() => sim.clusters[2]!.name, () => certSim.clusters[0]!.name]) {
-    it('kubectl exec through /k8s over HTTPS: output, stdin and exit codes cross the gateway', async () => {
+    itKubectl('kubectl exec through /k8s over HTTPS: output, stdin and exit codes cross the gateway', async () => {
       const name = pick();
       const server = `${tlsBase}/k8s/${name}`;
       const [ns, pod] = await runningPod(server);
@@ -289,7 +291,7 @@ describe('with the simulator and the real store', () => {
     });
   }
 
-  it('upgrades: viewers are refused, a token and a known cluster are needed, the cluster’s refusals are relayed', async () => {
+  itKubectl('upgrades: viewers are refused, a token and a known cluster are needed, the cluster’s refusals are relayed', async () => {
     const name = sim.clusters[2]!.name;
     const server = `${tlsBase}/k8s/${name}`;
     const [ns, pod] = await runningPod(server);
@@ -370,7 +372,7 @@ describe('with the simulator and the real store', () => {
     expect(handle.metricsSnapshot().upgradedSessions).toBe(0);
   });
 
-  it('kubectl get -w through /k8s streams events as they happen, past the upstream timeout', async () => {
+  itKubectl('kubectl get -w through /k8s streams events as they happen, past the upstream timeout', async () => {
     const name = sim.clusters[1]!.name;
     const server = `${tlsBase}/k8s/${name}`;
     const watch = longKubectl(['--server', server, 'get', 'configmaps', '-n', 'default', '-w', '-o', 'name']);
@@ -388,7 +390,7 @@ describe('with the simulator and the real store', () => {
     }
   });
 
-  it('kubectl logs -f through /k8s streams new lines as the container writes them', async () => {
+  itKubectl('kubectl logs -f through /k8s streams new lines as the container writes them', async () => {
     const name = sim.clusters[0]!.name;
     const server = `${tlsBase}/k8s/${name}`;
     const [ns, pod] = await runningPod(server);
@@ -403,7 +405,7 @@ describe('with the simulator and the real store', () => {
     }
   });
 
-  it('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
+  itKubectl('the kubeconfig route gives kubectl a working configuration with the caller token', async () => {
     const name = sim.clusters[0]!.name;
     const r = await call('GET', `/api/v1/clusters/${name}/kubeconfig`);
     expect(r.status).toBe(200);
@@ -526,7 +528,7 @@ describe('with the simulator and the real store', () => {
     expect(client.destroyed).toBe(false);
   });
 
-  it('a cluster behind an authenticating proxy (proxy-url) is probed, served and exec-ed through it', async () => {
+  itKubectl('a cluster behind an authenticating proxy (proxy-url) is probed, served and exec-ed through it', async () => {
     const target = sim.clusters[2]!.name; // v1.30: kubectl execs over WebSocket
     const tunnels: string[] = [];
     const proxy = createServer((_req, res) => res.writeHead(405).end());

@@ -3,7 +3,7 @@
 // through the passthrough of the multi-worker server, and no secret in any log line.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServeOptions } from '../../src/server/config.js';
 import { Supervisor } from '../../src/server/supervisor.js';
 import { eventually } from '../helpers/server.js';
+import { kubectlOrSkip } from '../helpers/kubectl.js';
 
-const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
-if (!kubectl) console.warn('supervisor.test: kubectl not found; skipping the kubectl passthrough test');
+const kubectl = kubectlOrSkip('test/server/supervisor.test.ts');
 
 describe('supervisor', () => {
   const logs: string[] = [];

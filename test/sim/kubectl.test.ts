@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { startSimulator, CLUSTER_ANNOTATION, type Simulator } from '../../src/sim/index.js';
 import { req } from './helpers.js';
+import { kubectlOrSkip } from '../helpers/kubectl.js';
 
-/** kubectl on PATH (the CI machines have 1.32 at /usr/bin/kubectl), or null. */
-function findKubectl(): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'kubectl'))) return join(dir, 'kubectl');
-  }
-  return existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : null;
-}
-
-const kubectl = findKubectl();
-if (!kubectl) console.warn('test/sim/kubectl.test.ts: skipped: kubectl is not installed (not on PATH, not at /usr/bin/kubectl)');
+const kubectl = kubectlOrSkip('test/sim/kubectl.test.ts');
 
 describe.skipIf(!kubectl)('kubectl against the simulator', () => {
   let sim: Simulator;
