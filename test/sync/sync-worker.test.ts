@@ -1,6 +1,6 @@
 // The sync worker end to end: a real thread, a real SQLite store, simulated clusters over HTTPS.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderSharedMetrics } from '../../src/server/shared-metrics.js';
@@ -135,9 +135,16 @@ describe('sync worker against simulated clusters', () => {
     await eventually(async () => entry(c.name)?.description === 'from-outside', 5000, 20);
   });
 
-  it('keeps kubeconfigs encrypted at rest', () => {
-    const db = readFileSync(join(h.dataDir, 'fleetgate.db'));
-    for (const c of sim.clusters) expect(db.includes(Buffer.from(c.token))).toBe(false);
+  it('keeps kubeconfigs encrypted at rest, in every file of the data directory (the WAL too)', () => {
+    const files = readdirSync(h.dataDir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => join(d.parentPath, d.name));
+    // Recent pages live in fleetgate.db-wal until a checkpoint: the database file alone proves little.
+    expect(files.some((f) => f.endsWith('-wal'))).toBe(true);
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      for (const c of sim.clusters) expect(bytes.includes(Buffer.from(c.token)), `${c.name}'s token in ${f}`).toBe(false);
+    }
   });
 
   it('reports passes, commits, probes and clusters by state in shared memory', () => {
