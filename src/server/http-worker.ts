@@ -15,6 +15,7 @@ import { RwLock } from '../lock/index.js';
 import { requestSync, waitSyncServed } from '../shm/sync-signal.js';
 import { openStore } from '../store/index.js';
 import type { HttpWorkerData, MainToWorker, WorkerToMain } from './messages.js';
+import { Drainer } from './drain.js';
 import { renderSharedMetrics } from './shared-metrics.js';
 
 export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
@@ -87,13 +88,13 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   server.on('upgrade', handle.upgrade);
   await listen(server, data.port, data);
   const addr = server.address() as AddressInfo;
-  const servers: Server[] = [server];
+  const servers: Drainer[] = [new Drainer(server)];
   if (data.tls) {
     const tlsServer = createTlsServer({ ...serverOptions, cert: data.tls.certPem, key: data.tls.keyPem }, handle.app);
     tlsServer.on('upgrade', handle.upgrade);
     await listen(tlsServer, data.tls.port, data);
     tlsPort = (tlsServer.address() as AddressInfo).port;
-    servers.push(tlsServer);
+    servers.push(new Drainer(tlsServer));
   }
 
   let draining = false;
@@ -109,7 +110,10 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
       case 'drain':
         if (draining) return;
         draining = true;
-        void Promise.all(servers.map((s) => drain(s, msg.timeoutMs))).then(async () => {
+        void Promise.all(servers.map((s) => s.drain(msg.timeoutMs))).then(async (results) => {
+          const refused = results.reduce((n, r) => n + r.refused, 0);
+          const cut = results.reduce((n, r) => n + r.cut, 0);
+          if (refused + cut > 0) post({ type: 'log', line: `http worker ${data.workerIndex}: drain bound reached: ${refused} request(s) answered 503, ${cut} stream(s) cut` });
           await handle.close();
           await fleet.close();
           store.close();
@@ -129,25 +133,5 @@ function listen(server: Server, port: number, data: HttpWorkerData): Promise<voi
       server.off('error', reject);
       resolve();
     });
-  });
-}
-
-/** Stop accepting, close idle keep-alive sockets, wait for in-flight requests up to timeoutMs. */
-function drain(server: Server, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    // Keep-alive connections that finish their last request become idle after close() was
-    // called; sweep them so the drain ends when the work does, not at the keep-alive timeout.
-    const sweep = setInterval(() => server.closeIdleConnections(), 25);
-    const timer = setTimeout(() => {
-      clearInterval(sweep);
-      server.closeAllConnections();
-      resolve();
-    }, timeoutMs);
-    server.close(() => {
-      clearTimeout(timer);
-      clearInterval(sweep);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }

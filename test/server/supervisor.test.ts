@@ -165,8 +165,10 @@ describe('supervisor', () => {
     const sim = sup.simulator!;
     const name = sim.clusters[2]!.name;
     await sim.setFault(name, { latencyMs: 1200 });
+    const before = sim.stats().byCluster[name] ?? 0;
     const slow = get('/api/v1/namespaces', { 'x-cluster-name': name });
-    await new Promise((r) => setTimeout(r, 300));
+    // In flight once the cluster has it (it answers after latencyMs).
+    await eventually(async () => (sim.stats().byCluster[name] ?? 0) > before);
     const t0 = Date.now();
     const stopped = sup.stop();
     const res = await slow;
@@ -175,5 +177,41 @@ describe('supervisor', () => {
     await stopped;
     expect(Date.now() - t0).toBeLessThan(5000);
     await expect(get('/healthz')).rejects.toThrow();
+  });
+});
+
+describe('supervisor drain at its bound', () => {
+  it('answers a request still waiting on its cluster 503 with Retry-After, then stops', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-drain-'));
+    const logs: string[] = [];
+    const token = 'fg_supervisor_drain_token_0123456789';
+    const sup = new Supervisor(
+      { ...defaultServeOptions(), port: 0, tlsPort: 0, dataDir, workers: 1, sim: 1, drainMs: 300, upstreamTimeoutMs: 60_000 },
+      { log: (l) => logs.push(l), warn: (l) => logs.push(l) },
+      { FLEETGATE_ADMIN_TOKEN: token },
+    );
+    try {
+      await sup.start();
+      const base = `http://127.0.0.1:${sup.port}`;
+      const auth = { authorization: `Bearer ${token}` };
+      await eventually(async () => (await fetch(base + '/readyz')).status === 200);
+      const sim = sup.simulator!;
+      const name = sim.clusters[0]!.name;
+      await sim.setFault(name, { hang: true });
+      const before = sim.stats().byCluster[name] ?? 0;
+      const slow = fetch(base + '/api/v1/namespaces', { headers: { ...auth, 'x-cluster-name': name } });
+      // The request is in flight once the cluster has received it (and holds it: hang).
+      await eventually(async () => (sim.stats().byCluster[name] ?? 0) > before);
+      const stopped = sup.stop();
+      const res = await slow;
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect((await res.json()).error).toMatch(/shutting down.*drain timeout/);
+      await stopped;
+      expect(logs.join('\n')).toMatch(/drain bound reached: 1 request\(s\) answered 503, 0 stream\(s\) cut/);
+    } finally {
+      await sup.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
