@@ -16,6 +16,7 @@ import { requestSync, waitSyncServed } from '../shm/sync-signal.js';
 import { openStore } from '../store/index.js';
 import type { HttpWorkerData, MainToWorker, WorkerToMain } from './messages.js';
 import { Drainer } from './drain.js';
+import { holdLockForTest } from './test-hold.js';
 import { renderSharedMetrics } from './shared-metrics.js';
 
 export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
@@ -106,6 +107,9 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
       case 'metrics-reply':
         metricsWaiters.get(msg.id)?.(msg.snapshots);
         metricsWaiters.delete(msg.id);
+        break;
+      case 'test-hold':
+        if (data.testHooks) holdLockForTest(lock, msg, post);
         break;
       case 'drain':
         if (draining) return;

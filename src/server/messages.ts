@@ -11,12 +11,16 @@ export type WorkerToMain =
   | { type: 'metrics-snapshot'; id: number; snapshot: unknown }
   | { type: 'log'; line: string }
   /** A thread started or ended by a worker (the fleet pool), whose lock slot dies with it. */
-  | { type: 'child-thread'; threadId: number; alive: boolean };
+  | { type: 'child-thread'; threadId: number; alive: boolean }
+  /** Test hook: the thread now holds its lock in `mode` and will block until terminated. */
+  | { type: 'test-holding'; mode: 'read' | 'write' };
 
 export type MainToWorker =
   | { type: 'drain'; timeoutMs: number }
   | { type: 'metrics-collect'; id: number }
-  | { type: 'metrics-reply'; id: number; snapshots: unknown[] };
+  | { type: 'metrics-reply'; id: number; snapshots: unknown[] }
+  /** Test hook (workers started with testHooks only): take the lock and never let go. */
+  | { type: 'test-hold'; mode: 'read' | 'write' };
 
 /** workerData of an HTTP worker. */
 export interface HttpWorkerData {
@@ -34,6 +38,8 @@ export interface HttpWorkerData {
   allowExec: boolean;
   fleetThreads: number;
   fleetQueue: number;
+  /** Honour test-hold messages (tests only; the CLI never sets it). */
+  testHooks: boolean;
 }
 
 /** workerData of the sync worker. */
@@ -46,4 +52,6 @@ export interface SyncWorkerData {
   probeTimeoutMs: number;
   probeConcurrency: number;
   allowExec: boolean;
+  /** Honour test-hold messages (tests only; the CLI never sets it). */
+  testHooks: boolean;
 }

@@ -73,6 +73,7 @@ export class Supervisor {
     readonly opts: ServeOptions,
     private readonly io: SupervisorIO = consoleIO,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly hooks: { testHooks?: boolean } = {},
   ) {
     this.httpWorkers = supportsReusePort() ? opts.workers : 1;
     // Reader slots: one per HTTP worker and per fleet pool thread, the sync worker, and a few
@@ -180,6 +181,23 @@ export class Supervisor {
     this.store?.close();
   }
 
+  /**
+   * Test hook (a Supervisor built with testHooks): make `worker` take its lock in `mode` and block
+   * inside it until terminated. Resolves once the worker says it holds the lock.
+   */
+  holdLockForTest(worker: Worker, mode: 'read' | 'write'): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (m: WorkerToMain) => {
+        if (m.type === 'test-holding' && m.mode === mode) {
+          worker.off('message', onMessage);
+          resolve();
+        }
+      };
+      worker.on('message', onMessage);
+      worker.postMessage({ type: 'test-hold', mode } satisfies MainToWorker);
+    });
+  }
+
   /** The live worker of each HTTP slot (tests kill one to check restarts). */
   httpWorkerThreads(): Worker[] {
     return this.slots.filter((s) => s.role === 'http' && s.worker).map((s) => s.worker!);
@@ -210,6 +228,7 @@ export class Supervisor {
         probeTimeoutMs: o.probeTimeoutMs,
         probeConcurrency: o.probeConcurrency,
         allowExec: o.allowExec,
+        testHooks: this.hooks.testHooks === true,
       };
     }
     return {
@@ -226,6 +245,7 @@ export class Supervisor {
       allowExec: o.allowExec,
       fleetThreads: o.fleetThreads,
       fleetQueue: o.fleetQueue,
+      testHooks: this.hooks.testHooks === true,
     };
   }
 

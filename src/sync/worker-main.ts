@@ -17,6 +17,7 @@ import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/sync
 import { openStore } from '../store/index.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
 import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messages.js';
+import { holdLockForTest } from '../server/test-hold.js';
 import { SyncEngine } from './engine.js';
 import { SyncStats } from './stats.js';
 
@@ -55,6 +56,8 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
     if (msg.type === 'drain') {
       stopping = true;
       wake?.();
+    } else if (msg.type === 'test-hold' && data.testHooks) {
+      holdLockForTest(lock, msg, post);
     }
   });
 

@@ -51,6 +51,7 @@ export async function startSyncHarness(
     probeTimeoutMs: opts.probeTimeoutMs ?? 5000,
     probeConcurrency: 16,
     allowExec: false,
+    testHooks: false,
   };
   let worker!: Worker;
   const start = () => {

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultServeOptions } from '../../src/server/config.js';
 import { Supervisor } from '../../src/server/supervisor.js';
+import { ownerWordFor } from '../../src/lock/predicates.js';
+import { headInt32, kMaxThreadsWord, kWriterMutexWord, kWriterOwnerWord, kWriterPendingWord, slotOwnerWord, slotStateWord } from '../../src/shm/layout.js';
 import { eventually } from '../helpers/server.js';
 import { kubectlOrSkip } from '../helpers/kubectl.js';
 
@@ -45,6 +47,12 @@ describe('supervisor', () => {
     });
   }
   const get = (path: string, headers: Record<string, string> = {}) => send('GET', path, undefined, headers);
+  /** The reader slot a thread owns in the supervisor's region, or -1. */
+  const slotOf = (threadId: number) => {
+    const head = headInt32(sup.sab);
+    for (let i = 0; i < Atomics.load(head, kMaxThreadsWord); i++) if (Atomics.load(head, slotOwnerWord(i)) === ownerWordFor(threadId)) return i;
+    return -1;
+  };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-sup-'));
@@ -52,6 +60,7 @@ describe('supervisor', () => {
       { ...defaultServeOptions(), port: 0, tlsPort: 0, dataDir, workers: 2, sim: 3, drainMs: 5000 },
       { log: (l) => logs.push(l), warn: (l) => logs.push(l) },
       { FLEETGATE_ADMIN_TOKEN: token },
+      { testHooks: true },
     );
     await sup.start();
     base = `http://127.0.0.1:${sup.port}`;
@@ -64,7 +73,7 @@ describe('supervisor', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('replaces a killed HTTP worker, reclaims its lock slot, and keeps serving', async () => {
+  it('replaces a killed HTTP worker and keeps serving', async () => {
     const before = sup.httpWorkerThreads().map((w) => w.threadId);
     expect(before.length).toBe(sup.httpWorkers);
     let ok = 0;
@@ -107,6 +116,53 @@ describe('supervisor', () => {
     expect(created.status).toBe(201);
     const list = JSON.parse((await get('/api/v1/clusters')).body) as Array<{ name: string }>;
     expect(list.map((c) => c.name)).toContain('after-kill');
+  });
+
+  it('reclaims the slot of an HTTP worker killed inside a read lock; the writer then commits', async () => {
+    const victim = sup.httpWorkerThreads()[0]!;
+    const head = headInt32(sup.sab);
+    // A replacement from the test above may still be loading: its slot is claimed at start-up.
+    const slot = await eventually(async () => {
+      const i = slotOf(victim.threadId);
+      return i >= 0 ? { i } : undefined;
+    }).then((r) => r.i);
+    await sup.holdLockForTest(victim, 'read');
+    // Provably inside: its slot counts one reader.
+    expect(Atomics.load(head, slotStateWord(slot))).toBe(1);
+    await victim.terminate();
+    // The supervisor's exit handler clears the slot's reader count and gives the slot back.
+    await eventually(async () => Atomics.load(head, slotOwnerWord(slot)) === 0);
+    expect(Atomics.load(head, slotStateWord(slot))).toBe(0);
+    expect(logs.join('\n')).toMatch(/reclaimed the lock slot of dead http worker 0/);
+    // A write answers only after a commit that contains it: the writer was not stuck on the slot.
+    const created = await send('POST', '/api/v1/admin/clusters', {
+      name: 'after-read-kill',
+      config: sup.simulator!.singleKubeconfig(sup.simulator!.clusters[0]!.name),
+    });
+    expect(created.status).toBe(201);
+    await eventually(async () => sup.httpWorkerThreads().length === sup.httpWorkers);
+    const list = JSON.parse((await get('/api/v1/clusters')).body) as Array<{ name: string }>;
+    expect(list.map((c) => c.name)).toContain('after-read-kill');
+  });
+
+  it('releases the write lock of a sync worker killed while holding it; reads and commits continue', async () => {
+    const sync = sup.syncWorkerThread()!;
+    const head = headInt32(sup.sab);
+    await sup.holdLockForTest(sync, 'write');
+    expect(Atomics.load(head, kWriterPendingWord)).toBe(1);
+    expect(Atomics.load(head, kWriterOwnerWord)).toBe(ownerWordFor(sync.threadId));
+    // No request is sent while it holds: a reader would block its worker until the release.
+    await sync.terminate();
+    await eventually(async () => Atomics.load(head, kWriterOwnerWord) === 0);
+    expect(Atomics.load(head, kWriterPendingWord)).toBe(0);
+    expect(Atomics.load(head, kWriterMutexWord)).toBe(0);
+    expect((await get('/api/v1/clusters')).status).toBe(200);
+    await eventually(async () => sup.syncWorkerThread() !== undefined && sup.syncWorkerThread() !== sync, 15_000);
+    const rows = JSON.parse((await get('/api/v1/admin/clusters')).body) as Array<{ id: number; name: string }>;
+    const id = rows.find((c) => c.name === 'after-read-kill')!.id;
+    const r = await send('PUT', `/api/v1/admin/clusters/${id}`, { description: 'after write-lock kill' });
+    expect(r.status).toBe(200);
+    expect(r.body).toContain('after write-lock kill');
   });
 
   it('replaces a dead sync worker, and commits continue', async () => {
@@ -206,7 +262,7 @@ describe('supervisor drain at its bound', () => {
       const res = await slow;
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
-      expect((await res.json()).error).toMatch(/shutting down.*drain timeout/);
+      expect(((await res.json()) as { error: string }).error).toMatch(/shutting down.*drain timeout/);
       await stopped;
       expect(logs.join('\n')).toMatch(/drain bound reached: 1 request\(s\) answered 503, 0 stream\(s\) cut/);
     } finally {
