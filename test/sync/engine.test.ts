@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ClientConfig, IndexEntryInput } from '../../src/index/types.js';
 import { SyncEngine, type ProbeResult, type SyncDeps, type SyncRow } from '../../src/sync/engine.js';
+import { eventually } from '../helpers/server.js';
 
 /** A fake world: a table of rows, probes answered by a per-server script, and every commit recorded. */
 function world() {
@@ -69,7 +70,8 @@ describe('SyncEngine', () => {
     w.answers.set('https://dead', 'hang');
     const engine = new SyncEngine(w.deps, { probeCommitMs: 1 });
     engine.pass();
-    await new Promise((r) => setTimeout(r, 30));
+    // The live cluster's probe answers and commits while the dead one's is still outstanding.
+    await eventually(async () => w.byName('live')?.state === 'ok');
     expect(w.byName('live')).toMatchObject({ state: 'ok' });
     expect(w.byName('dead')).toMatchObject({ state: 'building' });
     // The probe's timeout is the probe function's job; when it gives up, the error is committed.
@@ -136,16 +138,25 @@ describe('SyncEngine', () => {
     const w = world();
     w.rows.push(w.row(1, 'flaky'));
     w.answers.set('https://flaky', { ok: false, error: 'connect ECONNREFUSED 127.0.0.1:1' });
-    const engine = new SyncEngine(w.deps, { probeCommitMs: 1, backoffBaseMs: 20, resyncIntervalMs: 60_000 });
-    engine.pass();
-    await new Promise((r) => setTimeout(r, 200));
-    // 0, +20, +40, +80 ms: about four attempts in 200 ms, far fewer than a tight loop would make.
-    expect(w.probes.length).toBeGreaterThanOrEqual(3);
-    expect(w.probes.length).toBeLessThanOrEqual(6);
-    w.answers.set('https://flaky', { ok: true, gitVersion: 'v1.31.1' });
-    await new Promise((r) => setTimeout(r, 250));
-    expect(w.byName('flaky')).toMatchObject({ state: 'ok', version: 'v1.31.1', error: '' });
-    engine.stop();
+    // Timers and the clock are faked, so the schedule is exact whatever the machine is doing.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const engine = new SyncEngine(w.deps, { probeCommitMs: 1, backoffBaseMs: 20, resyncIntervalMs: 60_000 });
+      engine.pass();
+      // Attempts at 0, +20, +40, +80 ms after each failure: t = 0, 20, 60, 140; the next is at 300.
+      await vi.advanceTimersByTimeAsync(200);
+      expect(w.probes.length).toBe(4);
+      await vi.advanceTimersByTimeAsync(99);
+      expect(w.probes.length).toBe(4);
+      w.answers.set('https://flaky', { ok: true, gitVersion: 'v1.31.1' });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(w.probes.length).toBe(5);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(w.byName('flaky')).toMatchObject({ state: 'ok', version: 'v1.31.1', error: '' });
+      engine.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('bounds probe concurrency', async () => {
@@ -158,7 +169,8 @@ describe('SyncEngine', () => {
     engine.pass();
     expect(w.probes.length).toBe(3);
     w.pending.get('https://c0')![0]!({ ok: true, gitVersion: 'v1' });
-    await new Promise((r) => setTimeout(r, 5));
+    // The freed place goes to the next waiting cluster, and to no more than one.
+    await eventually(async () => w.probes.length >= 4);
     expect(w.probes.length).toBe(4);
     engine.stop();
   });
