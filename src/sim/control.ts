@@ -10,7 +10,7 @@
  *                                       the old credential answers 401 → { name, token, kubeconfig }
  *   GET  /clusters/NAME/kubeconfig      one-context kubeconfig (YAML)
  *   GET  /kubeconfig                    kubeconfig of every cluster (YAML)
- *   GET  /stats                         { requests, byCluster, generatedClusters }
+ *   GET  /stats                         { requests, byCluster, generatedClusters, streams }
  *
  * Errors are JSON { error } with 400/404/405. It listens on 127.0.0.1 only and has no
  * authentication: it is a test tool, like the simulated clusters themselves.

@@ -1,20 +1,20 @@
 /**
- * `kubectl exec` against the simulator: the pods/exec subresource over WebSocket, in the
- * Kubernetes channel protocols v5.channel.k8s.io and v4.channel.k8s.io (what kubectl >= 1.30
- * speaks first; SPDY is not offered, so kubectl never falls back to it here).
+ * `kubectl exec` and `kubectl attach` over WebSocket: the Kubernetes channel protocols
+ * v5.channel.k8s.io and v4.channel.k8s.io (what kubectl >= 1.30 speaks first; older kubectl
+ * and port-forward speak SPDY, see spdy.ts and streaming.ts). Also the WebSocket framing the
+ * SPDY-in-WebSocket tunnel of port-forward rides on.
  *
  * Wire format (RFC 6455 binary messages; the first byte of each is the channel):
  *   0 stdin (client → server)   1 stdout   2 stderr   3 status: a metav1.Status JSON, then close
  *   4 resize (ignored)          255 (v5 only) close signal: the payload byte names the channel
  *                               the client has finished writing (stdin EOF)
  *
- * The "container" runs a handful of commands, enough to show that bytes flow both ways and exit
- * codes come back: echo, hostname, env, cat (stdin to stdout until stdin closes), true, false.
- * Anything else fails as a runtime would, exit code 127, "executable file not found".
+ * What runs at the other end is in container.ts.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { ProcessInput, ProcessIO } from './container.js';
 
 export const kExecProtocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
 const kWsGuid = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -27,31 +27,20 @@ const kCloseSignal = 255;
 
 const OP_CONT = 0x0;
 const OP_TEXT = 0x1;
-const OP_BINARY = 0x2;
-const OP_CLOSE = 0x8;
-const OP_PING = 0x9;
-const OP_PONG = 0xa;
+export const OP_BINARY = 0x2;
+export const OP_CLOSE = 0x8;
+export const OP_PING = 0x9;
+export const OP_PONG = 0xa;
 
 /** Largest client message accepted (stdin chunks are far smaller). */
 const kMaxMessage = 1 << 20;
 
-/** /api/v1/namespaces/NS/pods/NAME/exec → its namespace and pod; undefined for any other path. */
-export function parseExecPath(path: string): { namespace: string; pod: string } | undefined {
-  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(path);
-  if (!m) return undefined;
-  try {
-    return { namespace: decodeURIComponent(m[1]!), pod: decodeURIComponent(m[2]!) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The channel protocol to speak: the first of ours the client offers, or undefined. */
-export function chooseProtocol(req: IncomingMessage): string | undefined {
+/** The subprotocol to speak: the first of `ours` the client offers, or undefined. */
+export function chooseProtocol(req: IncomingMessage, ours: readonly string[] = kExecProtocols): string | undefined {
   const offered = String(req.headers['sec-websocket-protocol'] ?? '')
     .split(',')
     .map((s) => s.trim());
-  return kExecProtocols.find((p) => offered.includes(p));
+  return ours.find((p) => offered.includes(p));
 }
 
 /** One server → client WebSocket frame (servers never mask). */
@@ -129,14 +118,6 @@ export function wsReader(onMessage: (opcode: number, data: Buffer) => void, onCo
   }
 }
 
-export interface ExecRequest {
-  cluster: string;
-  namespace: string;
-  pod: string;
-  command: string[];
-  stdin: boolean;
-}
-
 /** The Status the server sends on channel 3 when the command ends with `code`. */
 export function exitStatus(command: string[], code: number): string {
   if (code === 0) return JSON.stringify({ metadata: {}, status: 'Success' });
@@ -149,11 +130,8 @@ export function exitStatus(command: string[], code: number): string {
   });
 }
 
-/**
- * Completes the WebSocket handshake on `socket` and runs the command. The caller has already
- * authenticated, authorised and found the pod.
- */
-export function serveExec(socket: Duplex, req: IncomingMessage, protocol: string, head: Buffer, exec: ExecRequest): void {
+/** Completes a server WebSocket handshake on `socket` with the chosen subprotocol. */
+export function acceptWebSocket(socket: Duplex, req: IncomingMessage, protocol: string): void {
   const accept = createHash('sha1')
     .update(String(req.headers['sec-websocket-key'] ?? '') + kWsGuid)
     .digest('base64');
@@ -161,35 +139,53 @@ export function serveExec(socket: Duplex, req: IncomingMessage, protocol: string
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
   );
+}
+
+/** Closes a server WebSocket with a normal-closure frame after what was written. */
+export function closeWebSocket(socket: Duplex): void {
+  const close = Buffer.alloc(2);
+  close.writeUInt16BE(1000);
+  socket.end(wsFrame(OP_CLOSE, close));
+}
+
+/**
+ * Runs a process (container.ts) over the channel protocol on `socket`: completes the handshake,
+ * then carries stdin in and stdout, stderr and the exit Status out. `command` names the process
+ * in a failure Status. The caller has already authenticated, authorised and found the pod.
+ */
+export function serveChannels(socket: Duplex, req: IncomingMessage, protocol: string, head: Buffer, command: string[], start: (io: ProcessIO) => ProcessInput): void {
+  acceptWebSocket(socket, req, protocol);
   const v5 = protocol === 'v5.channel.k8s.io';
   let done = false;
   const send = (channel: number, data: Buffer | string) => {
     if (!done && !socket.destroyed) socket.write(wsFrame(OP_BINARY, Buffer.concat([Buffer.of(channel), Buffer.from(data)])));
   };
-  const finish = (code: number) => {
-    if (done) return;
-    send(kStatus, exitStatus(exec.command, code));
-    done = true;
-    const close = Buffer.alloc(2);
-    close.writeUInt16BE(1000);
-    socket.end(wsFrame(OP_CLOSE, close));
+  const io: ProcessIO = {
+    stdout: (d) => send(kStdout, d),
+    stderr: (d) => send(kStderr, d),
+    exit: (code) => {
+      if (done) return;
+      send(kStatus, exitStatus(command, code));
+      done = true;
+      closeWebSocket(socket);
+    },
   };
-
-  // Only `cat` reads stdin; everything else answers at once.
-  let onStdin: ((data: Buffer) => void) | undefined;
-  let onStdinEnd: (() => void) | undefined;
+  // Input that arrives before the process is started (in the handshake's trailing bytes) waits.
+  let input: ProcessInput | undefined;
+  const early: Array<() => void> = [];
+  const toInput = (f: (i: ProcessInput) => void) => (input ? f(input) : early.push(() => f(input!)));
   const feed = wsReader(
     (opcode, data) => {
       if ((opcode !== OP_BINARY && opcode !== OP_TEXT) || data.length === 0) return;
       const channel = data[0]!;
-      if (channel === kStdin && data.length > 1) onStdin?.(data.subarray(1));
-      else if (v5 && channel === kCloseSignal && data[1] === kStdin) onStdinEnd?.();
+      if (channel === kStdin && data.length > 1) toInput((i) => i.stdin(data.subarray(1)));
+      else if (v5 && channel === kCloseSignal && data[1] === kStdin) toInput((i) => i.stdinEnd());
     },
     (opcode, data) => {
       if (opcode === OP_PING) socket.write(wsFrame(OP_PONG, data));
       else if (opcode === OP_CLOSE) {
-        // The client is leaving: stdin is over, and so is the session once the command answers.
-        onStdinEnd?.();
+        // The client is leaving: stdin is over, and so is the session once the process answers.
+        toInput((i) => i.stdinEnd());
         if (!done) socket.destroy();
       }
     },
@@ -197,31 +193,8 @@ export function serveExec(socket: Duplex, req: IncomingMessage, protocol: string
   );
   socket.on('data', feed);
   socket.on('error', () => socket.destroy());
-  socket.on('end', () => onStdinEnd?.());
+  socket.on('end', () => toInput((i) => i.stdinEnd()));
   if (head.length) feed(head);
-
-  const [cmd, ...args] = exec.command;
-  switch (cmd) {
-    case 'echo':
-      send(kStdout, args.join(' ') + '\n');
-      return finish(0);
-    case 'hostname':
-      send(kStdout, exec.pod + '\n');
-      return finish(0);
-    case 'env':
-      send(kStdout, `PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME=${exec.pod}\nKUBERNETES_SERVICE_HOST=10.96.0.1\nKUBERNETES_SERVICE_PORT=443\n`);
-      return finish(0);
-    case 'true':
-      return finish(0);
-    case 'false':
-      return finish(1);
-    case 'cat':
-      if (!exec.stdin) return finish(0);
-      onStdin = (data) => send(kStdout, data);
-      onStdinEnd = () => finish(0);
-      return;
-    default:
-      send(kStderr, `exec: "${cmd ?? ''}": executable file not found in $PATH\n`);
-      return finish(127);
-  }
+  input = start(io);
+  for (const f of early.splice(0)) f();
 }

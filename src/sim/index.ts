@@ -73,6 +73,8 @@ export interface SimStats {
   byCluster: Record<string, number>;
   /** Clusters whose objects have been generated. */
   generatedClusters: number;
+  /** exec/attach/port-forward sessions served, by "KIND TRANSPORT PROTOCOL", e.g. "exec spdy v4.channel.k8s.io". */
+  streams: Record<string, number>;
 }
 
 export interface Simulator {
@@ -231,7 +233,7 @@ export async function startSimulator(opts: SimOptions): Promise<Simulator> {
         if (rt.requests) byCluster[rt.name] = rt.requests;
         if (rt.generated) generated++;
       }
-      return { requests: engine.requests, byCluster, generatedClusters: generated };
+      return { requests: engine.requests, byCluster, generatedClusters: generated, streams: Object.fromEntries(engine.streams) };
     },
     async stop() {
       await control?.close();

@@ -23,7 +23,7 @@ import { parseFieldSelector, parseLabelSelector, matchFields, matchLabels, Selec
 import { tableJson } from './table.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
 import { decodeKubernetesProtobuf, ProtobufError } from './protobuf.js';
-import { chooseProtocol, kExecProtocols, parseExecPath, serveExec } from './exec.js';
+import { parseStreamPath, serveStreaming } from './streaming.js';
 
 export interface Fault {
   /** Added to every answer, in milliseconds. */
@@ -324,6 +324,8 @@ export class SimEngine {
   readonly byPort = new Map<number, ClusterRuntime>();
   readonly byName = new Map<string, ClusterRuntime>();
   requests = 0;
+  /** Streaming sessions served, by "KIND TRANSPORT PROTOCOL" (e.g. "portforward spdy portforward.k8s.io"). */
+  readonly streams = new Map<string, number>();
   private portCursor = -1;
   private readonly socketCluster = new WeakMap<object, ClusterRuntime>();
   private stopped = false;
@@ -479,7 +481,7 @@ export class SimEngine {
   }
 
   /**
-   * Connection upgrades: only pods/exec over WebSocket (exec.ts). Errors are answered as a plain
+   * Connection upgrades: pods/exec, attach and portforward over WebSocket or SPDY (streaming.ts). Errors are answered as a plain
    * HTTP response carrying a Status, as the API server answers a failed upgrade.
    */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -501,29 +503,25 @@ export class SimEngine {
     };
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const target = parseExecPath(q < 0 ? url : url.slice(0, q));
+    const target = parseStreamPath(q < 0 ? url : url.slice(0, q));
     if (!target) return refuse(NO_ROUTE());
     const user = this.authenticate(rt, req);
     if (!user) return refuse(new HttpError(401, 'Unauthorized', 'Unauthorized'));
     const pods = RESOURCE_BY_KEY.get(resourceKey('', 'pods'))!;
     if (user !== 'admin') {
       return refuse(
-        new HttpError(403, 'Forbidden', `pods "${target.pod}" is forbidden: User "viewer@${rt.name}" cannot create resource "pods/exec" in API group "" in the namespace "${target.namespace}"`, {
+        new HttpError(403, 'Forbidden', `pods "${target.pod}" is forbidden: User "viewer@${rt.name}" cannot create resource "pods/${target.kind}" in API group "" in the namespace "${target.namespace}"`, {
           name: target.pod,
           kind: 'pods',
         }),
       );
     }
-    if (!rt.store.collection(resourceKey('', 'pods')).byKey.has(entryKey(pods, target.namespace, target.pod))) return refuse(notFound(pods, target.pod));
-    const protocol = chooseProtocol(req);
-    if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || !protocol) {
-      return refuse(new HttpError(400, 'BadRequest', `unable to upgrade connection: this simulator speaks WebSocket with ${kExecProtocols.join(' or ')}`));
-    }
+    const pod = rt.store.collection(resourceKey('', 'pods')).byKey.get(entryKey(pods, target.namespace, target.pod));
+    if (!pod) return refuse(notFound(pods, target.pod));
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-    const command = query.getAll('command');
-    if (command.length === 0) return refuse(new HttpError(400, 'BadRequest', 'you must specify at least 1 command'));
-    const on = (k: string) => query.get(k) === 'true' || query.get(k) === '1';
-    serveExec(socket, req, protocol, head, { cluster: rt.name, namespace: target.namespace, pod: target.pod, command, stdin: on('stdin') });
+    const outcome = serveStreaming(socket, req, head, { ...target, cluster: rt.name, query, podObject: JSON.parse(pod.json) });
+    if ('refused' in outcome) return refuse(new HttpError(400, 'BadRequest', outcome.refused));
+    this.streams.set(outcome.served, (this.streams.get(outcome.served) ?? 0) + 1);
   }
 
   private afterFaults(rt: ClusterRuntime, req: IncomingMessage, res: ServerResponse): void {
