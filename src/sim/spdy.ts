@@ -247,11 +247,11 @@ export class SpdySession {
     this.buf = this.buf.length ? Buffer.concat([this.buf, bytes]) : bytes;
     while (this.buf.length >= kHeadBytes) {
       const len = this.buf.readUInt32BE(4) & 0xffffff;
-      if (len > kMaxFrame) return this.fail('frame too large');
+      if (len > kMaxFrame) return this.fail();
       if (this.buf.length < kHeadBytes + len) return;
       const frame = this.buf.subarray(0, kHeadBytes + len);
       this.buf = this.buf.subarray(kHeadBytes + len);
-      this.inbound = this.inbound.then(() => (this.closed ? undefined : this.handle(frame))).catch((e: unknown) => this.fail((e as Error).message));
+      this.inbound = this.inbound.then(() => (this.closed ? undefined : this.handle(frame))).catch(() => this.fail());
     }
   }
 
@@ -284,14 +284,14 @@ export class SpdySession {
     this.onClose();
   }
 
-  private fail(why: string): void {
+  /** A protocol error (a frame we cannot parse): GOAWAY with PROTOCOL_ERROR, then end. */
+  private fail(): void {
     if (this.closed) return;
     const body = Buffer.alloc(8);
     body.writeUInt32BE(this.lastStreamId & 0x7fffffff, 0);
     body.writeUInt32BE(1, 4); // PROTOCOL_ERROR
     this.sendControl(FrameType.GoAway, 0, body);
     this.outbound = this.outbound.then(() => this.sink.end());
-    void why;
     this.shutdown();
   }
 
