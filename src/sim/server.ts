@@ -17,13 +17,14 @@ import type { TLSSocket } from 'node:tls';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DISCOVERY, RESOURCE_BY_KEY, RESOURCES_BY_GV, resourceKey, type ResourceDef } from './resources.js';
-import { ClusterStore, Collection, entryKey, type Entry, type WatchEventType } from './store.js';
+import { ClusterStore, Collection, entryKey, type Entry } from './store.js';
 import { generateCluster, hashString, rngFrom, type Obj } from './generate.js';
-import { parseFieldSelector, parseLabelSelector, matchFields, matchLabels, SelectorError, type FieldSelector, type LabelSelector } from './selectors.js';
+import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { tableJson } from './table.js';
 import { jsonPatch, mergePatch, PatchError } from './patch.js';
 import { decodeKubernetesProtobuf, ProtobufError } from './protobuf.js';
 import { parseStreamPath, serveStreaming } from './streaming.js';
+import { serveWatch } from './watch.js';
 
 export interface Fault {
   /** Added to every answer, in milliseconds. */
@@ -731,29 +732,9 @@ export class SimEngine {
   }
 
   private watch(rt: ClusterRuntime, store: ClusterStore, coll: Collection, route: Route, query: URLSearchParams, res: ServerResponse): void {
-    const labelSel: LabelSelector = parseLabelSelector(query.get('labelSelector'));
-    const fieldSel: FieldSelector = parseFieldSelector(query.get('fieldSelector'), route.def.fields);
-    const ns = route.def.namespaced ? route.namespace : '';
-    const matches = (e: Entry) => (!ns || e.namespace === ns) && matchLabels(labelSel, e.labels) && matchFields(fieldSel, e.fields);
-    res.writeHead(200, ['Content-Type', JSON_TYPE, 'Cache-Control', 'no-cache, private', 'X-Fleetgate-Cluster', rt.name, 'Transfer-Encoding', 'chunked']);
-    // As the API server does: the status goes out now, not with the first event, which may be
-    // minutes away (a watch from a resourceVersion sends nothing until something changes).
-    res.flushHeaders();
-    const rv = query.get('resourceVersion');
-    if (!rv || rv === '0') {
-      for (const e of store.select(coll, ns, labelSel, fieldSel)) res.write(`{"type":"ADDED","object":${e.json}}\n`);
-    }
-    const listener = (type: WatchEventType, e: Entry) => {
-      if (matches(e)) res.write(`{"type":"${type}","object":${e.json}}\n`);
-    };
-    coll.watchers.add(listener);
-    const timeout = Math.min(Math.max(parseInt(query.get('timeoutSeconds') ?? '', 10) || 1800, 1), 3600);
-    const timer = setTimeout(() => res.end(), timeout * 1000);
-    timer.unref();
-    res.on('close', () => {
-      clearTimeout(timer);
-      coll.watchers.delete(listener);
-    });
+    const labels = parseLabelSelector(query.get('labelSelector'));
+    const fields = parseFieldSelector(query.get('fieldSelector'), route.def.fields);
+    serveWatch(store, coll, { cluster: rt.name, def: route.def, namespace: route.namespace, labels, fields, query }, res);
   }
 
   private get(rt: ClusterRuntime, store: ClusterStore, coll: Collection, route: Route, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {

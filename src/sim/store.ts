@@ -27,6 +27,19 @@ export interface Entry {
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export type WatchListener = (type: WatchEventType, entry: Entry) => void;
 
+/**
+ * Change events each collection keeps, so that a watch from a recent resourceVersion replays
+ * what it missed (an informer's list-then-watch gap); older ones answer 410 Expired. The API
+ * server's watch cache keeps a window per resource in the same way.
+ */
+export const kWatchWindow = 100;
+
+export interface WatchEvent {
+  type: WatchEventType;
+  /** For DELETED, the object as it was, stamped with the deletion's resourceVersion. */
+  entry: Entry;
+}
+
 /** Full lists larger than this are rebuilt per request rather than cached (memory bound). */
 const LIST_CACHE_MAX_CHARS = 512 * 1024;
 
@@ -36,8 +49,19 @@ export class Collection {
   /** namespace ('' = all) → concatenated item JSON of that scope. */
   private readonly itemsCache = new Map<string, string>();
   readonly watchers = new Set<WatchListener>();
+  /** The last kWatchWindow events, oldest first. */
+  readonly history: WatchEvent[] = [];
+  /**
+   * The oldest resourceVersion a watch can start from: events after it are all in `history`.
+   * Generated objects are loaded, not replayed, so it starts at the load's last version.
+   */
+  floorRv = 0;
 
-  constructor(readonly def: ResourceDef) {}
+  /** `currentRv` is the cluster's resourceVersion counter: a deletion's version. */
+  constructor(
+    readonly def: ResourceDef,
+    private readonly currentRv: () => number = () => 0,
+  ) {}
 
   entries(): Entry[] {
     if (!this.sorted) this.sorted = [...this.byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -87,7 +111,18 @@ export class Collection {
   private changed(entry: Entry, type: WatchEventType): void {
     this.sorted = null;
     this.itemsCache.clear();
+    if (type === 'DELETED') entry = tombstone(entry, this.currentRv());
+    this.history.push({ type, entry });
+    if (this.history.length > kWatchWindow) this.floorRv = this.history.shift()!.entry.rv;
     for (const w of this.watchers) w(type, entry);
+  }
+
+  /** Events after `rv`, or undefined when some of them are no longer kept. */
+  eventsSince(rv: number): WatchEvent[] | undefined {
+    if (rv < this.floorRv) return undefined;
+    let i = this.history.length;
+    while (i > 0 && this.history[i - 1]!.entry.rv > rv) i--;
+    return this.history.slice(i);
   }
 
   /** Adds without invalidating caches or notifying (bulk load at generation time). */
@@ -95,6 +130,14 @@ export class Collection {
     this.byKey.set(entry.key, entry);
     this.sorted = null;
   }
+}
+
+/** A deleted object as its DELETED event carries it: the deletion's resourceVersion. */
+function tombstone(entry: Entry, rv: number): Entry {
+  if (rv <= entry.rv) return entry;
+  const obj = JSON.parse(entry.json);
+  obj.metadata.resourceVersion = String(rv);
+  return { ...entry, rv, json: JSON.stringify(obj) };
 }
 
 export function entryKey(def: ResourceDef, namespace: string, name: string): string {
@@ -107,7 +150,7 @@ export class ClusterStore {
   readonly collections = new Map<string, Collection>();
 
   constructor(readonly clusterName: string) {
-    for (const r of RESOURCES) this.collections.set(resourceKey(r.group, r.plural), new Collection(r));
+    for (const r of RESOURCES) this.collections.set(resourceKey(r.group, r.plural), new Collection(r, () => this.rv));
   }
 
   collection(key: string): Collection {
@@ -160,6 +203,7 @@ export class ClusterStore {
       if (!def) throw new Error(`generated object of unknown resource ${key}`);
       this.collection(resourceKey(def.group, def.plural)).load(this.makeEntry(def, obj));
     }
+    for (const c of this.collections.values()) c.floorRv = this.rv;
   }
 
   /** Filters one scope by selectors; returns entries in key order. */
