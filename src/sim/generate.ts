@@ -412,8 +412,8 @@ export function generateCluster(cluster: string, seed: number, podCount: number,
 
   let workloadSeq = 0;
   let cronSeq = 0;
-  const deployment = (ns: string, app: string, replicas: number) => {
-    const image = pick(IMAGES);
+  const deployment = (ns: string, app: string, replicas: number, fixedImage?: string) => {
+    const image = fixedImage ?? pick(IMAGES);
     const labels = labelsFor(app, ns);
     const hash = rand(10, ALNUM);
     const selector = { app };
@@ -621,6 +621,11 @@ export function generateCluster(cluster: string, seed: number, podCount: number,
   if (podsLeft >= nodes.length + 4) {
     podsLeft -= daemonset('kube-system', 'kube-proxy', nodes.length);
   }
+  // An nginx Deployment in the first app namespace, so the README's examples (fleet search for
+  // "nginx", `kubectl exec -n web deploy/nginx`) find something on every cluster with room. It is
+  // generated after the other workloads so that their names stay what they were.
+  const nginxReplicas = podsLeft >= 6 ? 2 : 0;
+  podsLeft -= nginxReplicas;
   const used = new Map<string, number>();
   const appName = (ns: string) => {
     const base = APP_NAMES[int(APP_NAMES.length)];
@@ -648,6 +653,7 @@ export function generateCluster(cluster: string, seed: number, podCount: number,
       podsLeft -= r;
     }
   }
+  if (nginxReplicas) deployment(appNamespaces[0]!, 'nginx', nginxReplicas, 'nginx:1.27');
   void cronSeq;
 
   // Cluster-wide objects.

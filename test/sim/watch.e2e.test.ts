@@ -77,7 +77,7 @@ async function openWatch(path: string) {
 }
 
 const send = (method: string, path: string, body?: unknown, type = 'application/json') =>
-  fetch(api + path, { method, headers: { authorization: `Bearer ${server.token}`, 'content-type': type }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: await r.json() }));
+  fetch(api + path, { method, headers: { authorization: `Bearer ${server.token}`, 'content-type': type }, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
 
 beforeAll(async () => {
   sim = await startSimulator({ clusters: 1, podsPerCluster: 15 });
