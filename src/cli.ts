@@ -12,12 +12,12 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log('usage: fleetgate <command> [options]\n');
     for (const [n, c] of Object.entries(commands)) console.log(`  ${n.padEnd(8)} ${c.summary}`);
-    console.log('\nRun `fleetgate <command> --help` for its options.');
+    console.log('\nRun `fleetgate <command> --help` for its options. First time? `npm start -- --sim 5` serves five simulated clusters.');
     return name ? 0 : 1;
   }
   const command = commands[name];
   if (!command) {
-    console.error(`fleetgate: unknown command "${name}" (try --help)`);
+    console.error(`fleetgate: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')} (fleetgate --help says what each does)`);
     return 1;
   }
   return (await command.load()).run(rest);

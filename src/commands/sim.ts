@@ -2,6 +2,7 @@
  * `fleetgate sim`: start simulated Kubernetes API servers, write a kubeconfig for them, run until
  * SIGINT/SIGTERM.
  */
+import { argErrorMessage } from '../util/args.js';
 import { parseArgs } from 'node:util';
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -29,6 +30,22 @@ options:
   -h, --help              this help
 `;
 
+const kSimOptions = {
+  clusters: { type: 'string', short: 'c' },
+  out: { type: 'string', short: 'o' },
+  prefix: { type: 'string' },
+  pods: { type: 'string' },
+  seed: { type: 'string' },
+  auth: { type: 'string' },
+  'control-port': { type: 'string' },
+  'no-control': { type: 'boolean' },
+  fault: { type: 'string', multiple: true },
+  info: { type: 'string' },
+  eager: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+const kSimFlags = Object.keys(kSimOptions);
+
 function parseFault(spec: string): [string, Fault] {
   const i = spec.indexOf(':');
   if (i <= 0) throw new Error(`--fault "${spec}": expected NAME:SPEC`);
@@ -40,7 +57,7 @@ function parseFault(spec: string): [string, Fault] {
     else if (k === 'hang') f.hang = true;
     else if (k === 'latency' && Number(v) >= 0) f.latencyMs = Number(v);
     else if (k === 'errors' && Number(v) >= 0 && Number(v) <= 1) f.errorRate = Number(v);
-    else throw new Error(`--fault "${spec}": cannot understand "${part}"`);
+    else throw new Error(`--fault "${spec}": cannot understand "${part}" (accepted: down, hang, latency=MS, errors=RATE from 0 to 1)`);
   }
   return [name, f];
 }
@@ -59,23 +76,10 @@ export async function run(argv: string[]): Promise<number> {
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: {
-        clusters: { type: 'string', short: 'c' },
-        out: { type: 'string', short: 'o' },
-        prefix: { type: 'string' },
-        pods: { type: 'string' },
-        seed: { type: 'string' },
-        auth: { type: 'string' },
-        'control-port': { type: 'string' },
-        'no-control': { type: 'boolean' },
-        fault: { type: 'string', multiple: true },
-        info: { type: 'string' },
-        eager: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: kSimOptions,
     }));
   } catch (e) {
-    console.error(`fleetgate sim: ${(e as Error).message}\n\n${USAGE}`);
+    console.error(`fleetgate sim: ${argErrorMessage(e, kSimFlags)}\n\n${USAGE}`);
     return 2;
   }
   if (values.help) {

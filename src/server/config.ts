@@ -2,6 +2,7 @@
  * `fleetgate serve` settings: flags, then FLEETGATE_* environment variables, then defaults.
  * Parsing is pure (argv and env in, options or a ConfigError out) so it is tested without a server.
  */
+import { argErrorMessage } from '../util/args.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LockMode } from '../shm/layout.js';
@@ -153,7 +154,7 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       values: Record<string, string | boolean | undefined>;
     });
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw new ConfigError(argErrorMessage(e, Object.keys(options)));
   }
   if (values.help) return 'help';
   const out = defaultServeOptions() as unknown as Record<string, unknown>;
@@ -167,6 +168,7 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   // An ephemeral HTTP port (tests, side-by-side runs) gets an ephemeral HTTPS port too, unless one
   // was asked for: two such servers must not collide on the default 8443.
   if (o.port === 0 && values['tls-port'] === undefined && !env.FLEETGATE_TLS_PORT) o.tlsPort = 0;
+  if (o.port > 65535) throw new ConfigError(`--port: expected a port number from 0 to 65535, got ${o.port}`);
   if (!['rw', 'mutex', 'none'].includes(o.lock)) throw new ConfigError(`--lock must be rw, mutex or none, got "${o.lock}"`);
   if (o.port > 65535) throw new ConfigError(`--port must be at most 65535, got ${o.port}`);
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');

@@ -4,6 +4,7 @@
  * workers, restarts a crashed one with backoff after reclaiming its lock slot, gathers /metrics
  * snapshots, and drains everything on shutdown. It touches only control words of shared memory.
  */
+import { startupHints } from './banner.js';
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
@@ -154,6 +155,8 @@ export class Supervisor {
     this.io.log(
       `fleetgate: listening on http://${o.host}:${this.port}${https} with ${this.httpWorkers} HTTP worker(s), lock mode ${o.lock}`,
     );
+    const exampleCluster = this.store.clusters.list().find((c) => c.enabled)?.name;
+    for (const line of startupHints({ host: o.host, port: this.port, dataDir, envToken: !!this.env.FLEETGATE_ADMIN_TOKEN, exampleCluster })) this.io.log(line);
   }
 
   /** Graceful shutdown: stop accepting, drain in-flight requests (bounded), close the database. */
