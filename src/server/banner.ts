@@ -31,7 +31,11 @@ export function startupHints(b: BannerInput, cwd = process.cwd()): string[] {
   const where = fileThere ? shownPath(tokenFile, cwd) : undefined;
   const tokenExpr = b.envToken || !where ? '$FLEETGATE_ADMIN_TOKEN' : `$(cat ${where})`;
   const lines = [
-    b.envToken || !where ? 'fleetgate: admin token: the value of FLEETGATE_ADMIN_TOKEN' : `fleetgate: admin token: in ${where} (mode 0600)`,
+    b.envToken
+      ? 'fleetgate: admin token: the value of FLEETGATE_ADMIN_TOKEN'
+      : where
+        ? `fleetgate: admin token: in ${where} (mode 0600)`
+        : `fleetgate: admin token: ${shownPath(tokenFile, cwd)} is gone (it was shown once at first start); set FLEETGATE_ADMIN_TOKEN to add one of your choosing`,
     `fleetgate: open ${url}/api/v1/clusters with the header "Authorization: Bearer <admin token>"`,
     `fleetgate: try: curl -H "Authorization: Bearer ${tokenExpr}" ${url}/api/v1/clusters`,
   ];
