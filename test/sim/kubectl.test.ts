@@ -139,7 +139,7 @@ describe.skipIf(!kubectl)('kubectl against the simulator', () => {
 
   it('kubectl exec runs commands in a pod over WebSocket: output, stdin, exit codes', async () => {
     // sim-0001 reports v1.32, so the kubectl dispatcher runs kubectl 1.32, which speaks WebSocket
-    // (v5.channel.k8s.io) first; the simulator offers no SPDY.
+    // (v5.channel.k8s.io) first (SPDY, for older kubectl, is in streaming.e2e.test.ts).
     const found = await run(['get', 'pods', '-A', '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[0].metadata.namespace}/{.items[0].metadata.name}']);
     expect(found.code, found.stderr).toBe(0);
     const [ns, pod] = found.stdout.split('/') as [string, string];
