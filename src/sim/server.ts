@@ -482,8 +482,9 @@ export class SimEngine {
   }
 
   /**
-   * Connection upgrades: pods/exec, attach and portforward over WebSocket or SPDY (streaming.ts). Errors are answered as a plain
-   * HTTP response carrying a Status, as the API server answers a failed upgrade.
+   * Connection upgrades: pods/exec, attach and portforward over WebSocket or SPDY (streaming.ts).
+   * Errors are answered as a plain HTTP response carrying a Status, as the API server answers a
+   * failed upgrade.
    */
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
