@@ -163,3 +163,32 @@ export function connectPort(target: ProcessTarget, port: number, write: (bytes: 
     },
   };
 }
+
+/**
+ * A terminal in front of a process (exec/attach with tty=true): as a pty's line discipline does,
+ * ^D at the start of a line ends stdin and ^C interrupts (exit 130), so `kubectl exec -it` can
+ * leave `cat` the way it leaves it on a real node.
+ */
+export function withTty(input: ProcessInput, io: ProcessIO): ProcessInput {
+  let lineStart = true;
+  return {
+    stdin(data) {
+      for (let i = 0; i < data.length; i++) {
+        const b = data[i]!;
+        if (b === 0x03) {
+          if (i > 0) input.stdin(data.subarray(0, i));
+          io.exit(130);
+          return;
+        }
+        if (b === 0x04 && lineStart) {
+          if (i > 0) input.stdin(data.subarray(0, i));
+          input.stdinEnd();
+          return;
+        }
+        lineStart = b === 0x0a || b === 0x0d;
+      }
+      input.stdin(data);
+    },
+    stdinEnd: () => input.stdinEnd(),
+  };
+}

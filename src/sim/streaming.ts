@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { attachMain, podPorts, runCommand, type ProcessTarget } from './container.js';
+import { attachMain, podPorts, runCommand, withTty, type ProcessIO, type ProcessTarget } from './container.js';
 import { OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, acceptWebSocket, chooseProtocol, closeWebSocket, kExecProtocols, serveChannels, wsFrame, wsReader } from './exec.js';
 import { kPortForwardProtocol, kPortForwardTunnelProtocol, portForwardSession } from './portforward.js';
 import { kSpdyExecProtocols, spdyProcessSession } from './remotecommand.js';
@@ -58,7 +58,8 @@ export function serveStreaming(socket: Duplex, req: IncomingMessage, head: Buffe
   const on = (k: string) => r.query.get(k) === 'true' || r.query.get(k) === '1';
   const command = r.kind === 'exec' ? r.query.getAll('command') : [];
   if (r.kind === 'exec' && command.length === 0) return { refused: 'you must specify at least 1 command' };
-  const start = r.kind === 'exec' ? (io: Parameters<typeof runCommand>[1]) => runCommand({ ...r, command, stdin: on('stdin') }, io) : (io: Parameters<typeof runCommand>[1]) => attachMain(r, on('stdin'), io);
+  const run = (io: ProcessIO) => (r.kind === 'exec' ? runCommand({ ...r, command, stdin: on('stdin') }, io) : attachMain(r, on('stdin'), io));
+  const start = on('tty') ? (io: ProcessIO) => withTty(run(io), io) : run;
   const wsOffer = r.kind === 'portforward' ? [kPortForwardTunnelProtocol] : kExecProtocols;
   const spdyOffer: readonly string[] = r.kind === 'portforward' ? [kPortForwardProtocol] : kSpdyExecProtocols;
   const spoken = `WebSocket with ${wsOffer.join(' or ')}, or SPDY/3.1 with ${spdyOffer.join(' or ')}`;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants as zc, createDeflate, createInflate } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { connectPort } from '../../src/sim/container.js';
+import { connectPort, runCommand, withTty } from '../../src/sim/container.js';
 import { SpdySession, decodeHeaderBlock, encodeHeaderBlock, kSpdyDictionary, type SpdyStream } from '../../src/sim/spdy.js';
 
 /** A client's side of the framing, written from the frame table (not with the module's own encoder). */
@@ -154,5 +154,29 @@ describe("a pod's forwarded port (src/sim/container.ts)", () => {
     expect(closed).toBe(0);
     conn.end();
     expect(closed).toBe(1);
+  });
+});
+
+describe('a terminal in front of a process (src/sim/container.ts withTty)', () => {
+  const run = () => {
+    const out: string[] = [];
+    const exits: number[] = [];
+    const io = { stdout: (d: Buffer | string) => out.push(String(d)), stderr: () => undefined, exit: (c: number) => exits.push(c) };
+    const input = withTty(runCommand({ cluster: 'c', namespace: 'ns', pod: 'p', command: ['cat'], stdin: true }, io), io);
+    return { out, exits, input };
+  };
+  it('^D at the start of a line ends stdin; elsewhere it is data', () => {
+    const t = run();
+    t.input.stdin(Buffer.from('a\x04b\n'));
+    expect(t.exits).toEqual([]);
+    t.input.stdin(Buffer.from('last\n\x04ignored'));
+    expect(t.out.join('')).toBe('a\x04b\nlast\n');
+    expect(t.exits).toEqual([0]);
+  });
+  it('^C interrupts with exit code 130', () => {
+    const t = run();
+    t.input.stdin(Buffer.from('x\x03y'));
+    expect(t.out.join('')).toBe('x');
+    expect(t.exits).toEqual([130]);
   });
 });
