@@ -29,6 +29,8 @@ export interface ServeOptions {
   drainMs: number;
   fleetThreads: number;
   fleetQueue: number;
+  /** Decoded index entries each HTTP worker keeps per generation (IndexReaderOptions.cacheEntries). */
+  readCache: number;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +69,12 @@ const settings: Record<keyof ServeOptions, Setting> = {
   drainMs: { flag: 'drain-timeout', env: 'FLEETGATE_DRAIN_TIMEOUT', type: 'duration', help: 'how long shutdown waits for in-flight requests (default 10s)' },
   fleetThreads: { flag: 'fleet-threads', env: 'FLEETGATE_FLEET_THREADS', type: 'int', help: 'fleet query pool threads per HTTP worker (default 1)' },
   fleetQueue: { flag: 'fleet-queue', env: 'FLEETGATE_FLEET_QUEUE', type: 'int', help: 'queued fleet queries before 503 (default 64)' },
+  readCache: {
+    flag: 'read-cache',
+    env: 'FLEETGATE_READ_CACHE',
+    type: 'int',
+    help: 'decoded index entries each HTTP worker keeps per generation (default 256; 0 = off, so every read decodes, as --lock none always does)',
+  },
 };
 
 export function defaultServeOptions(): ServeOptions {
@@ -90,6 +98,7 @@ export function defaultServeOptions(): ServeOptions {
     drainMs: 10_000,
     fleetThreads: 1,
     fleetQueue: 64,
+    readCache: 256,
   };
 }
 

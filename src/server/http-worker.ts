@@ -23,7 +23,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   const port = parentPort!;
   const post = (m: WorkerToMain) => port.postMessage(m);
   const lock = RwLock.attach(data.sab);
-  const reader = new IndexReader(data.sab, lock);
+  const reader = new IndexReader(data.sab, lock, { cacheEntries: data.readCache });
   const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
 
   // /metrics: this worker asks the supervisor, which gathers every HTTP worker's snapshot.

@@ -40,6 +40,8 @@ export interface HttpWorkerData {
   fleetQueue: number;
   /** Honour test-hold messages (tests only; the CLI never sets it). */
   testHooks: boolean;
+  /** IndexReaderOptions.cacheEntries of the worker's reader (serve --read-cache). */
+  readCache: number;
 }
 
 /** workerData of the sync worker. */

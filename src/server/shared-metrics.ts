@@ -32,6 +32,7 @@ export function renderSharedMetrics(sab: SharedArrayBuffer): string {
 
   line(out, 'fleetgate_sync_passes_total', 'Completed sync passes.', 'counter', [['', sync.syncs]]);
   line(out, 'fleetgate_index_commits_total', 'Index commits by the sync worker.', 'counter', [['', sync.commits]]);
+  line(out, 'fleetgate_index_content_commits_total', 'Index commits whose entries differ from the previous commit (the others re-committed the same content).', 'counter', [['', sync.contentCommits]]);
   line(out, 'fleetgate_sync_phase_seconds_total', 'Time spent in each sync phase.', 'counter', PHASES.map((p) => [`{phase="${p}"}`, sync.phaseTotalUs[p] / 1e6]));
   line(out, 'fleetgate_sync_phase_last_seconds', 'Duration of each phase in the latest sync.', 'gauge', PHASES.map((p) => [`{phase="${p}"}`, sync.phaseLastUs[p] / 1e6]));
   line(out, 'fleetgate_probes_total', 'Cluster /version probes.', 'counter', [['', sync.probes]]);

@@ -249,6 +249,7 @@ export class Supervisor {
       fleetThreads: o.fleetThreads,
       fleetQueue: o.fleetQueue,
       testHooks: this.hooks.testHooks === true,
+      readCache: o.readCache,
     };
   }
 

@@ -89,6 +89,27 @@ function rowPrint(row: SyncRow): string {
     .digest('base64');
 }
 
+/**
+ * Whether two sorted entry lists would encode the same index (apart from the index generation).
+ * The client config is compared through configHash, which is computed from it.
+ */
+export function sameEntries(a: readonly IndexEntryInput[], b: readonly IndexEntryInput[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.id !== y.id || x.name !== y.name || x.description !== y.description || x.enabled !== y.enabled ||
+      x.isDefault !== y.isDefault || x.inCluster !== y.inCluster || x.state !== y.state || x.version !== y.version ||
+      x.error !== y.error || x.errorAt !== y.errorAt || x.probedAt !== y.probedAt || x.configHash !== y.configHash ||
+      x.generation !== y.generation || x.prometheusUrl !== y.prometheusUrl
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 const emptyClient: ClientConfig = {
   server: '',
   caData: '',
@@ -115,6 +136,8 @@ export class SyncEngine {
   private lastEncodeMs = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  /** What the last commit published, to tell content commits from no-op ones (metrics). */
+  private lastCommitted: IndexEntryInput[] = [];
 
   constructor(
     private readonly deps: SyncDeps,
@@ -296,8 +319,9 @@ export class SyncEngine {
     if (this.deps.stats) {
       const states: Record<ClusterState, number> = { ok: 0, error: 0, building: 0, disabled: 0 };
       for (const e of entries) states[e.state]++;
-      this.deps.stats.recordCommit(result.holdNs, states);
+      this.deps.stats.recordCommit(result.holdNs, states, !sameEntries(this.lastCommitted, entries));
     }
+    this.lastCommitted = entries;
     this.maybeIdle();
     return result;
   }

@@ -20,6 +20,7 @@
  * | kHoldBucket+i   | commits whose hold time ≤ HOLD_BUCKETS_US[i] (non-cumulative; last = +Inf) | count | ≥ 0 |
  * | kState+s        | clusters in state s (s = STATES index) at the last commit | count | ≥ 0     |
  * | kLastSyncAt     | wall clock of the latest completed sync               | ms    | 0 = never    |
+ * | kContentCommits | commits whose entries differ from the previous commit's (the rest are no-op commits) | count | ≥ 0, ≤ kCommits |
  */
 import type { ClusterState } from '../index/types.js';
 
@@ -40,13 +41,16 @@ const kHoldTotal = kHoldMax + 1;
 const kHoldBucket = kHoldTotal + 1;
 const kState = kHoldBucket + HOLD_BUCKETS_US.length + 1;
 const kLastSyncAt = kState + STATES.length;
+const kContentCommits = kLastSyncAt + 1;
 /** Words used; the block reserved by the layout must hold at least this many 8-byte words. */
-export const kSyncStatsWords = kLastSyncAt + 1;
+export const kSyncStatsWords = kContentCommits + 1;
 export const kSyncStatsBytes = kSyncStatsWords * 8;
 
 export interface SyncStatsSnapshot {
   syncs: number;
   commits: number;
+  /** Commits that changed what the index holds (commits − contentCommits were no-ops). */
+  contentCommits: number;
   probes: number;
   probeFailures: number;
   phaseTotalUs: Record<Phase, number>;
@@ -84,8 +88,9 @@ export class SyncStats {
     Atomics.store(this.w, kPhaseLast + p, BigInt(Math.round(us)));
   }
 
-  recordCommit(holdNs: number, states: Record<ClusterState, number>): void {
+  recordCommit(holdNs: number, states: Record<ClusterState, number>, changed = true): void {
     this.add(kCommits, 1);
+    if (changed) this.add(kContentCommits, 1);
     this.add(kHoldTotal, holdNs);
     if (BigInt(Math.round(holdNs)) > Atomics.load(this.w, kHoldMax)) Atomics.store(this.w, kHoldMax, BigInt(Math.round(holdNs)));
     const us = holdNs / 1000;
@@ -107,6 +112,7 @@ export class SyncStats {
     return {
       syncs: n(kSyncs),
       commits: n(kCommits),
+      contentCommits: n(kContentCommits),
       probes: n(kProbes),
       probeFailures: n(kProbeFailures),
       phaseTotalUs: per(PHASES, kPhaseTotal),

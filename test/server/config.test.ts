@@ -14,6 +14,13 @@ describe('serve options', () => {
     expect(o).toMatchObject({ syncIntervalMs: 5000, allowExec: true, sim: 4 });
   });
 
+  it('sizes the HTTP workers\' read cache (0 turns it off, as the load suite\'s --compare does)', () => {
+    expect(parseServeOptions([], {})).toMatchObject({ readCache: 256 });
+    expect(parseServeOptions(['--read-cache', '0'], {})).toMatchObject({ readCache: 0 });
+    expect(parseServeOptions([], { FLEETGATE_READ_CACHE: '32' })).toMatchObject({ readCache: 32 });
+    expect(() => parseServeOptions(['--read-cache', 'lots'], {})).toThrow(/--read-cache: expected a whole number/);
+  });
+
   it('rejects bad values with a message naming the setting', () => {
     expect(() => parseServeOptions(['--lock', 'spin'], {})).toThrow(/--lock must be rw, mutex or none/);
     expect(() => parseServeOptions(['--port', 'eighty'], {})).toThrow(ConfigError);

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ClientConfig, IndexEntryInput } from '../../src/index/types.js';
 import { SyncEngine, type ProbeResult, type SyncDeps, type SyncRow } from '../../src/sync/engine.js';
 import { eventually } from '../helpers/server.js';
+import { kSyncStatsBytes, SyncStats } from '../../src/sync/stats.js';
 
 /** A fake world: a table of rows, probes answered by a per-server script, and every commit recorded. */
 function world() {
@@ -190,5 +191,25 @@ describe('SyncEngine', () => {
     engine.pass({ resync: false });
     expect(w.byName('a')).toMatchObject({ generation: 7, state: 'ok', version: 'v1.28.0' });
     engine.stop();
+  });
+
+  it('counts content commits apart from no-op commits', async () => {
+    const w = world();
+    const stats = new SyncStats(new SharedArrayBuffer(kSyncStatsBytes), 0, kSyncStatsBytes);
+    w.rows.push(w.row(1, 'a'));
+    const engine = new SyncEngine({ ...w.deps, stats }, { probeCommitMs: 1 });
+    engine.pass();
+    await engine.idle(); // building → ok: a second content commit
+    expect(stats.read()).toMatchObject({ commits: 2, contentCommits: 2 });
+    engine.pass();
+    engine.pass();
+    expect(stats.read()).toMatchObject({ commits: 4, contentCommits: 2 });
+    w.rows[0] = { ...w.rows[0]!, description: 'changed' };
+    engine.pass();
+    expect(stats.read()).toMatchObject({ commits: 5, contentCommits: 3 });
+    w.rows.push(w.row(2, 'b', { enabled: false }));
+    engine.pass();
+    engine.pass();
+    expect(stats.read()).toMatchObject({ commits: 7, contentCommits: 4 });
   });
 });
