@@ -23,7 +23,7 @@ export interface SimControl {
 /** A simulated cluster a churned cluster may point at. */
 export interface SimTarget {
   name: string;
-  /** One-context kubeconfig (JSON text, as splitContexts makes it). */
+  /** One-context kubeconfig (JSON text, as load/kubeconfig.ts makes it). */
   kubeconfig: string;
 }
 
@@ -51,6 +51,11 @@ export interface ChurnOptions {
   ratePerSec?: number;
   /** Admin writes in flight at once (default 4). */
   concurrency?: number;
+  /**
+   * Each kind of kRequiredKinds at least this often per second: when one falls behind, the next
+   * operation is of that kind (0 = pure random choice, the default).
+   */
+  floorPerSec?: number;
   /** Sync request period in ms; 0 disables the pump (default 5). */
   syncEveryMs?: number;
   /** Per-request timeout (default 20000 ms). */
@@ -65,12 +70,38 @@ export type OpName =
   | 'describe'
   | 'reconfig'
   | 'toggle'
+  | 'disable'
+  | 'enable'
   | 'rename'
   | 'delete'
   | 'default'
   | 'stable-describe'
   | 'version'
   | 'rotate';
+
+/**
+ * The kinds of write a run must make (counted from the driver's own successful writes), with
+ * their names in a verdict. `disable` is a toggle that disabled; `reconfig` counts kubeconfig
+ * changes, including those after a credential rotation.
+ */
+export const kRequiredKinds = { create: 'adds', rename: 'renames', delete: 'deletes', disable: 'disables', reconfig: 'config changes' } as const;
+export type RequiredKind = keyof typeof kRequiredKinds;
+
+/** Operations that write fleetgate's cluster table (version and rotate act on the simulator). */
+const kTableWrites: readonly OpName[] = ['create', 'describe', 'reconfig', 'disable', 'enable', 'rename', 'delete', 'default', 'stable-describe'];
+
+/** Successful writes to fleetgate's cluster table. */
+export function churnWrites(stats: ChurnStats | null): number {
+  if (!stats) return 0;
+  return kTableWrites.reduce((a, op) => a + (stats.ops[op]?.ok ?? 0), 0);
+}
+
+/** Successful writes of each required kind. */
+export function requiredCounts(stats: ChurnStats | null): Record<RequiredKind, number> {
+  const out = {} as Record<RequiredKind, number>;
+  for (const k of Object.keys(kRequiredKinds) as RequiredKind[]) out[k] = stats?.ops[k]?.ok ?? 0;
+  return out;
+}
 
 export interface ChurnStats {
   ops: Record<string, { ok: number; failed: number }>;
@@ -88,7 +119,7 @@ interface Slot {
   id?: number;
   exists: boolean;
   enabled: boolean;
-  /** Index into targets, -1 for the dead kubeconfig. */
+  /** Index into targets; -1 and -2 for the two dead kubeconfigs. */
   target: number;
   busy: boolean;
 }
@@ -122,6 +153,7 @@ export class ChurnDriver {
   private syncInFlight = 0;
   private tokens = 0;
   private lastTick = 0;
+  private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -151,6 +183,7 @@ export class ChurnDriver {
     if (!this.stopped) return;
     this.stopped = false;
     this.lastTick = performance.now();
+    this.startedAt = this.lastTick;
     this.timer = setInterval(() => this.tick(), 5);
     const every = this.o.syncEveryMs ?? 5;
     if (every > 0) this.syncTimer = setInterval(() => this.pumpSync(), every);
@@ -202,7 +235,7 @@ export class ChurnDriver {
   }
 
   private configOf(s: Slot): string {
-    return s.target >= 0 ? this.kubeconfigs[s.target]! : deadKubeconfig(`${this.prefix}-dead`);
+    return s.target >= 0 ? this.kubeconfigs[s.target]! : deadKubeconfig(`${this.prefix}-dead${-s.target}`);
   }
 
   private count(op: OpName, ok: boolean, detail?: string): void {
@@ -245,6 +278,8 @@ export class ChurnDriver {
 
   /** Chooses the next operation, or undefined when everything is busy. */
   private pick(): (() => Promise<void>) | undefined {
+    const due = this.dueJob();
+    if (due) return due;
     const r = this.rnd();
     // About one in ten operations acts on the simulator, one in ten on a stable cluster.
     if (r < 0.1 && this.o.sim && !this.globalBusy) {
@@ -265,6 +300,35 @@ export class ChurnDriver {
     if (op === 'default' && this.defaultBusy) return this.slotJob(s, 'describe');
     if (op === 'delete' && (this.defaultBusy || this.defaultName === this.nameOf(s))) return this.slotJob(s, 'rename');
     return this.slotJob(s, op);
+  }
+
+  /** A job of the required kind furthest behind its floor, when one is behind and a slot can do it. */
+  private dueJob(): (() => Promise<void>) | undefined {
+    const floor = this.o.floorPerSec ?? 0;
+    if (floor <= 0) return undefined;
+    const target = (floor * (performance.now() - this.startedAt)) / 1000;
+    const behind = (Object.keys(kRequiredKinds) as RequiredKind[])
+      .map((k) => [k, this.stats.ops[k]?.ok ?? 0] as const)
+      .filter(([, n]) => n < target)
+      .sort((a, b) => a[1] - b[1]);
+    for (const [kind] of behind) {
+      const free = this.slots.filter((s) => !s.busy);
+      const s = free.find((x) => {
+        switch (kind) {
+          case 'create':
+            return !x.exists;
+          case 'rename':
+          case 'reconfig':
+            return x.exists;
+          case 'disable':
+            return x.exists && x.enabled;
+          case 'delete':
+            return x.exists && !this.defaultBusy && this.defaultName !== this.nameOf(x);
+        }
+      });
+      if (s) return this.slotJob(s, kind === 'disable' ? 'toggle' : kind);
+    }
+    return undefined;
   }
 
   private slotJob(s: Slot, op: OpName): () => Promise<void> {
@@ -310,6 +374,9 @@ export class ChurnDriver {
       }
       case 'reconfig': {
         if (this.o.targets.length) s.target = (s.target + 1 + Math.floor(this.rnd() * (this.o.targets.length - 1 || 1))) % this.o.targets.length;
+        // No simulated targets (--target runs): alternate between two dead kubeconfigs, so the
+        // config still changes.
+        else s.target = s.target === -1 ? -2 : -1;
         const sim = this.targetName(s);
         if (sim) reg.recordSlotSim(s.slot, sim);
         const res = await this.put(s, { config: this.configOf(s) });
@@ -317,9 +384,10 @@ export class ChurnDriver {
         return;
       }
       case 'toggle': {
-        const res = await this.put(s, { enabled: !s.enabled });
-        if (res.ok) s.enabled = !s.enabled;
-        this.count(op, res.ok, String(res.status));
+        const disabling = s.enabled;
+        const res = await this.put(s, { enabled: !disabling });
+        if (res.ok) s.enabled = !disabling;
+        this.count(disabling ? 'disable' : 'enable', res.ok, String(res.status));
         return;
       }
       case 'rename': {

@@ -2,9 +2,11 @@
  * The load: autocannon (programmatic API) on a request mix, with every response body handed to
  * the verifier. autocannon collects a body only for requests that have `onResponse`, so every
  * request in the mix has one; its call count is checked against autocannon's own response count.
+ * What never became a response is counted too, by kind: connection errors by code, timeouts, and
+ * requests lost when the server closed the connection under them (autocannon reconnects silently).
  */
 import autocannon from 'autocannon';
-import type { CorruptionLog } from './corruption.js';
+import type { FindingLog } from './corruption.js';
 import type { WriteRegistry } from './registry.js';
 import { checkResponse, type RequestKind, type VerifierNotes, type VerifyOptions } from './verify.js';
 
@@ -71,8 +73,31 @@ export function buildMix(clusters: readonly string[], w: MixWeights = kDefaultMi
 
 export interface KindStats {
   responses: number;
+  /** Findings of any class. */
   corrupt: number;
 }
+
+/** Counts that grow while the load runs (progress lines, stop conditions). */
+export interface LiveCounts {
+  /** Responses verified. */
+  responses: number;
+  /** Requests that got no response, by kind (connection error code, `timeout`, `closed`). */
+  errors: Record<string, number>;
+}
+
+export function newLiveCounts(): LiveCounts {
+  return { responses: 0, errors: {} };
+}
+
+/** `2xx`, `4xx`, … for a status code. */
+export function statusClass(status: number | string): string {
+  return `${String(status)[0]}xx`;
+}
+
+/** Requests lost to the server closing the connection while they were in flight. */
+export const kClosedError = 'closed';
+/** autocannon's own timeout (its `timeout` option), which it reports as an Error with this text. */
+export const kTimeoutError = 'timeout';
 
 export interface LoadResult {
   /** Responses whose bodies the verifier checked. */
@@ -85,11 +110,9 @@ export interface LoadResult {
   p99Ms: number;
   meanMs: number;
   statuses: Record<string, number>;
-  non2xx: Record<string, number>;
-  corrupt: number;
   byKind: Record<string, KindStats>;
-  errors: number;
-  timeouts: number;
+  /** Requests without a response, by kind. */
+  errors: Record<string, number>;
 }
 
 export interface LoadOptions {
@@ -100,16 +123,18 @@ export interface LoadOptions {
   mix: MixEntry[];
   registry: WriteRegistry;
   verify: VerifyOptions;
-  corruption: CorruptionLog;
+  findings: FindingLog;
   notes?: VerifierNotes;
+  /** Grows as the load runs; several runLoad calls (warm-up, measurement) may share one. */
+  live?: LiveCounts;
   /** Called when autocannon has started (the churn starts with the load). */
   onStart?: () => void;
   /**
-   * With `maxDurationSec`: after `durationSec`, keep going until `enough(verified)` says so or
-   * the cap is reached (for runs that must reach a number of responses on a busy machine).
+   * With `maxDurationSec`: after `durationSec` (0: at once), keep going until `enough()` says
+   * so or the cap is reached: a run stops on counts, not on a clock (a busy machine is slower).
    */
   maxDurationSec?: number;
-  enough?: (verified: number) => boolean;
+  enough?: () => boolean;
 }
 
 interface QueuedResponse {
@@ -118,11 +143,18 @@ interface QueuedResponse {
 }
 
 /**
- * autocannon appends each body chunk to a string, which breaks a multi-byte UTF-8 character split
- * across two chunks; keep the bytes and decode once per response instead.
+ * Makes an autocannon client fit for judging every answer:
+ *  - it appends each body chunk to a string, which breaks a multi-byte UTF-8 character split
+ *    across two chunks: keep the bytes and decode once per response instead;
+ *  - when the server closes the connection (or it fails) with requests in flight, it reconnects
+ *    and leaves those requests queued, so the next answer would be judged against the wrong
+ *    request and its parser resumes mid-message: count them (`onLost`), drop them and reset the
+ *    parser. (A timeout or a forced reconnect clears the queue itself before reconnecting.)
  */
-export function keepBodyBytes(client: autocannon.Client): void {
-  const q = (client as unknown as { pipelinedRequests?: { peek(): QueuedResponse | undefined; addBody(d: Buffer): void; terminateRequest(): QueuedResponse | undefined } }).pipelinedRequests;
+export function instrumentClient(client: autocannon.Client, onLost?: (n: number) => void): void {
+  type Queue = { peek(): QueuedResponse | undefined; addBody(d: Buffer): void; terminateRequest(): QueuedResponse | undefined; size(): number; clear(): void };
+  const c = client as unknown as { pipelinedRequests?: Queue; _connect?: () => void; parser?: { reinitialize(type: unknown): void; type: unknown }; conn?: unknown };
+  const q = c.pipelinedRequests;
   if (!q) return;
   q.addBody = function (data: Buffer) {
     const r = q.peek();
@@ -137,13 +169,41 @@ export function keepBodyBytes(client: autocannon.Client): void {
     }
     return r;
   };
+  const connect = c._connect;
+  if (typeof connect !== 'function') return;
+  // A connection error is already counted (by its code) when autocannon reconnects after it.
+  let errored = false;
+  (client as unknown as NodeJS.EventEmitter).on('connError', () => (errored = true));
+  c._connect = function (this: typeof c) {
+    // The first connect (from the constructor) has no connection before it and nothing queued.
+    if (this.conn !== undefined && q.size() > 0) {
+      if (!errored) onLost?.(q.size());
+      q.clear();
+      this.parser?.reinitialize(this.parser.type);
+    }
+    errored = false;
+    connect.call(this);
+  };
+}
+
+/** An autocannon request error's kind: its code (ECONNRESET, ECONNREFUSED…) or `timeout`. */
+export function errorKind(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e && typeof e.code === 'string') return e.code;
+  if (e && e.message === 'request timed out') return kTimeoutError;
+  return e && typeof e.message === 'string' ? e.message.slice(0, 40) : 'unknown';
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const byKind: Record<string, KindStats> = {};
   const statuses: Record<string, number> = {};
+  const live = o.live ?? newLiveCounts();
+  const errors: Record<string, number> = {};
+  const countError = (kind: string, n = 1) => {
+    errors[kind] = (errors[kind] ?? 0) + n;
+    live.errors[kind] = (live.errors[kind] ?? 0) + n;
+  };
   let verified = 0;
-  let corrupt = 0;
   const requests: autocannon.Request[] = o.mix.map((e) => {
     const ks = (byKind[e.kind] ??= { responses: 0, corrupt: 0 });
     return {
@@ -152,13 +212,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       headers: e.headers,
       onResponse: (status: number, body: string) => {
         verified++;
+        live.responses++;
         ks.responses++;
         statuses[status] = (statuses[status] ?? 0) + 1;
-        const reason = checkResponse(e.kind, e.asked, status, body, o.registry, o.verify, o.notes);
-        if (reason !== undefined) {
-          corrupt++;
+        const finding = checkResponse(e.kind, e.asked, status, body, o.registry, o.verify, o.notes);
+        if (finding !== undefined) {
           ks.corrupt++;
-          o.corruption.record({ kind: e.kind, path: e.path, asked: e.asked, status, reason, body });
+          o.findings.record(finding, { kind: e.kind, path: e.path, asked: e.asked, status, body });
         }
       },
     };
@@ -172,26 +232,25 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         duration: Math.max(o.durationSec, o.maxDurationSec ?? 0),
         headers: { authorization: `Bearer ${o.token}` },
         requests,
-        setupClient: keepBodyBytes,
+        setupClient: (client) => instrumentClient(client, (n) => countError(kClosedError, n)),
         timeout: 30,
       },
       (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
     );
   });
+  instance.on('reqError', (err: unknown) => countError(errorKind(err)));
   o.onStart?.();
   let poll: NodeJS.Timeout | undefined;
   if (o.maxDurationSec !== undefined && o.maxDurationSec > o.durationSec && o.enough) {
     const started = performance.now();
     poll = setInterval(() => {
-      if (performance.now() - started >= o.durationSec * 1000 && o.enough!(verified)) {
+      if (performance.now() - started >= o.durationSec * 1000 && o.enough!()) {
         clearInterval(poll);
         instance.stop();
       }
     }, 100);
   }
   const r = await done.finally(() => clearInterval(poll));
-  const non2xx: Record<string, number> = {};
-  for (const [s, n] of Object.entries(statuses)) if (!s.startsWith('2')) non2xx[s] = n;
   const durationSec = r.duration || o.durationSec;
   return {
     requests: verified,
@@ -202,10 +261,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p99Ms: r.latency.p99,
     meanMs: r.latency.mean,
     statuses,
-    non2xx,
-    corrupt,
     byKind,
-    errors: r.errors,
-    timeouts: r.timeouts,
+    errors,
   };
 }

@@ -1,27 +1,33 @@
 /**
  * One load run, end to end: start the simulator and fleetgate (or use a running target), register
- * stable clusters, run autocannon and the churn together, scrape /metrics before and after, and
- * produce the RunReport.
+ * stable clusters and wait until they answer, run autocannon and the churn together (a warm-up,
+ * then the measurement), scrape /metrics before and after, and produce the RunReport.
+ *
+ * A run stops after `durationSec`, or, with `maxDurationSec`, once `until`'s counts are reached
+ * (verified responses and content commits) or at that cap: tests stop on counts, not clocks.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { splitContexts } from '../src/k8s/kubeconfig.js';
-import { ChurnDriver, idOf, type ChurnStats, type SimTarget, type StableCluster } from './churn.js';
-import { CorruptionLog } from './corruption.js';
+import { ChurnDriver, churnWrites, idOf, requiredCounts, type ChurnStats, type SimTarget, type StableCluster } from './churn.js';
+import { FindingLog } from './corruption.js';
+import { contextKubeconfigs } from './kubeconfig.js';
 import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus, sumOf, type Sample } from './prom.js';
 import { WriteRegistry } from './registry.js';
-import { judge, saveReport, type LockMode, type RunReport } from './report.js';
-import { buildMix, kDefaultMix, runLoad, type MixWeights } from './scenario.js';
+import { judge, kDefaultMinimums, saveReport, type LockMode, type Minimums, type RunReport } from './report.js';
+import { buildMix, kDefaultMix, newLiveCounts, runLoad, statusClass, type KindStats, type LoadResult, type MixWeights } from './scenario.js';
 import { startFleetgate, waitFor200, type Child } from './processes.js';
 import { stableDescription } from './scheme.js';
 import { HttpSimControl } from './sim-control.js';
-import { emptyNotes } from './verify.js';
+import { emptyNotes, kFindingClasses } from './verify.js';
 
 export interface SuiteOptions {
   lock: LockMode;
+  /** Seconds measured; with maxDurationSec and `until`, the least the run lasts (0: stop on counts alone). */
   durationSec: number;
+  /** Seconds of load (and churn) before the measurement starts; judged, not measured. */
+  warmupSec?: number;
   /** Simulated clusters (managed mode). */
   clusters: number;
   workers: number;
@@ -40,13 +46,16 @@ export interface SuiteOptions {
   token?: string;
   /** Pods per simulated cluster. */
   pods: number;
-  /**
-   * Minimums the run must reach: after durationSec it continues (up to maxDurationSec) until
-   * this many responses were verified and this many commits were made.
-   */
-  minRequests?: number;
-  minCommits?: number;
+  /** serve --read-cache for the managed server; undefined: the server's default. */
+  readCache?: number;
+  /** What the run must reach (default kDefaultMinimums). */
+  minimums?: Minimums;
+  /** Counts that end the measurement (checked twice a second once durationSec has passed). */
+  until?: { responses?: number; contentCommits?: number };
+  /** Cap of the measurement when `until` is given. */
   maxDurationSec?: number;
+  /** A progress line every this many seconds (0 or undefined: none). */
+  progressSec?: number;
   /** --lock was given explicitly (with --target it labels the run; the server is not asked). */
   lockGiven?: boolean;
   /** Progress lines (stderr in the CLI). */
@@ -55,6 +64,7 @@ export interface SuiteOptions {
 
 export const kMetrics = {
   commits: 'fleetgate_index_commits_total',
+  contentCommits: 'fleetgate_index_content_commits_total',
   torn: 'fleetgate_torn_reads_total',
   hold: 'fleetgate_commit_hold_microseconds',
 };
@@ -110,6 +120,24 @@ interface Setup {
   cleanup: () => Promise<void>;
 }
 
+/**
+ * Polls the cluster list until every stable cluster is probed (state ok): before that, requests
+ * for it answer 503, which the verdict would rightly count against the run.
+ */
+async function waitStableOk(baseUrl: string, token: string, names: string[], timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < until) {
+    const r = await api(baseUrl, token, 'GET', '/api/v1/clusters');
+    const list = Array.isArray(r.body) ? (r.body as { name?: unknown; state?: unknown }[]) : [];
+    const notOk = names.filter((n) => !list.some((e) => e.name === n && e.state === 'ok'));
+    if (notOk.length === 0) return;
+    last = `${r.status}; not ok yet: ${notOk.join(', ')}`;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`stable clusters not ok after ${timeoutMs} ms (${last})`);
+}
+
 /** Managed mode: a simulator and a fresh fleetgate on loopback, stable clusters registered. */
 async function setupManaged(o: SuiteOptions): Promise<Setup> {
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-load-'));
@@ -130,8 +158,7 @@ async function setupManaged(o: SuiteOptions): Promise<Setup> {
     children.push(sim.child);
     const control = new HttpSimControl(sim.match[1]!);
     const info = JSON.parse(readFileSync(infoPath, 'utf8')) as { clusters: { name: string; version: string }[] };
-    const contexts = splitContexts(readFileSync(kubeconfigPath, 'utf8'));
-    const byName = new Map(contexts.map((c) => [c.name, c.kubeconfig]));
+    const byName = contextKubeconfigs(kubeconfigPath);
 
     const registry = new WriteRegistry('churn', true);
     for (const c of info.clusters) registry.recordSimVersion(c.name, c.version);
@@ -150,7 +177,8 @@ async function setupManaged(o: SuiteOptions): Promise<Setup> {
       ['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data'), '--lock', o.lock, '--workers', String(o.workers), '--sync-interval', '60s',
         // No HTTPS listener: the load speaks plain HTTP, and the fixed default port (8443) would
         // collide with any other fleetgate on the machine.
-        '--tls-port', 'off'],
+        '--tls-port', 'off',
+        ...(o.readCache === undefined ? [] : ['--read-cache', String(o.readCache)])],
       env,
       /fleetgate: listening on (http:\/\/[^\s]+)/,
     );
@@ -169,6 +197,7 @@ async function setupManaged(o: SuiteOptions): Promise<Setup> {
       if (id === undefined) throw new Error(`registering ${name}: no id in ${r.text.slice(0, 300)}`);
       stable.push({ id, name, d: 0 });
     }
+    await waitStableOk(baseUrl, adminToken, stable.map((s) => s.name));
     return {
       baseUrl,
       token: adminToken,
@@ -225,13 +254,21 @@ async function setupTarget(o: SuiteOptions): Promise<Setup> {
   };
 }
 
+function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
 export async function runSuite(o: SuiteOptions): Promise<RunReport> {
   const setup = o.target ? await setupTarget(o) : await setupManaged(o);
-  const corruption = new CorruptionLog(5);
+  const findings = new FindingLog(5);
   const notes = emptyNotes();
+  const live = newLiveCounts();
+  const minimums = o.minimums ?? kDefaultMinimums;
   let churn: ChurnDriver | undefined;
   let churnStats: ChurnStats | null = null;
   const stem = `${new Date().toISOString().replace(/[:.]/g, '-')}-${setup.lock}`;
+  let ticker: NodeJS.Timeout | undefined;
   try {
     if (setup.adminToken && o.churnRate > 0) {
       churn = new ChurnDriver({
@@ -246,41 +283,87 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
         ratePerSec: o.churnRate,
         concurrency: o.churnConcurrency,
         syncEveryMs: o.syncEveryMs,
+        // Steer a little above the minimum, so a run on a busy machine still meets it.
+        floorPerSec: minimums.churnPerSec * 1.5,
       });
     }
     const before = await scrape(setup.baseUrl);
-    o.log(`load: ${o.durationSec}s, ${o.connections} connections, ${setup.loadClusters.length} clusters read, churn ${churn ? `${o.churnRate}/s` : 'off'}`);
-    // Commits so far, for the minimums (scraped twice a second while the run is past its duration).
-    let commitsNow = 0;
+    const warmupSec = o.warmupSec ?? 0;
+    const countStop = o.until !== undefined && o.maxDurationSec !== undefined;
+    o.log(
+      `load: ${warmupSec ? `${warmupSec}s warm-up, then ` : ''}${countStop ? `until ${o.until!.responses ?? 0} responses and ${o.until!.contentCommits ?? 0} content commits (cap ${o.maxDurationSec}s)` : `${o.durationSec}s`}, ` +
+        `${o.connections} connections, ${setup.loadClusters.length} clusters read, churn ${churn ? `${o.churnRate}/s` : 'off'}`,
+    );
+
+    // Twice a second: content commits so far (stop condition, progress) and the progress line.
+    const contentBase = before ? (sumOf(before, kMetrics.contentCommits) ?? 0) : 0;
     const commitsBase = before ? (sumOf(before, kMetrics.commits) ?? 0) : 0;
-    const watch =
-      o.minCommits !== undefined
-        ? setInterval(() => {
-            void scrape(setup.baseUrl).then((s) => {
-              if (s) commitsNow = (sumOf(s, kMetrics.commits) ?? 0) - commitsBase;
-            });
-          }, 500)
-        : undefined;
-    const load = await runLoad({
-      maxDurationSec: o.maxDurationSec,
-      enough: (verified) => verified >= (o.minRequests ?? 0) && commitsNow >= (o.minCommits ?? 0),
+    let contentNow = 0;
+    let commitsNow = 0;
+    let loadStartedAt = 0;
+    let lastProgress = { at: 0, responses: 0 };
+    const progress = () => {
+      const now = performance.now();
+      const t = (now - loadStartedAt) / 1000;
+      const rps = ((live.responses - lastProgress.responses) * 1000) / Math.max(1, now - lastProgress.at);
+      lastProgress = { at: now, responses: live.responses };
+      const lost = Object.values(live.errors).reduce((a, b) => a + b, 0);
+      o.log(
+        `t=${t.toFixed(0)}s responses ${live.responses.toLocaleString('en-US')} (${Math.round(rps).toLocaleString('en-US')}/s) ` +
+          `commits ${commitsNow.toLocaleString('en-US')} (content ${contentNow.toLocaleString('en-US')}) churn writes ${churnWrites(churn?.stats ?? null).toLocaleString('en-US')} ` +
+          `findings ${kFindingClasses.map((k) => `${k} ${findings.byClass[k]}`).join(' ')} no-response ${lost}`,
+      );
+    };
+    let scraping = false;
+    const tick = () => {
+      if (scraping) return;
+      scraping = true;
+      void scrape(setup.baseUrl)
+        .then((s) => {
+          if (!s) return;
+          contentNow = (sumOf(s, kMetrics.contentCommits) ?? 0) - contentBase;
+          commitsNow = (sumOf(s, kMetrics.commits) ?? 0) - commitsBase;
+        })
+        .finally(() => {
+          scraping = false;
+          if (o.progressSec && performance.now() - lastProgress.at >= o.progressSec * 1000) progress();
+        });
+    };
+    const common = {
       baseUrl: setup.baseUrl,
       token: setup.token,
-      durationSec: o.durationSec,
       connections: o.connections,
       mix: buildMix(setup.loadClusters, o.mix),
       registry: setup.registry,
       verify: { requireAnnotation: setup.requireAnnotation },
-      corruption,
+      findings,
       notes,
-      onStart: () => churn?.start(),
-    }).finally(() => clearInterval(watch));
+      live,
+    };
+    const startLoad = () => {
+      loadStartedAt = performance.now();
+      lastProgress = { at: loadStartedAt, responses: 0 };
+      churn?.start();
+      ticker = setInterval(tick, 500);
+    };
+    let warm: LoadResult | undefined;
+    if (warmupSec > 0) warm = await runLoad({ ...common, durationSec: warmupSec, onStart: startLoad });
+    const load = await runLoad({
+      ...common,
+      durationSec: o.durationSec,
+      maxDurationSec: countStop ? o.maxDurationSec : undefined,
+      enough: () => live.responses >= (o.until?.responses ?? 0) && contentNow >= (o.until?.contentCommits ?? 0),
+      onStart: warm ? undefined : startLoad,
+    });
     if (churn) {
       churnStats = await churn.stop();
       if (o.target) await churn.cleanup(setup.restoreDefaultId);
     }
+    clearInterval(ticker);
+    const loadedSec = (performance.now() - loadStartedAt) / 1000;
     const after = await scrape(setup.baseUrl);
     const commits = delta(before, after, kMetrics.commits);
+    const contentCommits = delta(before, after, kMetrics.contentCommits);
     const holdDelta = after ? bucketDelta(before ? histogramBuckets(before, kMetrics.hold) : new Map(), histogramBuckets(after, kMetrics.hold)) : new Map<number, number>();
     // No lock, no hold (none mode observes 0): say 0 rather than interpolate inside the first bucket.
     const holdSum = delta(before, after, `${kMetrics.hold}_sum`);
@@ -292,36 +375,61 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
     if (!after) reportNotes.push('GET /metrics failed: commits, commit hold and torn reads are unknown');
     else {
       if (commits === null) reportNotes.push(`${kMetrics.commits} is missing from /metrics`);
+      if (contentCommits === null) reportNotes.push(`${kMetrics.contentCommits} is missing from /metrics`);
       if (hold === undefined) reportNotes.push(`${kMetrics.hold}_bucket is missing from /metrics or empty`);
       if (sumOf(after, kMetrics.torn) === undefined) reportNotes.push(`${kMetrics.torn} is missing from /metrics`);
     }
+    if (countStop && (live.responses < (o.until!.responses ?? 0) || contentNow < (o.until!.contentCommits ?? 0))) {
+      reportNotes.push(`stopped at the ${o.maxDurationSec} s cap before reaching the counts asked for`);
+    }
     if (churnStats?.lastError) reportNotes.push(`last churn error: ${churnStats.lastError}`);
-    const samplePaths = corruption.save(o.resultsDir, stem);
+    if (!churn) reportNotes.push(o.churnRate > 0 ? 'no churn: the token is not an admin token' : 'no churn: --churn-rate 0');
+    const samplePaths = findings.save(o.resultsDir, stem);
+    const statuses = addCounts({ ...(warm?.statuses ?? {}) }, load.statuses);
+    const statusCounts: Record<string, number> = {};
+    for (const [s, n] of Object.entries(statuses)) statusCounts[statusClass(s)] = (statusCounts[statusClass(s)] ?? 0) + n;
+    const byKind: Record<string, KindStats> = {};
+    for (const r of [warm, load]) {
+      for (const [k, v] of Object.entries(r?.byKind ?? {})) {
+        const t = (byKind[k] ??= { responses: 0, corrupt: 0 });
+        t.responses += v.responses;
+        t.corrupt += v.corrupt;
+      }
+    }
     const base = {
       lock: setup.lock,
       target: o.target ?? 'managed (simulator + fleetgate on loopback)',
       workers: setup.workers,
       clusters: o.target ? setup.loadClusters.length : o.clusters,
       connections: o.connections,
-      durationSec: o.durationSec,
+      durationSec: load.durationSec,
+      warmupSec,
+      loadedSec,
       churnRate: churn ? o.churnRate : 0,
-      requests: load.requests,
-      autocannonResponses: load.autocannonResponses,
+      readCache: o.target ? null : (o.readCache ?? null),
+      requests: live.responses,
+      autocannonResponses: load.autocannonResponses + (warm?.autocannonResponses ?? 0),
       rps: load.rps,
       p50Ms: load.p50Ms,
       p99Ms: load.p99Ms,
-      non2xx: load.non2xx,
-      errors: load.errors,
-      timeouts: load.timeouts,
-      corrupt: load.corrupt,
-      corruptReasons: corruption.topReasons(8),
-      corruptSamples: samplePaths,
-      byKind: load.byKind,
+      statusCounts,
+      statuses,
+      errorCounts: { ...live.errors },
+      corrupt: findings.count,
+      corruptByClass: { ...findings.byClass },
+      corruptReasons: findings.topReasons(8),
+      findingExamples: findings.examples(3),
+      findingSamples: samplePaths,
+      byKind,
       commits,
-      commitsPerSec: commits === null ? null : Math.round(commits / load.durationSec),
+      contentCommits,
+      commitsPerSec: commits === null ? null : Math.round(commits / loadedSec),
       commitHoldP99Us: hold ?? null,
       tornReadsReported: delta(before, after, kMetrics.torn),
+      churnWrites: churnWrites(churnStats),
+      churnByKind: requiredCounts(churnStats),
       churn: churnStats,
+      minimums,
       notes: reportNotes,
       expectCorruption: o.expectCorruption,
     };
@@ -330,6 +438,7 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
     saveReport(o.resultsDir, stem, report);
     return report;
   } finally {
+    clearInterval(ticker);
     if (churn && churnStats === null) await churn.stop().catch(() => undefined);
     await setup.cleanup();
   }

@@ -1,8 +1,10 @@
 /**
  * A small fake of fleetgate's HTTP surface for the load suite's own tests: admin writes in memory,
  * an "index" snapshot committed on every write and sync request, the cluster list, overview,
- * resource lists and passthrough answered from that snapshot, and /metrics. With `corrupt` set,
- * every `corruptEvery`-th read answer is deliberately broken in a rotating way.
+ * resource lists and passthrough answered from that snapshot, and /metrics. Every
+ * `corruptEvery`-th read answer is spoilt as `mode` says: `corrupt` breaks its data in a rotating
+ * way (torn-looking answers), `error500` answers 500 with a JSON body, `notfound` 404, `truncated`
+ * a 200 whose JSON is cut short.
  */
 import express from 'express';
 import type { AddressInfo } from 'node:net';
@@ -28,15 +30,19 @@ interface Entry {
   sim: string;
 }
 
+export type FakeMode = 'clean' | 'corrupt' | 'error500' | 'notfound' | 'truncated';
+
 export interface FakeOptions {
   token: string;
-  corrupt?: boolean;
+  mode?: FakeMode;
   corruptEvery?: number;
 }
 
 export interface FakeFleetgate {
   url: string;
   commits: number;
+  /** Commits whose index differs from the previous one. */
+  contentCommits: number;
   reads: number;
   sim: SimControl & { versions: Map<string, string>; tokens: Map<string, string> };
   close(): Promise<void>;
@@ -65,6 +71,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
   const fake: FakeFleetgate = {
     url: '',
     commits: 0,
+    contentCommits: 0,
     reads: 0,
     sim: {
       versions,
@@ -94,6 +101,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
       }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     fake.commits++;
+    if (JSON.stringify(index) !== JSON.stringify(previous)) fake.contentCommits++;
     holds.push(Math.random() * 20);
   };
 
@@ -101,7 +109,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
   const corruption = (): number | undefined => {
     readCount++;
     fake.reads = readCount;
-    if (!o.corrupt) return undefined;
+    if ((o.mode ?? 'clean') === 'clean') return undefined;
     const every = o.corruptEvery ?? 10;
     if (readCount % every !== 0) return undefined;
     return (readCount / every) % 5;
@@ -110,7 +118,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
   const app = express();
   app.use(express.json({ limit: '2mb' }));
   app.get('/metrics', (_req, res) => {
-    const lines = [`fleetgate_index_commits_total ${fake.commits}`, 'fleetgate_torn_reads_total{thread="1"} 0'];
+    const lines = [`fleetgate_index_commits_total ${fake.commits}`, `fleetgate_index_content_commits_total ${fake.contentCommits}`, 'fleetgate_torn_reads_total{thread="1"} 0'];
     for (const le of buckets) lines.push(`fleetgate_commit_hold_microseconds_bucket{le="${le}"} ${holds.filter((h) => h <= le).length}`);
     lines.push(`fleetgate_commit_hold_microseconds_bucket{le="+Inf"} ${holds.length}`);
     lines.push(`fleetgate_commit_hold_microseconds_count ${holds.length}`);
@@ -123,6 +131,24 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
     }
     next();
   });
+  // The error modes spoil whole answers of the read routes; `corrupt` spoils their data below.
+  const spoilt = (res: express.Response): boolean => {
+    if (o.mode !== 'error500' && o.mode !== 'notfound' && o.mode !== 'truncated') return false;
+    if (corruption() === undefined) return false;
+    if (o.mode === 'error500') res.status(500).json({ error: 'internal error' });
+    else if (o.mode === 'notfound') res.status(404).json({ error: 'cluster not found' });
+    else res.type('application/json').send(JSON.stringify(index.map(({ sim: _s, ...e }) => e)).slice(0, 40));
+    return true;
+  };
+  // The suite's setup (target mode) reads the cluster list first: that read is always clean.
+  let setupRead = true;
+  app.get(['/api/v1/clusters', '/api/v1/overview', '/api/v1/:resource', '/k8s/:cluster/api/v1/namespaces'], (_req, res, next) => {
+    if (setupRead) setupRead = false;
+    else if (spoilt(res)) return;
+    next();
+  });
+  /** Which data corruption this read gets (mode `corrupt` only). */
+  const tear = () => (o.mode === 'corrupt' ? corruption() : undefined);
   app.post('/api/v1/admin/sync', (_req, res) => {
     setImmediate(commit);
     res.status(202).json({ requested: true });
@@ -184,7 +210,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
   });
   app.get('/api/v1/clusters', (_req, res) => {
     const list = index.filter((e) => e.state !== 'disabled').map(({ sim: _s, ...e }) => e);
-    switch (corruption()) {
+    switch (tear()) {
       case 0: {
         // Fields of two revisions: this entry's name with the previous index's description at that slot.
         const i = list.findIndex((e) => previous.some((p) => p.description !== e.description));
@@ -213,7 +239,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
   const items = (name: string) => {
     const e = entryFor(name)!;
     let sim = e.sim;
-    if (corruption() !== undefined) sim = index.find((x) => x.sim && x.sim !== e.sim)?.sim ?? 'elsewhere';
+    if (tear() !== undefined) sim = index.find((x) => x.sim && x.sim !== e.sim)?.sim ?? 'elsewhere';
     return [0, 1, 2].map((i) => ({ metadata: { name: `obj-${i}`, annotations: { 'fleetgate.dev/cluster': sim } } }));
   };
   app.get('/api/v1/overview', (req, res) => {
@@ -223,7 +249,7 @@ export async function startFakeFleetgate(o: FakeOptions): Promise<FakeFleetgate>
       res.status(404).json({ error: `cluster ${name} not found` });
       return;
     }
-    const c = corruption();
+    const c = tear();
     res.json({ cluster: c === undefined ? e.name : e.name + '-other', version: e.version, totalNodes: 3, readyNodes: 3, totalPods: 9, runningPods: 9, totalNamespaces: 3, totalServices: 2, prometheusEnabled: false });
   });
   app.get('/api/v1/:resource', (req, res) => {

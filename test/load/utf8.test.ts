@@ -6,9 +6,9 @@
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { CorruptionLog } from '../../load/corruption.js';
+import { FindingLog } from '../../load/corruption.js';
 import { WriteRegistry } from '../../load/registry.js';
-import { keepBodyBytes, runLoad } from '../../load/scenario.js';
+import { instrumentClient, runLoad } from '../../load/scenario.js';
 import { createRequire } from 'node:module';
 import type autocannon from 'autocannon';
 
@@ -30,7 +30,7 @@ describe('body decoding', () => {
     };
     expect(split(new Queue())).not.toBe(text); // autocannon on its own
     const client = { pipelinedRequests: new Queue() };
-    keepBodyBytes(client as unknown as autocannon.Client);
+    instrumentClient(client as unknown as autocannon.Client);
     expect(split(client.pipelinedRequests)).toBe(text);
   });
 
@@ -43,7 +43,7 @@ describe('body decoding', () => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
     try {
-      const corruption = new CorruptionLog();
+      const findings = new FindingLog();
       const r = await runLoad({
         baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         token: 't',
@@ -52,11 +52,11 @@ describe('body decoding', () => {
         mix: [{ kind: 'resource', path: '/api/v1/namespaces', asked: 'c', headers: { 'x-cluster-name': 'c' } }],
         registry: new WriteRegistry('churn'),
         verify: { requireAnnotation: true },
-        corruption,
+        findings,
       });
       expect(r.requests).toBeGreaterThan(20);
       expect(r.requests).toBe(r.autocannonResponses);
-      expect(corruption.samples.map((s) => s.reason)).toEqual([]);
+      expect(findings.samples.map((s) => s.reason)).toEqual([]);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { WriteRegistry } from '../../load/registry.js';
 import { churnDescription, churnName, descriptionMismatch, fnv1a, parseChurnName, stableDescription } from '../../load/scheme.js';
-import { checkClusterList, checkErrorResponse, checkItemList, checkOverview, checkResponse, emptyNotes } from '../../load/verify.js';
+import { checkClusterList, checkErrorResponse, checkItemList, checkOverview, checkResponse, emptyNotes, type Finding } from '../../load/verify.js';
+
+/** `class: reason`, so one match checks both. */
+const show = (f: Finding | undefined) => f && `${f.cls}: ${f.reason}`;
 
 function registry(): WriteRegistry {
   const reg = new WriteRegistry('churn');
@@ -51,50 +54,50 @@ describe('scheme', () => {
 
 describe('checkClusterList', () => {
   it('accepts a consistent list', () => {
-    expect(checkClusterList(JSON.stringify(good()), registry())).toBeUndefined();
+    expect(show(checkClusterList(JSON.stringify(good()), registry()))).toBeUndefined();
     const g = good();
-    expect(checkClusterList(JSON.stringify([g[0], entry('churn-0-r2', churnDescription('churn', 0, 2, 0), 'v1.30.0'), g[1]]), registry())).toBeUndefined();
+    expect(show(checkClusterList(JSON.stringify([g[0], entry('churn-0-r2', churnDescription('churn', 0, 2, 0), 'v1.30.0'), g[1]]), registry()))).toBeUndefined();
   });
   it('rejects unparsable JSON and non-arrays', () => {
-    expect(checkClusterList('[{"name":"sim-0001"', registry())).toMatch(/JSON does not parse/);
-    expect(checkClusterList('{}', registry())).toMatch(/not a JSON array/);
+    expect(show(checkClusterList('[{"name":"sim-0001"', registry()))).toMatch(/^error: JSON does not parse/);
+    expect(show(checkClusterList('{}', registry()))).toMatch(/^error: cluster list is not a JSON array/);
   });
   it('rejects an unsorted list and duplicates', () => {
-    expect(checkClusterList(JSON.stringify(good().reverse()), registry())).toMatch(/not sorted/);
+    expect(show(checkClusterList(JSON.stringify(good().reverse()), registry()))).toMatch(/^torn: list not sorted/);
     const g = good();
-    expect(checkClusterList(JSON.stringify([g[0], g[0], g[1]]), registry())).toMatch(/duplicate/);
+    expect(show(checkClusterList(JSON.stringify([g[0], g[0], g[1]]), registry()))).toMatch(/^torn: duplicate/);
   });
   it('rejects entries never written, and mixed revisions', () => {
     const g = good();
-    expect(checkClusterList(JSON.stringify([entry('churn-0-r0', churnDescription('churn', 0, 0, 0)), g[1]]), registry())).toMatch(/never written/);
-    expect(checkClusterList(JSON.stringify([entry('churn-0-r2', churnDescription('churn', 0, 1, 1)), g[1]]), registry())).toMatch(/two revisions mixed/);
+    expect(show(checkClusterList(JSON.stringify([entry('churn-0-r0', churnDescription('churn', 0, 0, 0)), g[1]]), registry()))).toMatch(/never written/);
+    expect(show(checkClusterList(JSON.stringify([entry('churn-0-r2', churnDescription('churn', 0, 1, 1)), g[1]]), registry()))).toMatch(/^torn: .*two revisions mixed/);
     // Scheme-valid but never written for this name (d9 never sent).
-    expect(checkClusterList(JSON.stringify([entry('churn-0-r1', churnDescription('churn', 0, 1, 9)), g[1]]), registry())).toMatch(/never written for this name/);
+    expect(show(checkClusterList(JSON.stringify([entry('churn-0-r1', churnDescription('churn', 0, 1, 9)), g[1]]), registry()))).toMatch(/^torn: .*never written for this name/);
   });
   it('rejects versions the simulator never served to that cluster', () => {
     const g = good();
     // sim-0002's version on a cluster backed by sim-0001 only.
-    expect(checkClusterList(JSON.stringify([g[0], { ...g[1], version: 'v1.29.1' }]), registry())).toMatch(/never served/);
-    expect(checkClusterList(JSON.stringify([{ ...g[0], version: '' }, g[1]]), registry())).toBeUndefined();
+    expect(show(checkClusterList(JSON.stringify([g[0], { ...g[1], version: 'v1.29.1' }]), registry()))).toMatch(/never served/);
+    expect(show(checkClusterList(JSON.stringify([{ ...g[0], version: '' }, g[1]]), registry()))).toBeUndefined();
   });
   it('rejects bad field types, two defaults and a missing stable cluster', () => {
     const g = good();
-    expect(checkClusterList(JSON.stringify([{ ...g[0], isDefault: 'yes' }, g[1]]), registry())).toMatch(/isDefault/);
-    expect(checkClusterList(JSON.stringify([{ ...g[0], state: 'okk' }, g[1]]), registry())).toMatch(/state/);
-    expect(checkClusterList(JSON.stringify([{ ...g[0], isDefault: true }, g[1]]), registry())).toMatch(/2 entries are marked default/);
-    expect(checkClusterList(JSON.stringify([g[0]]), registry())).toMatch(/stable cluster "sim-0001" is missing/);
+    expect(show(checkClusterList(JSON.stringify([{ ...g[0], isDefault: 'yes' }, g[1]]), registry()))).toMatch(/^error: .*isDefault/);
+    expect(show(checkClusterList(JSON.stringify([{ ...g[0], state: 'okk' }, g[1]]), registry()))).toMatch(/^torn: .*state/);
+    expect(show(checkClusterList(JSON.stringify([{ ...g[0], isDefault: true }, g[1]]), registry()))).toMatch(/^torn: 2 entries are marked default/);
+    expect(show(checkClusterList(JSON.stringify([g[0]]), registry()))).toMatch(/^torn: stable cluster "sim-0001" is missing/);
   });
   it('counts entries without description instead of failing them', () => {
     const notes = emptyNotes();
     const g = good().map(({ description: _d, ...rest }) => rest);
-    expect(checkClusterList(JSON.stringify(g), registry(), notes)).toBeUndefined();
+    expect(show(checkClusterList(JSON.stringify(g), registry(), notes))).toBeUndefined();
     expect(notes.missingDescription).toBe(2);
   });
   it('in lenient mode judges only names that are ours', () => {
     const reg = new WriteRegistry('churn-ab12', false);
     const list = [entry('anything', 'free text', 'v9'), entry('prod', '')];
-    expect(checkClusterList(JSON.stringify(list), reg)).toBeUndefined();
-    expect(checkClusterList(JSON.stringify([entry('churn-ab12-0-r1', 'x')]), reg)).toMatch(/never written/);
+    expect(show(checkClusterList(JSON.stringify(list), reg))).toBeUndefined();
+    expect(show(checkClusterList(JSON.stringify([entry('churn-ab12-0-r1', 'x')]), reg))).toMatch(/never written/);
   });
 });
 
@@ -103,27 +106,47 @@ describe('resource answers', () => {
     JSON.stringify({ kind: 'NamespaceList', items: clusters.map((c, i) => ({ metadata: { name: `ns${i}`, annotations: { 'fleetgate.dev/cluster': c } } })) });
   it('accepts items from the cluster asked for, rejects others', () => {
     const reg = registry();
-    expect(checkItemList(items('sim-0001', 'sim-0001'), 'sim-0001', reg, { requireAnnotation: true }, 'NamespaceList')).toBeUndefined();
-    expect(checkItemList(items('sim-0001', 'sim-0002'), 'sim-0001', reg, { requireAnnotation: true })).toMatch(/came from cluster "sim-0002", asked "sim-0001"/);
-    expect(checkItemList(items('sim-0001'), 'sim-0001', reg, { requireAnnotation: true }, 'PodList')).toMatch(/kind/);
-    expect(checkItemList('{"items":[{"metadata":{"name":"x"}}]}', 'sim-0001', reg, { requireAnnotation: true })).toMatch(/no fleetgate.dev\/cluster annotation/);
-    expect(checkItemList('{"items":[{"metadata":{"name":"x"}}]}', 'sim-0001', reg, { requireAnnotation: false })).toBeUndefined();
+    expect(show(checkItemList(items('sim-0001', 'sim-0001'), 'sim-0001', reg, { requireAnnotation: true }, 'NamespaceList'))).toBeUndefined();
+    expect(show(checkItemList(items('sim-0001', 'sim-0002'), 'sim-0001', reg, { requireAnnotation: true }))).toMatch(/^torn: .*came from cluster "sim-0002", asked "sim-0001"/);
+    expect(show(checkItemList(items('sim-0001'), 'sim-0001', reg, { requireAnnotation: true }, 'PodList'))).toMatch(/^error: list kind/);
+    expect(show(checkItemList('{"items":[{"metadata":{"name":"x"}}]}', 'sim-0001', reg, { requireAnnotation: true }))).toMatch(/^error: .*no fleetgate.dev\/cluster annotation/);
+    expect(show(checkItemList('{"items":[{"metadata":{"name":"x"}}]}', 'sim-0001', reg, { requireAnnotation: false }))).toBeUndefined();
     // A churn name may be answered by any sim its slot ever pointed at.
-    expect(checkItemList(items('sim-0003'), 'churn-0-r2', reg, { requireAnnotation: true })).toBeUndefined();
+    expect(show(checkItemList(items('sim-0003'), 'churn-0-r2', reg, { requireAnnotation: true }))).toBeUndefined();
   });
   it('checks the overview', () => {
     const reg = registry();
     const ov = (cluster: string, version: string) =>
       JSON.stringify({ cluster, version, totalNodes: 3, readyNodes: 2, totalPods: 20, runningPods: 15, totalNamespaces: 4, totalServices: 5, prometheusEnabled: false });
-    expect(checkOverview(ov('sim-0001', 'v1.28.3'), 'sim-0001', reg)).toBeUndefined();
-    expect(checkOverview(ov('churn-0-r1', 'v1.28.3'), 'sim-0001', reg)).toMatch(/asked "sim-0001"/);
-    expect(checkOverview(ov('sim-0001', 'v1.30.0'), 'sim-0001', reg)).toMatch(/never served/);
+    expect(show(checkOverview(ov('sim-0001', 'v1.28.3'), 'sim-0001', reg))).toBeUndefined();
+    expect(show(checkOverview(ov('churn-0-r1', 'v1.28.3'), 'sim-0001', reg))).toMatch(/^torn: overview is for cluster "churn-0-r1", asked "sim-0001"/);
+    expect(show(checkOverview(ov('sim-0001', 'v1.30.0'), 'sim-0001', reg))).toMatch(/never served/);
   });
-  it('checks error answers', () => {
+  it('classifies every error answer', () => {
     const reg = registry();
-    expect(checkErrorResponse(404, '{"error":"x"}', 'sim-0001', reg)).toMatch(/stable cluster "sim-0001" answered 404/);
-    expect(checkErrorResponse(404, '{"error":"x"}', 'churn-0-r1', reg)).toBeUndefined();
-    expect(checkErrorResponse(502, '<html>', 'churn-0-r1', reg)).toMatch(/error body JSON does not parse/);
-    expect(checkResponse('clusters', undefined, 503, '', reg, { requireAnnotation: true })).toBeUndefined();
+    expect(show(checkErrorResponse(404, '{"error":"x"}', 'sim-0001', reg))).toMatch(/^missing: stable cluster "sim-0001" answered 404/);
+    // Not a stable cluster: still a failure, of the plain kind.
+    expect(show(checkErrorResponse(404, '{"error":"x"}', 'churn-0-r1', reg))).toBe('error: status 404: x');
+    expect(show(checkErrorResponse(502, '<html>', 'churn-0-r1', reg))).toMatch(/^error: status 502: error body JSON does not parse/);
+    expect(show(checkErrorResponse(500, '{"error":"internal error"}', 'sim-0001', reg))).toBe('error: status 500: internal error');
+    expect(show(checkErrorResponse(500, '{"error":"internal error: torn read of the cluster index"}', 'sim-0001', reg))).toMatch(/^caught: status 500: fleetgate caught a torn read/);
+    // A 4xx that merely mentions it is not fleetgate catching a tear.
+    expect(show(checkErrorResponse(400, '{"error":"torn read"}', undefined, reg))).toMatch(/^error: /);
+    expect(show(checkResponse('clusters', undefined, 503, '', reg, { requireAnnotation: true }))).toBe('error: status 503 with an empty body');
+    expect(show(checkResponse('clusters', undefined, 302, '', reg, { requireAnnotation: true }))).toMatch(/^error: status 302/);
+  });
+  it('fails a 2xx answer that is not JSON, empty or truncated, as an error, not a tear', () => {
+    const reg = registry();
+    for (const body of ['', '<html>ok</html>', JSON.stringify(good()).slice(0, 40)]) {
+      expect(show(checkResponse('clusters', undefined, 200, body, reg, { requireAnnotation: true }))).toMatch(/^error: JSON does not parse/);
+      expect(show(checkResponse('overview', 'sim-0001', 200, body, reg, { requireAnnotation: true }))).toMatch(/^error: JSON does not parse/);
+    }
+  });
+  it('calls a garbled or empty name torn, and shows the entry seen', () => {
+    const g = good();
+    const f = checkClusterList(JSON.stringify([{ ...g[0], name: '' }, g[1]]), registry());
+    expect(show(f)).toMatch(/^torn: \[0\] entry name is empty/);
+    expect(f!.seen).toContain('"name":""');
+    expect(show(checkClusterList(JSON.stringify([g[0], { ...g[1], name: 'sim-0\ufffd01' }]), registry()))).toMatch(/^torn: .*never written/);
   });
 });
