@@ -291,7 +291,7 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
     const warmupSec = o.warmupSec ?? 0;
     const countStop = o.until !== undefined && o.maxDurationSec !== undefined;
     o.log(
-      `load: ${warmupSec ? `${warmupSec}s warm-up, then ` : ''}${countStop ? `until ${o.until!.responses ?? 0} responses and ${o.until!.contentCommits ?? 0} content commits (cap ${o.maxDurationSec}s)` : `${o.durationSec}s`}, ` +
+      `${warmupSec ? `${warmupSec}s warm-up, then ` : ''}${countStop ? `until ${o.until!.responses ?? 0} responses and ${o.until!.contentCommits ?? 0} content commits (cap ${o.maxDurationSec}s)` : `${o.durationSec}s`}, ` +
         `${o.connections} connections, ${setup.loadClusters.length} clusters read, churn ${churn ? `${o.churnRate}/s` : 'off'}`,
     );
 

@@ -5,11 +5,12 @@
  * against fakes that answer 500, 404 or truncated bodies show that the verdict cannot be fooled.
  * Runs stop on counts of responses, never on a clock.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ChurnDriver, idOf, withToken } from '../../load/churn.js';
+import { contextKubeconfigs } from '../../load/kubeconfig.js';
 import { FindingLog, reasonClass, zeroCounts } from '../../load/corruption.js';
 import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus, sumOf } from '../../load/prom.js';
 import { WriteRegistry } from '../../load/registry.js';
@@ -261,6 +262,47 @@ describe('pieces', () => {
     expect(parseLoadArgs(['--help'])).toBe('help');
     expect(reasonClass('[3] entry "churn-1-r2": description of rev 1')).toBe('entry "…": description of rev N');
     expect(JSON.parse(withToken(fakeKubeconfig('a'), 'new')).users[0].user.token).toBe('new');
+  });
+  it('imports nothing from fleetgate\'s src/', () => {
+    const dir = new URL('../../load/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      const text = readFileSync(new URL(f, dir), 'utf8');
+      expect(text, f).not.toMatch(/from\s+['"][^'"]*\/src\//);
+      expect(text, f).not.toMatch(/import\(\s*['"][^'"]*\/src\//);
+    }
+  });
+  it('splits a kubeconfig into one-context kubeconfigs with @kubernetes/client-node', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'load-kc-'));
+    try {
+      const path = join(dir, 'kc.yaml');
+      writeFileSync(
+        path,
+        [
+          'apiVersion: v1', 'kind: Config',
+          'clusters:',
+          '- {name: a, cluster: {server: "https://127.0.0.1:1001", insecure-skip-tls-verify: true}}',
+          '- {name: b, cluster: {server: "https://127.0.0.1:1002", certificate-authority-data: Q0E=}}',
+          'users:', '- {name: ua, user: {token: ta}}', '- {name: ub, user: {token: tb}}',
+          'contexts:', '- {name: ctx-a, context: {cluster: a, user: ua}}', '- {name: ctx-b, context: {cluster: b, user: ub}}',
+          'current-context: ctx-a', '',
+        ].join('\n'),
+      );
+      const m = contextKubeconfigs(path);
+      expect([...m.keys()]).toEqual(['ctx-a', 'ctx-b']);
+      const b = JSON.parse(m.get('ctx-b')!);
+      expect(b).toMatchObject({
+        'current-context': 'ctx-b',
+        clusters: [{ name: 'b', cluster: { server: 'https://127.0.0.1:1002', 'certificate-authority-data': 'Q0E=' } }],
+        users: [{ name: 'ub', user: { token: 'tb' } }],
+        contexts: [{ name: 'ctx-b', context: { cluster: 'b', user: 'ub' } }],
+      });
+      expect(b.clusters).toHaveLength(1);
+      expect(JSON.parse(withToken(m.get('ctx-a')!, 'rotated')).users[0].user.token).toBe('rotated');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('builds an interleaved mix that covers every cluster and kind', () => {
     const mix = buildMix(['a', 'b'], { clusters: 2, overview: 1, resource: 1, passthrough: 1 });
