@@ -153,6 +153,9 @@ describe('sync worker against simulated clusters', () => {
     const value = (re: RegExp) => Number(re.exec(text)?.[1]);
     expect(value(/^fleetgate_sync_passes_total (\d+)/m)).toBeGreaterThan(5);
     expect(value(/^fleetgate_index_commits_total (\d+)/m)).toBeGreaterThan(5);
+    // Registering clusters and their probe results changed the index; later passes may not have.
+    expect(value(/^fleetgate_index_content_commits_total (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^fleetgate_index_content_commits_total (\d+)/m)).toBeLessThanOrEqual(value(/^fleetgate_index_commits_total (\d+)/m));
     expect(value(/^fleetgate_probe_failures_total (\d+)/m)).toBeGreaterThanOrEqual(2);
     // exec-user stays refused; the down and hanging clusters may have recovered by now.
     expect(value(/^fleetgate_clusters\{state="error"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
