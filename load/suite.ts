@@ -13,14 +13,15 @@ import { join } from 'node:path';
 import { ChurnDriver, churnWrites, idOf, requiredCounts, type ChurnStats, type SimTarget, type StableCluster } from './churn.js';
 import { FindingLog } from './corruption.js';
 import { contextKubeconfigs } from './kubeconfig.js';
-import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus, sumOf, type Sample } from './prom.js';
+import { bucketDelta, histogramBuckets, histogramQuantile, sumOf, type Sample } from './prom.js';
 import { WriteRegistry } from './registry.js';
 import { judge, kDefaultMinimums, saveReport, type LockMode, type Minimums, type RunReport } from './report.js';
 import { buildMix, kDefaultMix, newLiveCounts, runLoad, statusClass, type KindStats, type LoadResult, type MixWeights } from './scenario.js';
 import { startFleetgate, waitFor200, type Child } from './processes.js';
 import { stableDescription } from './scheme.js';
 import { HttpSimControl } from './sim-control.js';
-import { emptyNotes, kFindingClasses } from './verify.js';
+import { emptyNotes } from './verify.js';
+import { kMetrics, RunWatch, scrape } from './watch.js';
 
 export interface SuiteOptions {
   lock: LockMode;
@@ -60,23 +61,6 @@ export interface SuiteOptions {
   lockGiven?: boolean;
   /** Progress lines (stderr in the CLI). */
   log: (line: string) => void;
-}
-
-export const kMetrics = {
-  commits: 'fleetgate_index_commits_total',
-  contentCommits: 'fleetgate_index_content_commits_total',
-  torn: 'fleetgate_torn_reads_total',
-  hold: 'fleetgate_commit_hold_microseconds',
-};
-
-async function scrape(baseUrl: string): Promise<Sample[] | undefined> {
-  try {
-    const r = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
-    if (!r.ok) return undefined;
-    return parsePrometheus(await r.text());
-  } catch {
-    return undefined;
-  }
 }
 
 function delta(before: Sample[] | undefined, after: Sample[] | undefined, name: string): number | null {
@@ -268,7 +252,7 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
   let churn: ChurnDriver | undefined;
   let churnStats: ChurnStats | null = null;
   const stem = `${new Date().toISOString().replace(/[:.]/g, '-')}-${setup.lock}`;
-  let ticker: NodeJS.Timeout | undefined;
+  let watch: RunWatch | undefined;
   try {
     if (setup.adminToken && o.churnRate > 0) {
       churn = new ChurnDriver({
@@ -295,40 +279,16 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
         `${o.connections} connections, ${setup.loadClusters.length} clusters read, churn ${churn ? `${o.churnRate}/s` : 'off'}`,
     );
 
-    // Twice a second: content commits so far (stop condition, progress) and the progress line.
-    const contentBase = before ? (sumOf(before, kMetrics.contentCommits) ?? 0) : 0;
-    const commitsBase = before ? (sumOf(before, kMetrics.commits) ?? 0) : 0;
-    let contentNow = 0;
-    let commitsNow = 0;
-    let loadStartedAt = 0;
-    let lastProgress = { at: 0, responses: 0 };
-    const progress = () => {
-      const now = performance.now();
-      const t = (now - loadStartedAt) / 1000;
-      const rps = ((live.responses - lastProgress.responses) * 1000) / Math.max(1, now - lastProgress.at);
-      lastProgress = { at: now, responses: live.responses };
-      const lost = Object.values(live.errors).reduce((a, b) => a + b, 0);
-      o.log(
-        `t=${t.toFixed(0)}s responses ${live.responses.toLocaleString('en-US')} (${Math.round(rps).toLocaleString('en-US')}/s) ` +
-          `commits ${commitsNow.toLocaleString('en-US')} (content ${contentNow.toLocaleString('en-US')}) churn writes ${churnWrites(churn?.stats ?? null).toLocaleString('en-US')} ` +
-          `findings ${kFindingClasses.map((k) => `${k} ${findings.byClass[k]}`).join(' ')} no-response ${lost}`,
-      );
-    };
-    let scraping = false;
-    const tick = () => {
-      if (scraping) return;
-      scraping = true;
-      void scrape(setup.baseUrl)
-        .then((s) => {
-          if (!s) return;
-          contentNow = (sumOf(s, kMetrics.contentCommits) ?? 0) - contentBase;
-          commitsNow = (sumOf(s, kMetrics.commits) ?? 0) - commitsBase;
-        })
-        .finally(() => {
-          scraping = false;
-          if (o.progressSec && performance.now() - lastProgress.at >= o.progressSec * 1000) progress();
-        });
-    };
+    const w = new RunWatch({
+      baseUrl: setup.baseUrl,
+      before,
+      live,
+      findings,
+      churnWrites: () => churnWrites(churn?.stats ?? null),
+      progressSec: o.progressSec,
+      log: o.log,
+    });
+    watch = w;
     const common = {
       baseUrl: setup.baseUrl,
       token: setup.token,
@@ -341,10 +301,8 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
       live,
     };
     const startLoad = () => {
-      loadStartedAt = performance.now();
-      lastProgress = { at: loadStartedAt, responses: 0 };
       churn?.start();
-      ticker = setInterval(tick, 500);
+      w.start();
     };
     let warm: LoadResult | undefined;
     if (warmupSec > 0) warm = await runLoad({ ...common, durationSec: warmupSec, onStart: startLoad });
@@ -352,15 +310,15 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
       ...common,
       durationSec: o.durationSec,
       maxDurationSec: countStop ? o.maxDurationSec : undefined,
-      enough: () => live.responses >= (o.until?.responses ?? 0) && contentNow >= (o.until?.contentCommits ?? 0),
+      enough: () => live.responses >= (o.until?.responses ?? 0) && w.contentCommits >= (o.until?.contentCommits ?? 0),
       onStart: warm ? undefined : startLoad,
     });
     if (churn) {
       churnStats = await churn.stop();
       if (o.target) await churn.cleanup(setup.restoreDefaultId);
     }
-    clearInterval(ticker);
-    const loadedSec = (performance.now() - loadStartedAt) / 1000;
+    w.stop();
+    const loadedSec = w.elapsedSec();
     const after = await scrape(setup.baseUrl);
     const commits = delta(before, after, kMetrics.commits);
     const contentCommits = delta(before, after, kMetrics.contentCommits);
@@ -379,7 +337,7 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
       if (hold === undefined) reportNotes.push(`${kMetrics.hold}_bucket is missing from /metrics or empty`);
       if (sumOf(after, kMetrics.torn) === undefined) reportNotes.push(`${kMetrics.torn} is missing from /metrics`);
     }
-    if (countStop && (live.responses < (o.until!.responses ?? 0) || contentNow < (o.until!.contentCommits ?? 0))) {
+    if (countStop && (live.responses < (o.until!.responses ?? 0) || w.contentCommits < (o.until!.contentCommits ?? 0))) {
       reportNotes.push(`stopped at the ${o.maxDurationSec} s cap before reaching the counts asked for`);
     }
     if (churnStats?.lastError) reportNotes.push(`last churn error: ${churnStats.lastError}`);
@@ -438,7 +396,7 @@ export async function runSuite(o: SuiteOptions): Promise<RunReport> {
     saveReport(o.resultsDir, stem, report);
     return report;
   } finally {
-    clearInterval(ticker);
+    watch?.stop();
     if (churn && churnStats === null) await churn.stop().catch(() => undefined);
     await setup.cleanup();
   }
