@@ -93,7 +93,7 @@ function rowPrint(row: SyncRow): string {
  * Whether two sorted entry lists would encode the same index (apart from the index generation).
  * The client config is compared through configHash, which is computed from it.
  */
-export function sameEntries(a: readonly IndexEntryInput[], b: readonly IndexEntryInput[]): boolean {
+function sameEntries(a: readonly IndexEntryInput[], b: readonly IndexEntryInput[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
