@@ -171,7 +171,7 @@ function rows(r: RunReport): [string, string][] {
     ['torn reads (server)', fmtInt(r.tornReadsReported)],
     ['index commits (content)', `${fmtInt(r.commits)} (${fmtInt(r.contentCommits)})`],
     ['commit hold p99', fmtUs(r.commitHoldP99Us)],
-    ['churn writes', `${fmtInt(r.churnWrites)} (${(Object.keys(kRequiredKinds) as RequiredKind[]).map((k) => `${r.churnByKind[k]} ${kRequiredKinds[k]}`).join(', ')})`],
+    ['churn writes', `${fmtInt(r.churnWrites)} (${(Object.keys(kRequiredKinds) as RequiredKind[]).map((k) => `${fmtInt(r.churnByKind[k])} ${kRequiredKinds[k]}`).join(', ')})`],
   ];
 }
 
