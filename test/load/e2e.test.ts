@@ -26,7 +26,7 @@ function options(lock: SuiteOptions['lock'], responses: number, contentCommits: 
     lock,
     durationSec: 0,
     until: { responses, contentCommits },
-    maxDurationSec: 120,
+    maxDurationSec: 240,
     clusters: 8,
     workers: 2,
     connections: 16,
@@ -59,11 +59,11 @@ function expectClean(r: RunReport, responses: number, contentCommits: number): v
 describe.skipIf(!built)('load suite against fleetgate (dist/ must be built)', () => {
   it('rw: 20,000 verified responses and 300 content commits, no finding of any class', async () => {
     expectClean(await runSuite(options('rw', 20_000, 300)), 20_000, 300);
-  }, 180_000);
+  }, 300_000);
 
   it('mutex: 10,000 verified responses and 200 content commits, no finding of any class', async () => {
     expectClean(await runSuite(options('mutex', 10_000, 200)), 10_000, 200);
-  }, 180_000);
+  }, 300_000);
 
   it('none: torn answers reach clients', async () => {
     // A little more churn than the default: more commits that move bytes, more chances to tear.
@@ -73,7 +73,7 @@ describe.skipIf(!built)('load suite against fleetgate (dist/ must be built)', ()
     expect(r.corruptByClass.torn).toBeGreaterThan(0);
     expect(r.findingExamples.torn.length).toBeGreaterThan(0);
     expect(r.ok).toBe(true);
-  }, 180_000);
+  }, 300_000);
 
   it('no churn: the run fails its minimums and says which', async () => {
     const r = await runSuite({ ...options('rw', 2_000, 0), churnRate: 0 });
@@ -82,5 +82,5 @@ describe.skipIf(!built)('load suite against fleetgate (dist/ must be built)', ()
     expect(r.churnWrites).toBe(0);
     expect(r.verdict).toMatch(/content commits \(minimum \d+/);
     expect(r.verdict).toMatch(/churn too thin: 0 adds, 0 renames, 0 deletes, 0 disables, 0 config changes/);
-  }, 180_000);
+  }, 300_000);
 });
