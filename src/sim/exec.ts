@@ -25,12 +25,12 @@ const kStderr = 2;
 const kStatus = 3;
 const kCloseSignal = 255;
 
-const OP_CONT = 0x0;
-const OP_TEXT = 0x1;
-export const OP_BINARY = 0x2;
-export const OP_CLOSE = 0x8;
-export const OP_PING = 0x9;
-export const OP_PONG = 0xa;
+const kOpCont = 0x0;
+const kOpText = 0x1;
+export const kOpBinary = 0x2;
+export const kOpClose = 0x8;
+export const kOpPing = 0x9;
+export const kOpPong = 0xa;
 
 /** Largest client message accepted (stdin chunks are far smaller). */
 const kMaxMessage = 1 << 20;
@@ -99,7 +99,7 @@ export function wsReader(onMessage: (opcode: number, data: Buffer) => void, onCo
         onControl(opcode, data);
         continue;
       }
-      if (opcode !== OP_CONT) {
+      if (opcode !== kOpCont) {
         parts = [];
         partsOp = opcode;
       }
@@ -145,7 +145,7 @@ export function acceptWebSocket(socket: Duplex, req: IncomingMessage, protocol: 
 export function closeWebSocket(socket: Duplex): void {
   const close = Buffer.alloc(2);
   close.writeUInt16BE(1000);
-  socket.end(wsFrame(OP_CLOSE, close));
+  socket.end(wsFrame(kOpClose, close));
 }
 
 /**
@@ -158,7 +158,7 @@ export function serveChannels(socket: Duplex, req: IncomingMessage, protocol: st
   const v5 = protocol === 'v5.channel.k8s.io';
   let done = false;
   const send = (channel: number, data: Buffer | string) => {
-    if (!done && !socket.destroyed) socket.write(wsFrame(OP_BINARY, Buffer.concat([Buffer.of(channel), Buffer.from(data)])));
+    if (!done && !socket.destroyed) socket.write(wsFrame(kOpBinary, Buffer.concat([Buffer.of(channel), Buffer.from(data)])));
   };
   const io: ProcessIO = {
     stdout: (d) => send(kStdout, d),
@@ -176,14 +176,14 @@ export function serveChannels(socket: Duplex, req: IncomingMessage, protocol: st
   const toInput = (f: (i: ProcessInput) => void) => (input ? f(input) : early.push(() => f(input!)));
   const feed = wsReader(
     (opcode, data) => {
-      if ((opcode !== OP_BINARY && opcode !== OP_TEXT) || data.length === 0) return;
+      if ((opcode !== kOpBinary && opcode !== kOpText) || data.length === 0) return;
       const channel = data[0]!;
       if (channel === kStdin && data.length > 1) toInput((i) => i.stdin(data.subarray(1)));
       else if (v5 && channel === kCloseSignal && data[1] === kStdin) toInput((i) => i.stdinEnd());
     },
     (opcode, data) => {
-      if (opcode === OP_PING) socket.write(wsFrame(OP_PONG, data));
-      else if (opcode === OP_CLOSE) {
+      if (opcode === kOpPing) socket.write(wsFrame(kOpPong, data));
+      else if (opcode === kOpClose) {
         // The client is leaving: stdin is over, and so is the session once the process answers.
         toInput((i) => i.stdinEnd());
         if (!done) socket.destroy();

@@ -23,7 +23,7 @@ import { generateNamespaceBasics, generateNamespaces } from './generate/namespac
 import { generateNodes } from './generate/nodes.js';
 import { generateWorkloads } from './generate/workloads.js';
 
-export { SIM_EPOCH_MS, hashString, rngFrom, type GeneratedObject, type Obj } from './generate/context.js';
+export { kSimEpochMs, hashString, rngFrom, type GeneratedObject, type Obj } from './generate/context.js';
 
 /** The parts run in this order: each draws from the one random stream where the last left it. */
 export function generateCluster(cluster: string, seed: number, podCount: number, gitVersion: string): GeneratedObject[] {

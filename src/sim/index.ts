@@ -15,7 +15,7 @@ import { renderKubeconfig } from './kubeconfig.js';
 import { startControlServer } from './control.js';
 
 export type { Fault } from './server.js';
-export { CLUSTER_ANNOTATION } from './store.js';
+export { kClusterAnnotation } from './store.js';
 
 export interface SimOptions {
   /** Number of clusters, named `${namePrefix}-0001` upwards. */
@@ -98,6 +98,9 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
+/** Clusters whose listeners (and client certificates) are set up at once at start. */
+const kListenBatch = 200;
+
 /** The default gitVersion of the cluster with 0-based index i: v1.28.0, v1.29.0, v1.30.0, v1.31.0, v1.28.1, ... */
 export function defaultVersion(i: number): string {
   return `v1.${28 + (i % 4)}.${Math.floor(i / 4) % 12}`;
@@ -140,10 +143,9 @@ export async function startSimulator(opts: SimOptions): Promise<Simulator> {
   };
 
   try {
-    const BATCH = 200;
-    for (let i = 0; i < runtimes.length; i += BATCH) {
+    for (let i = 0; i < runtimes.length; i += kListenBatch) {
       await Promise.all(
-        runtimes.slice(i, i + BATCH).map(async (rt) => {
+        runtimes.slice(i, i + kListenBatch).map(async (rt) => {
           if (auth === 'cert') await issueClientCert(rt);
           await engine.listen(rt);
         }),

@@ -27,7 +27,7 @@ const f = (name: string, type: FieldType, repeated = false): Field => ({ name, t
 const p = (name: string, type: FieldType): Field => ({ name, type, ptr: true });
 const msg = (s: () => Schema) => ({ msg: s });
 
-const OWNER_REFERENCE: Schema = {
+const kOwnerReference: Schema = {
   1: f('kind', 'string'),
   3: f('name', 'string'),
   4: f('uid', 'string'),
@@ -36,7 +36,7 @@ const OWNER_REFERENCE: Schema = {
   7: p('blockOwnerDeletion', 'bool'),
 };
 
-const OBJECT_META: Schema = {
+const kObjectMeta: Schema = {
   1: f('name', 'string'),
   2: f('generateName', 'string'),
   3: f('namespace', 'string'),
@@ -48,17 +48,17 @@ const OBJECT_META: Schema = {
   10: p('deletionGracePeriodSeconds', 'int'),
   11: f('labels', { map: 'string' }),
   12: f('annotations', { map: 'string' }),
-  13: f('ownerReferences', msg(() => OWNER_REFERENCE), true),
+  13: f('ownerReferences', msg(() => kOwnerReference), true),
   14: f('finalizers', 'string', true),
 };
-const META = f('metadata', msg(() => OBJECT_META));
+const kMetadataField = f('metadata', msg(() => kObjectMeta));
 
-const LABEL_SELECTOR: Schema = {
+const kLabelSelector: Schema = {
   1: f('matchLabels', { map: 'string' }),
   2: f('matchExpressions', msg(() => ({ 1: f('key', 'string'), 2: f('operator', 'string'), 3: f('values', 'string', true) })), true),
 };
 
-const CONTAINER: Schema = {
+const kContainer: Schema = {
   1: f('name', 'string'),
   2: f('image', 'string'),
   3: f('command', 'string', true),
@@ -72,8 +72,8 @@ const CONTAINER: Schema = {
   20: f('terminationMessagePolicy', 'string'),
 };
 
-const POD_SPEC: Schema = {
-  2: f('containers', msg(() => CONTAINER), true),
+const kPodSpec: Schema = {
+  2: f('containers', msg(() => kContainer), true),
   3: f('restartPolicy', 'string'),
   4: p('terminationGracePeriodSeconds', 'int'),
   5: p('activeDeadlineSeconds', 'int'),
@@ -83,30 +83,30 @@ const POD_SPEC: Schema = {
   9: f('serviceAccount', 'string'),
   10: f('nodeName', 'string'),
   19: f('schedulerName', 'string'),
-  20: f('initContainers', msg(() => CONTAINER), true),
+  20: f('initContainers', msg(() => kContainer), true),
 };
 
-const POD_TEMPLATE_SPEC: Schema = { 1: META, 2: f('spec', msg(() => POD_SPEC)) };
+const kPodTemplateSpec: Schema = { 1: kMetadataField, 2: f('spec', msg(() => kPodSpec)) };
 
-const KINDS: Record<string, Schema> = {
-  'v1/ConfigMap': { 1: META, 2: f('data', { map: 'string' }), 3: f('binaryData', { map: 'bytes' }), 4: p('immutable', 'bool') },
-  'v1/Secret': { 1: META, 2: f('data', { map: 'bytes' }), 3: f('type', 'string'), 4: f('stringData', { map: 'string' }), 5: p('immutable', 'bool') },
-  'v1/Namespace': { 1: META, 2: f('spec', msg(() => ({ 1: f('finalizers', 'string', true) }))), 3: f('status', msg(() => ({ 1: f('phase', 'string') }))) },
+const kKindSchemas: Record<string, Schema> = {
+  'v1/ConfigMap': { 1: kMetadataField, 2: f('data', { map: 'string' }), 3: f('binaryData', { map: 'bytes' }), 4: p('immutable', 'bool') },
+  'v1/Secret': { 1: kMetadataField, 2: f('data', { map: 'bytes' }), 3: f('type', 'string'), 4: f('stringData', { map: 'string' }), 5: p('immutable', 'bool') },
+  'v1/Namespace': { 1: kMetadataField, 2: f('spec', msg(() => ({ 1: f('finalizers', 'string', true) }))), 3: f('status', msg(() => ({ 1: f('phase', 'string') }))) },
   'v1/ServiceAccount': {
-    1: META,
+    1: kMetadataField,
     2: f('secrets', msg(() => ({ 1: f('kind', 'string'), 2: f('namespace', 'string'), 3: f('name', 'string'), 4: f('uid', 'string'), 5: f('apiVersion', 'string') })), true),
     3: f('imagePullSecrets', msg(() => ({ 1: f('name', 'string') })), true),
     4: p('automountServiceAccountToken', 'bool'),
   },
-  'autoscaling/v1/Scale': { 1: META, 2: f('spec', msg(() => ({ 1: f('replicas', 'int') }))), 3: f('status', msg(() => ({ 1: f('replicas', 'int'), 2: f('selector', 'string') }))) },
+  'autoscaling/v1/Scale': { 1: kMetadataField, 2: f('spec', msg(() => ({ 1: f('replicas', 'int') }))), 3: f('status', msg(() => ({ 1: f('replicas', 'int'), 2: f('selector', 'string') }))) },
   'apps/v1/Deployment': {
-    1: META,
+    1: kMetadataField,
     2: f(
       'spec',
       msg(() => ({
         1: p('replicas', 'int'),
-        2: f('selector', msg(() => LABEL_SELECTOR)),
-        3: f('template', msg(() => POD_TEMPLATE_SPEC)),
+        2: f('selector', msg(() => kLabelSelector)),
+        3: f('template', msg(() => kPodTemplateSpec)),
         4: f('strategy', msg(() => ({ 1: f('type', 'string'), 2: f('rollingUpdate', msg(() => ({ 1: f('maxUnavailable', 'intOrString'), 2: f('maxSurge', 'intOrString') }))) }))),
         5: f('minReadySeconds', 'int'),
         6: p('revisionHistoryLimit', 'int'),
@@ -119,7 +119,7 @@ const KINDS: Record<string, Schema> = {
 };
 
 /** Kinds whose protobuf bodies the simulator can read, as "apiVersion/Kind". */
-export const PROTOBUF_KINDS = Object.keys(KINDS);
+export const kProtobufKinds = Object.keys(kKindSchemas);
 
 class Reader {
   pos = 0;
@@ -227,22 +227,22 @@ function scalarOrMessage(t: FieldType, bytes: Uint8Array, name: string): unknown
   throw new ProtobufError(`field ${name}: unexpected length-delimited value`);
 }
 
-const MAGIC = [0x6b, 0x38, 0x73, 0x00];
+const kMagic = [0x6b, 0x38, 0x73, 0x00];
 
 /**
  * Decodes a Kubernetes protobuf body into the JSON object the same request would have carried.
- * Throws ProtobufError for a malformed body or a kind outside PROTOBUF_KINDS.
+ * Throws ProtobufError for a malformed body or a kind outside kProtobufKinds.
  */
 export function decodeKubernetesProtobuf(body: Uint8Array): Record<string, unknown> {
-  if (body.length < 4 || MAGIC.some((b, i) => body[i] !== b)) throw new ProtobufError('missing the k8s protobuf magic prefix');
+  if (body.length < 4 || kMagic.some((b, i) => body[i] !== b)) throw new ProtobufError('missing the k8s protobuf magic prefix');
   const unknown = decodeMessage(body.subarray(4), {
     1: f('typeMeta', msg(() => ({ 1: f('apiVersion', 'string'), 2: f('kind', 'string') }))),
     2: f('raw', 'bytes'),
   });
   const tm = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
   const key = `${tm.apiVersion}/${tm.kind}`;
-  const schema = KINDS[key];
-  if (!schema) throw new ProtobufError(`the simulator reads protobuf bodies only for ${PROTOBUF_KINDS.join(', ')}; got ${key} (send application/json instead)`);
+  const schema = kKindSchemas[key];
+  if (!schema) throw new ProtobufError(`the simulator reads protobuf bodies only for ${kProtobufKinds.join(', ')}; got ${key} (send application/json instead)`);
   const raw = Buffer.from((unknown.raw as string | undefined) ?? '', 'base64');
   return { apiVersion: tm.apiVersion, kind: tm.kind, ...decodeMessage(raw, schema) };
 }

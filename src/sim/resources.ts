@@ -20,7 +20,7 @@ export interface ResourceDef {
   fields: string[];
 }
 
-const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const kVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 function def(
   group: string,
@@ -44,7 +44,7 @@ function def(
   };
 }
 
-export const RESOURCES: readonly ResourceDef[] = [
+export const kResources: readonly ResourceDef[] = [
   def('', 'namespaces', 'Namespace', false, { shortNames: ['ns'], fields: ['status.phase'] }),
   def('', 'nodes', 'Node', false, { shortNames: ['no'], fields: ['spec.unschedulable'] }),
   def('', 'pods', 'Pod', true, {
@@ -83,15 +83,15 @@ export function resourceKey(group: string, plural: string): string {
   return group ? `${group}/${plural}` : plural;
 }
 
-export const RESOURCE_BY_KEY: ReadonlyMap<string, ResourceDef> = new Map(RESOURCES.map((r) => [resourceKey(r.group, r.plural), r]));
+export const kResourceByKey: ReadonlyMap<string, ResourceDef> = new Map(kResources.map((r) => [resourceKey(r.group, r.plural), r]));
 
 /** Plural → resource (plurals are unique in this catalogue). */
-export const RESOURCE_BY_PLURAL: ReadonlyMap<string, ResourceDef> = new Map(RESOURCES.map((r) => [r.plural, r]));
+export const kResourceByPlural: ReadonlyMap<string, ResourceDef> = new Map(kResources.map((r) => [r.plural, r]));
 
 /** groupVersion ("v1", "apps/v1") → resources served under it. */
-export const RESOURCES_BY_GV: ReadonlyMap<string, ResourceDef[]> = (() => {
+export const kResourcesByGv: ReadonlyMap<string, ResourceDef[]> = (() => {
   const m = new Map<string, ResourceDef[]>();
-  for (const r of RESOURCES) {
+  for (const r of kResources) {
     const list = m.get(r.groupVersion) ?? [];
     list.push(r);
     m.set(r.groupVersion, list);
@@ -99,20 +99,20 @@ export const RESOURCES_BY_GV: ReadonlyMap<string, ResourceDef[]> = (() => {
   return m;
 })();
 
-export const GROUPS: readonly string[] = [...new Set(RESOURCES.filter((r) => r.group).map((r) => r.group))];
+export const kGroups: readonly string[] = [...new Set(kResources.filter((r) => r.group).map((r) => r.group))];
 
 function apiResourceList(groupVersion: string): unknown {
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
     groupVersion,
-    resources: (RESOURCES_BY_GV.get(groupVersion) ?? []).flatMap((r) => {
+    resources: (kResourcesByGv.get(groupVersion) ?? []).flatMap((r) => {
       const main: Record<string, unknown> = {
         name: r.plural,
         singularName: r.singular,
         namespaced: r.namespaced,
         kind: r.kind,
-        verbs: VERBS,
+        verbs: kVerbs,
       };
       if (r.shortNames) main.shortNames = r.shortNames;
       if (r.categories) main.categories = r.categories;
@@ -138,13 +138,13 @@ function apiGroup(group: string): Record<string, unknown> {
  * kubectl's request for aggregated discovery (apidiscovery.k8s.io/v2) falls back to the legacy
  * per-group-version documents, as it does against an older API server.
  */
-export const DISCOVERY: ReadonlyMap<string, Buffer> = (() => {
+export const kDiscovery: ReadonlyMap<string, Buffer> = (() => {
   const m = new Map<string, Buffer>();
   const put = (path: string, body: unknown) => m.set(path, Buffer.from(JSON.stringify(body)));
   put('/api', { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }] });
   put('/api/v1', apiResourceList('v1'));
-  put('/apis', { kind: 'APIGroupList', apiVersion: 'v1', groups: GROUPS.map(apiGroup) });
-  for (const g of GROUPS) {
+  put('/apis', { kind: 'APIGroupList', apiVersion: 'v1', groups: kGroups.map(apiGroup) });
+  for (const g of kGroups) {
     put(`/apis/${g}`, { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(g) });
     put(`/apis/${g}/v1`, apiResourceList(`${g}/v1`));
   }

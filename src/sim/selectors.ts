@@ -23,16 +23,16 @@ export interface FieldRequirement {
 
 export type FieldSelector = FieldRequirement[];
 
-const KEY = /^([a-z0-9A-Z]([a-z0-9A-Z.-]*[a-z0-9A-Z])?\/)?[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
-const VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const kLabelKey = /^([a-z0-9A-Z]([a-z0-9A-Z.-]*[a-z0-9A-Z])?\/)?[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
+const kLabelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 function checkKey(key: string): string {
-  if (!KEY.test(key) || key.length > 316) throw new SelectorError(`invalid label key "${key}"`);
+  if (!kLabelKey.test(key) || key.length > 316) throw new SelectorError(`invalid label key "${key}"`);
   return key;
 }
 
 function checkValue(value: string): string {
-  if (value.length > 63 || !VALUE.test(value)) throw new SelectorError(`invalid label value: "${value}"`);
+  if (value.length > 63 || !kLabelValue.test(value)) throw new SelectorError(`invalid label value: "${value}"`);
   return value;
 }
 

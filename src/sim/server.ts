@@ -17,9 +17,9 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { DISCOVERY, resourceKey } from './resources.js';
+import { kDiscovery, resourceKey } from './resources.js';
 import { authenticate, authorize, type User } from './server/auth.js';
-import { NO_ROUTE, statusJson } from './server/errors.js';
+import { noRoute, statusJson } from './server/errors.js';
 import { Listeners } from './server/listeners.js';
 import { get, list, watch } from './server/reads.js';
 import { fail, send, sendError } from './server/respond.js';
@@ -149,7 +149,7 @@ export class SimEngine {
         send(rt, res, 200, rt.versionBody);
         return;
       }
-      const doc = DISCOVERY.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+      const doc = kDiscovery.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
       if (doc) {
         send(rt, res, 200, doc);
         return;
@@ -157,7 +157,7 @@ export class SimEngine {
     }
     const route = parseRoute(path);
     if (!route) {
-      sendError(rt, res, NO_ROUTE());
+      sendError(rt, res, noRoute());
       return;
     }
     const query = q < 0 ? new URLSearchParams() : new URLSearchParams(url.slice(q + 1));

@@ -7,11 +7,11 @@
  * Writes parse, change and re-serialise one object. resourceVersion is one counter per cluster.
  */
 import { randomUUID } from 'node:crypto';
-import { RESOURCE_BY_PLURAL, RESOURCES, resourceKey, type ResourceDef } from './resources.js';
+import { kResourceByPlural, kResources, resourceKey, type ResourceDef } from './resources.js';
 import { fieldValue, matchFields, matchLabels, type FieldSelector, type LabelSelector } from './selectors.js';
 import type { Obj } from './generate.js';
 
-export const CLUSTER_ANNOTATION = 'fleetgate.dev/cluster';
+export const kClusterAnnotation = 'fleetgate.dev/cluster';
 
 export interface Entry {
   /** "ns/name" for namespaced objects, "name" otherwise: the sort key of lists. */
@@ -41,7 +41,7 @@ export interface WatchEvent {
 }
 
 /** Full lists larger than this are rebuilt per request rather than cached (memory bound). */
-const LIST_CACHE_MAX_CHARS = 512 * 1024;
+const kListCacheMaxChars = 512 * 1024;
 
 export class Collection {
   readonly byKey = new Map<string, Entry>();
@@ -94,7 +94,7 @@ export class Collection {
     const s = this.scope(ns)
       .map((e) => e.json)
       .join(',');
-    if (s.length <= LIST_CACHE_MAX_CHARS) this.itemsCache.set(ns, s);
+    if (s.length <= kListCacheMaxChars) this.itemsCache.set(ns, s);
     return s;
   }
 
@@ -150,7 +150,7 @@ export class ClusterStore {
   readonly collections = new Map<string, Collection>();
 
   constructor(readonly clusterName: string) {
-    for (const r of RESOURCES) this.collections.set(resourceKey(r.group, r.plural), new Collection(r, () => this.rv));
+    for (const r of kResources) this.collections.set(resourceKey(r.group, r.plural), new Collection(r, () => this.rv));
   }
 
   collection(key: string): Collection {
@@ -169,7 +169,7 @@ export class ClusterStore {
     m.resourceVersion = String(rv);
     if (!m.uid) m.uid = randomUUID();
     if (!m.creationTimestamp) m.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    m.annotations = { ...(m.annotations ?? {}), [CLUSTER_ANNOTATION]: this.clusterName };
+    m.annotations = { ...(m.annotations ?? {}), [kClusterAnnotation]: this.clusterName };
     obj.apiVersion = def.groupVersion;
     obj.kind = def.kind;
     const namespace = def.namespaced ? String(m.namespace ?? '') : '';
@@ -199,7 +199,7 @@ export class ClusterStore {
 
   loadGenerated(items: { key: string; obj: Obj }[]): void {
     for (const { key, obj } of items) {
-      const def = RESOURCE_BY_PLURAL.get(key);
+      const def = kResourceByPlural.get(key);
       if (!def) throw new Error(`generated object of unknown resource ${key}`);
       this.collection(resourceKey(def.group, def.plural)).load(this.makeEntry(def, obj));
     }

@@ -13,7 +13,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { attachMain, podPorts, runCommand, withTty, type ProcessIO, type ProcessTarget } from './container.js';
-import { OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, acceptWebSocket, chooseProtocol, closeWebSocket, kExecProtocols, serveChannels, wsFrame, wsReader } from './exec.js';
+import { kOpBinary, kOpClose, kOpPing, kOpPong, acceptWebSocket, chooseProtocol, closeWebSocket, kExecProtocols, serveChannels, wsFrame, wsReader } from './exec.js';
 import { kPortForwardProtocol, kPortForwardTunnelProtocol, portForwardSession } from './portforward.js';
 import { kSpdyExecProtocols, spdyProcessSession } from './remotecommand.js';
 import type { SpdySession } from './spdy.js';
@@ -99,7 +99,7 @@ export function serveStreaming(socket: Duplex, req: IncomingMessage, head: Buffe
 function tunnel(socket: Duplex, head: Buffer, open: (sink: { write(b: Buffer): void; end(): void }) => SpdySession): void {
   let closing = false;
   const session = open({
-    write: (b) => void (socket.destroyed || closing || socket.write(wsFrame(OP_BINARY, b))),
+    write: (b) => void (socket.destroyed || closing || socket.write(wsFrame(kOpBinary, b))),
     end: () => {
       if (closing) return;
       closing = true;
@@ -108,11 +108,11 @@ function tunnel(socket: Duplex, head: Buffer, open: (sink: { write(b: Buffer): v
   });
   const feed = wsReader(
     (opcode, data) => {
-      if (opcode === OP_BINARY) session.feed(data);
+      if (opcode === kOpBinary) session.feed(data);
     },
     (opcode, data) => {
-      if (opcode === OP_PING) socket.write(wsFrame(OP_PONG, data));
-      else if (opcode === OP_CLOSE) {
+      if (opcode === kOpPing) socket.write(wsFrame(kOpPong, data));
+      else if (opcode === kOpClose) {
         session.transportClosed();
         if (!closing) {
           closing = true;

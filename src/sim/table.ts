@@ -52,14 +52,14 @@ function podStatus(p: Obj): string {
 
 type Printer = { columns: Column[]; cells: (o: Obj) => unknown[] };
 
-const NAME: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.' };
-const AGE: Column = { name: 'Age', type: 'string', description: 'CreationTimestamp of the object.' };
+const kNameColumn: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.' };
+const kAgeColumn: Column = { name: 'Age', type: 'string', description: 'CreationTimestamp of the object.' };
 const col = (name: string, priority = 0, type = 'string'): Column => ({ name, type, priority });
 
-const PRINTERS: Record<string, Printer> = {
-  namespaces: { columns: [NAME, col('Status'), AGE], cells: (o) => [o.metadata.name, o.status?.phase ?? 'Active', age(o)] },
+const kPrinters: Record<string, Printer> = {
+  namespaces: { columns: [kNameColumn, col('Status'), kAgeColumn], cells: (o) => [o.metadata.name, o.status?.phase ?? 'Active', age(o)] },
   nodes: {
-    columns: [NAME, col('Status'), col('Roles'), AGE, col('Version'), col('Internal-IP', 1), col('OS-Image', 1), col('Kernel-Version', 1), col('Container-Runtime', 1)],
+    columns: [kNameColumn, col('Status'), col('Roles'), kAgeColumn, col('Version'), col('Internal-IP', 1), col('OS-Image', 1), col('Kernel-Version', 1), col('Container-Runtime', 1)],
     cells: (o) => {
       const ready = (o.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
       let status = ready?.status === 'True' ? 'Ready' : 'NotReady';
@@ -73,7 +73,7 @@ const PRINTERS: Record<string, Printer> = {
     },
   },
   pods: {
-    columns: [NAME, col('Ready'), col('Status'), col('Restarts', 0, 'string'), AGE, col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
+    columns: [kNameColumn, col('Ready'), col('Status'), col('Restarts', 0, 'string'), kAgeColumn, col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
     cells: (o) => {
       const cs: Obj[] = o.status?.containerStatuses ?? [];
       const total = (o.spec?.containers ?? []).length;
@@ -83,7 +83,7 @@ const PRINTERS: Record<string, Printer> = {
     },
   },
   deployments: {
-    columns: [NAME, col('Ready'), col('Up-to-date', 0, 'integer'), col('Available', 0, 'integer'), AGE, col('Containers', 1), col('Images', 1), col('Selector', 1)],
+    columns: [kNameColumn, col('Ready'), col('Up-to-date', 0, 'integer'), col('Available', 0, 'integer'), kAgeColumn, col('Containers', 1), col('Images', 1), col('Selector', 1)],
     cells: (o) => [
       o.metadata.name,
       `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
@@ -98,22 +98,22 @@ const PRINTERS: Record<string, Printer> = {
     ],
   },
   replicasets: {
-    columns: [NAME, col('Desired', 0, 'integer'), col('Current', 0, 'integer'), col('Ready', 0, 'integer'), AGE],
+    columns: [kNameColumn, col('Desired', 0, 'integer'), col('Current', 0, 'integer'), col('Ready', 0, 'integer'), kAgeColumn],
     cells: (o) => [o.metadata.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age(o)],
   },
   statefulsets: {
-    columns: [NAME, col('Ready'), AGE],
+    columns: [kNameColumn, col('Ready'), kAgeColumn],
     cells: (o) => [o.metadata.name, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, age(o)],
   },
   daemonsets: {
-    columns: [NAME, col('Desired', 0, 'integer'), col('Current', 0, 'integer'), col('Ready', 0, 'integer'), col('Up-to-date', 0, 'integer'), col('Available', 0, 'integer'), col('Node Selector'), AGE],
+    columns: [kNameColumn, col('Desired', 0, 'integer'), col('Current', 0, 'integer'), col('Ready', 0, 'integer'), col('Up-to-date', 0, 'integer'), col('Available', 0, 'integer'), col('Node Selector'), kAgeColumn],
     cells: (o) => {
       const s = o.status ?? {};
       return [o.metadata.name, s.desiredNumberScheduled ?? 0, s.currentNumberScheduled ?? 0, s.numberReady ?? 0, s.updatedNumberScheduled ?? 0, s.numberAvailable ?? 0, '<none>', age(o)];
     },
   },
   services: {
-    columns: [NAME, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), AGE, col('Selector', 1)],
+    columns: [kNameColumn, col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), kAgeColumn, col('Selector', 1)],
     cells: (o) => [
       o.metadata.name,
       o.spec?.type ?? 'ClusterIP',
@@ -126,18 +126,18 @@ const PRINTERS: Record<string, Printer> = {
         .join(',') || '<none>',
     ],
   },
-  configmaps: { columns: [NAME, col('Data', 0, 'integer'), AGE], cells: (o) => [o.metadata.name, Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, age(o)] },
-  secrets: { columns: [NAME, col('Type'), col('Data', 0, 'integer'), AGE], cells: (o) => [o.metadata.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age(o)] },
+  configmaps: { columns: [kNameColumn, col('Data', 0, 'integer'), kAgeColumn], cells: (o) => [o.metadata.name, Object.keys(o.data ?? {}).length + Object.keys(o.binaryData ?? {}).length, age(o)] },
+  secrets: { columns: [kNameColumn, col('Type'), col('Data', 0, 'integer'), kAgeColumn], cells: (o) => [o.metadata.name, o.type ?? 'Opaque', Object.keys(o.data ?? {}).length, age(o)] },
   jobs: {
-    columns: [NAME, col('Status'), col('Completions'), col('Duration'), AGE],
+    columns: [kNameColumn, col('Status'), col('Completions'), col('Duration'), kAgeColumn],
     cells: (o) => [o.metadata.name, o.status?.succeeded ? 'Complete' : o.status?.failed ? 'Failed' : 'Running', `${o.status?.succeeded ?? 0}/${o.spec?.completions ?? 1}`, '1s', age(o)],
   },
   cronjobs: {
-    columns: [NAME, col('Schedule'), col('Timezone'), col('Suspend'), col('Active', 0, 'integer'), col('Last Schedule'), AGE],
+    columns: [kNameColumn, col('Schedule'), col('Timezone'), col('Suspend'), col('Active', 0, 'integer'), col('Last Schedule'), kAgeColumn],
     cells: (o) => [o.metadata.name, o.spec?.schedule ?? '', '<none>', String(!!o.spec?.suspend), 0, o.status?.lastScheduleTime ? humanDuration(Date.now() - Date.parse(o.status.lastScheduleTime)) : '<none>', age(o)],
   },
   persistentvolumeclaims: {
-    columns: [NAME, col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), AGE],
+    columns: [kNameColumn, col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), kAgeColumn],
     cells: (o) => [o.metadata.name, o.status?.phase ?? 'Pending', o.spec?.volumeName ?? '', o.status?.capacity?.storage ?? '', 'RWO', o.spec?.storageClassName ?? '', age(o)],
   },
   events: {
@@ -146,7 +146,7 @@ const PRINTERS: Record<string, Printer> = {
   },
 };
 
-const DEFAULT_PRINTER: Printer = { columns: [NAME, AGE], cells: (o) => [o.metadata.name, age(o)] };
+const kDefaultPrinter: Printer = { columns: [kNameColumn, kAgeColumn], cells: (o) => [o.metadata.name, age(o)] };
 
 export interface TableOptions {
   /** includeObject query parameter: None, Metadata (default) or Object. */
@@ -158,7 +158,7 @@ export interface TableOptions {
 
 /** Builds the Table JSON for parsed objects of one kind. */
 export function tableJson(def: ResourceDef, objects: Obj[], opts: TableOptions): string {
-  const p = PRINTERS[def.plural] ?? DEFAULT_PRINTER;
+  const p = kPrinters[def.plural] ?? kDefaultPrinter;
   const include = opts.includeObject ?? 'Metadata';
   const rows = objects.map((o) => {
     const row: Obj = { cells: p.cells(o) };

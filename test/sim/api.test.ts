@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, CLUSTER_ANNOTATION, type Simulator, type SimCluster } from '../../src/sim/index.js';
+import { startSimulator, kClusterAnnotation, type Simulator, type SimCluster } from '../../src/sim/index.js';
 import { generateCluster } from '../../src/sim/generate.js';
 import { req } from './helpers.js';
 
@@ -103,7 +103,7 @@ describe('lists', () => {
       const r = await req(c, p);
       expect(r.status, p).toBe(200);
       expect(r.json.items.length, `${c.name} ${p} has objects`).toBeGreaterThan(0);
-      for (const item of r.json.items) expect(item.metadata.annotations[CLUSTER_ANNOTATION], p).toBe(c.name);
+      for (const item of r.json.items) expect(item.metadata.annotations[kClusterAnnotation], p).toBe(c.name);
       expect(r.json.kind).toMatch(/List$/);
       expect(r.json.metadata.resourceVersion).toMatch(/^\d+$/);
     }
@@ -201,7 +201,7 @@ describe('lists', () => {
     expect(r.json.kind).toBe('Table');
     expect(r.json.columnDefinitions.map((c: any) => c.name).slice(0, 5)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age']);
     expect(r.json.rows.length).toBe(60);
-    expect(r.json.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { annotations: { [CLUSTER_ANNOTATION]: a.name } } });
+    expect(r.json.rows[0].object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { annotations: { [kClusterAnnotation]: a.name } } });
   });
 
   it('gets one object by name, and 404s a missing one with a Status', async () => {
@@ -238,7 +238,7 @@ describe('writes', () => {
   it('create 201, then 409 for the same name; the object is stamped with the cluster', async () => {
     const r = await req(a, base, { method: 'POST', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'w1', labels: { t: 'w' } }, data: { k: 'v' } } });
     expect(r.status).toBe(201);
-    expect(r.json.metadata).toMatchObject({ name: 'w1', namespace: 'default', annotations: { [CLUSTER_ANNOTATION]: a.name } });
+    expect(r.json.metadata).toMatchObject({ name: 'w1', namespace: 'default', annotations: { [kClusterAnnotation]: a.name } });
     expect(r.json.metadata.uid).toBeTruthy();
     const again = await req(a, base, { method: 'POST', body: { metadata: { name: 'w1' } } });
     expect(again.status).toBe(409);
@@ -283,7 +283,7 @@ describe('writes', () => {
     expect(m.status).toBe(200);
     expect(m.json.data).toEqual({ m: '1' });
     expect(m.json.metadata.labels).toEqual({ t: 'w', p: 'q' });
-    expect(m.json.metadata.annotations[CLUSTER_ANNOTATION]).toBe(a.name);
+    expect(m.json.metadata.annotations[kClusterAnnotation]).toBe(a.name);
     const s = await req(a, `${base}/w1`, { method: 'PATCH', contentType: 'application/strategic-merge-patch+json', body: { data: { s: '2' } } });
     expect(s.json.data).toEqual({ m: '1', s: '2' });
     const j = await req(a, `${base}/w1`, {
@@ -302,8 +302,8 @@ describe('writes', () => {
     expect((await req(a, `${base}/w1`, { method: 'PATCH', contentType: 'application/apply-patch+yaml', body: 'data: {}' })).status).toBe(415);
     expect((await req(a, `${base}/none`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: {} })).status).toBe(404);
     // The annotation cannot be patched away.
-    const strip = await req(a, `${base}/w1`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [CLUSTER_ANNOTATION]: 'other' } } } });
-    expect(strip.json.metadata.annotations[CLUSTER_ANNOTATION]).toBe(a.name);
+    const strip = await req(a, `${base}/w1`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [kClusterAnnotation]: 'other' } } } });
+    expect(strip.json.metadata.annotations[kClusterAnnotation]).toBe(a.name);
   });
 
   it('DELETE removes, then 404; deletecollection by label; namespace delete takes its objects', async () => {
@@ -370,7 +370,7 @@ describe('writes', () => {
     kc.setCurrentContext('sim-0002');
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const list = await core.listNamespace();
-    expect(list.items.map((n) => n.metadata?.annotations?.[CLUSTER_ANNOTATION])).toEqual(list.items.map(() => 'sim-0002'));
+    expect(list.items.map((n) => n.metadata?.annotations?.[kClusterAnnotation])).toEqual(list.items.map(() => 'sim-0002'));
     const version = await kc.makeApiClient(k8s.VersionApi).getCode();
     expect(version.gitVersion).toBe(b.version);
     const one = new k8s.KubeConfig();

@@ -15,7 +15,7 @@ import https from 'node:https';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateCluster } from '../../src/sim/generate.js';
-import { RESOURCES } from '../../src/sim/resources.js';
+import { kResources } from '../../src/sim/resources.js';
 import { startSimulator, type SimCluster, type Simulator } from '../../src/sim/index.js';
 import { req, type ReqOpts } from './helpers.js';
 
@@ -116,7 +116,7 @@ describe('golden: REST answers', () => {
     for (const p of ['/version', '/api', '/api/v1', '/apis', '/apis/apps', '/apis/apps/v1', '/apis/rbac.authorization.k8s.io/v1']) await call(a, p);
     // Every resource, listed on both clusters.
     for (const c of [a, b]) {
-      for (const r of RESOURCES) await call(c, `${r.group ? `/apis/${r.groupVersion}` : '/api/v1'}/${r.plural}`);
+      for (const r of kResources) await call(c, `${r.group ? `/apis/${r.groupVersion}` : '/api/v1'}/${r.plural}`);
     }
     // Get, scoped lists, selectors, paging, Table, logs.
     const dep = (await call(a, '/apis/apps/v1/deployments')).json.items[0];

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator, CLUSTER_ANNOTATION, type Simulator } from '../../src/sim/index.js';
+import { startSimulator, kClusterAnnotation, type Simulator } from '../../src/sim/index.js';
 import { req } from './helpers.js';
 import { kubectlOrSkip } from '../helpers/kubectl.js';
 
@@ -80,7 +80,7 @@ describe.skipIf(!kubectl)('kubectl against the simulator', () => {
     expect(r.stdout).toMatch(/^kind: Pod$/m);
     expect(r.stdout).toContain(`  name: ${pod.metadata.name}\n`);
     expect(r.stdout).toContain(`  namespace: ${pod.metadata.namespace}\n`);
-    expect(r.stdout).toContain(`    ${CLUSTER_ANNOTATION}: sim-0001\n`);
+    expect(r.stdout).toContain(`    ${kClusterAnnotation}: sim-0001\n`);
     expect(r.stdout).toContain(`  nodeName: ${pod.spec.nodeName}\n`);
     expect(r.stdout).toContain('  phase: Running\n');
     const missing = await run(['get', 'pod', 'no-such-pod', '-n', pod.metadata.namespace]);
@@ -96,7 +96,7 @@ describe.skipIf(!kubectl)('kubectl against the simulator', () => {
       expect(created.stdout.trim()).toBe('configmap/kubectl-demo created');
       const got = await req(c, '/api/v1/namespaces/default/configmaps/kubectl-demo');
       expect(got.json.data).toEqual({ greeting: 'hello' });
-      expect(got.json.metadata.annotations[CLUSTER_ANNOTATION]).toBe(context);
+      expect(got.json.metadata.annotations[kClusterAnnotation]).toBe(context);
       const jp = await run(['get', 'configmap', 'kubectl-demo', '-o', 'jsonpath={.data.greeting}', '--context', context]);
       expect(jp.stdout).toBe('hello');
       const again = await run(['create', 'configmap', 'kubectl-demo', '--context', context]);
@@ -125,7 +125,7 @@ describe.skipIf(!kubectl)('kubectl against the simulator', () => {
     const dep = (await req(c, '/apis/apps/v1/namespaces/kdemo/deployments/web')).json;
     expect(dep.spec.replicas).toBe(2);
     expect(dep.spec.template.spec.containers[0]).toMatchObject({ name: 'nginx', image: 'nginx:1.27' });
-    expect(dep.metadata.annotations[CLUSTER_ANNOTATION]).toBe('sim-0001');
+    expect(dep.metadata.annotations[kClusterAnnotation]).toBe('sim-0001');
     await ok(['label', 'deployment', 'web', '-n', 'kdemo', 'team=blue'], 'deployment.apps/web labeled');
     await ok(['scale', 'deployment', 'web', '-n', 'kdemo', '--replicas=5'], 'deployment.apps/web scaled');
     const scaled = (await req(c, '/apis/apps/v1/namespaces/kdemo/deployments/web')).json;

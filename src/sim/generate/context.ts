@@ -14,10 +14,10 @@ export interface GeneratedObject {
 }
 
 /** Fixed epoch for creation timestamps, so objects are the same from run to run. */
-export const SIM_EPOCH_MS = Date.UTC(2025, 0, 1);
+export const kSimEpochMs = Date.UTC(2025, 0, 1);
 
-export const HEX = '0123456789abcdef';
-export const ALNUM = 'bcdfghjklmnpqrstvwxz2456789';
+export const kHex = '0123456789abcdef';
+export const kAlnum = 'bcdfghjklmnpqrstvwxz2456789';
 
 export function hashString(s: string): number {
   // FNV-1a 32-bit.
@@ -74,8 +74,8 @@ export function createContext(cluster: string, seed: number, gitVersion: string)
     for (let i = 0; i < n; i++) s += alphabet[int(alphabet.length)];
     return s;
   };
-  const uid = () => `${rand(8, HEX)}-${rand(4, HEX)}-4${rand(3, HEX)}-a${rand(3, HEX)}-${rand(12, HEX)}`;
-  let clock = SIM_EPOCH_MS;
+  const uid = () => `${rand(8, kHex)}-${rand(4, kHex)}-4${rand(3, kHex)}-a${rand(3, kHex)}-${rand(12, kHex)}`;
+  let clock = kSimEpochMs;
   const ts = (advanceMin = 0) => {
     clock += advanceMin * 60_000 + int(60_000);
     return new Date(clock).toISOString().replace(/\.\d{3}Z$/, 'Z');

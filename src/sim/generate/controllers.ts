@@ -4,12 +4,12 @@
  * ingress), statefulsets (a PVC and PV per replica, a headless service), daemonsets (a pod per
  * node) and jobs (some through cronjobs).
  */
-import { ALNUM, type GenContext, type Obj } from './context.js';
+import { kAlnum, type GenContext, type Obj } from './context.js';
 import type { SimNode } from './nodes.js';
 import type { MakePod } from './pods.js';
 import { labelsFor, serviceFor } from './services.js';
 
-const IMAGES = ['nginx:1.27', 'redis:7.2', 'ghcr.io/example/api:2.4.1', 'busybox:1.36', 'postgres:16', 'ghcr.io/example/worker:1.9.0'];
+const kImages = ['nginx:1.27', 'redis:7.2', 'ghcr.io/example/api:2.4.1', 'busybox:1.36', 'postgres:16', 'ghcr.io/example/worker:1.9.0'];
 
 export interface WorkloadEnv {
   ctx: GenContext;
@@ -20,9 +20,9 @@ export interface WorkloadEnv {
 export function deployment(env: WorkloadEnv, ns: string, app: string, replicas: number, fixedImage?: string): void {
   const { ctx, makePod } = env;
   const { cluster, rnd, int, pick, rand, add, meta, owner } = ctx;
-  const image = fixedImage ?? pick(IMAGES);
+  const image = fixedImage ?? pick(kImages);
   const labels = labelsFor(ctx, app, ns);
-  const hash = rand(10, ALNUM);
+  const hash = rand(10, kAlnum);
   const selector = { app };
   const dep = add('deployments', {
     apiVersion: 'apps/v1',
@@ -41,7 +41,7 @@ export function deployment(env: WorkloadEnv, ns: string, app: string, replicas: 
   add('replicasets', {
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
-    metadata: meta(`${app}-${rand(10, ALNUM)}`, ns, { ...selector, 'pod-template-hash': rand(10, ALNUM) }, {
+    metadata: meta(`${app}-${rand(10, kAlnum)}`, ns, { ...selector, 'pod-template-hash': rand(10, kAlnum) }, {
       ownerReferences: owner('apps/v1', 'Deployment', dep),
       annotations: { 'deployment.kubernetes.io/revision': '1' },
     }),
@@ -60,7 +60,7 @@ export function deployment(env: WorkloadEnv, ns: string, app: string, replicas: 
   });
   const pods: Obj[] = [];
   for (let i = 0; i < replicas; i++) {
-    pods.push(makePod(`${app}-${hash}-${rand(5, ALNUM)}`, ns, { ...labels, 'pod-template-hash': hash }, owner('apps/v1', 'ReplicaSet', rs), image, {}));
+    pods.push(makePod(`${app}-${hash}-${rand(5, kAlnum)}`, ns, { ...labels, 'pod-template-hash': hash }, owner('apps/v1', 'ReplicaSet', rs), image, {}));
   }
   const readyCount = pods.filter((p) => p.status.containerStatuses?.[0]?.ready).length;
   const st = { observedGeneration: 1, replicas, readyReplicas: readyCount, availableReplicas: readyCount, updatedReplicas: replicas };
@@ -85,7 +85,7 @@ export function deployment(env: WorkloadEnv, ns: string, app: string, replicas: 
     kind: 'Secret',
     type: 'Opaque',
     metadata: meta(`${app}-credentials`, ns, { app }),
-    data: { username: Buffer.from(app).toString('base64'), password: Buffer.from(rand(16, ALNUM)).toString('base64') },
+    data: { username: Buffer.from(app).toString('base64'), password: Buffer.from(rand(16, kAlnum)).toString('base64') },
   });
   add('serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(app, ns, { app }) });
   if (rnd() < 0.4) {
@@ -132,7 +132,7 @@ export function statefulset(env: WorkloadEnv, ns: string, app: string, replicas:
     },
     status: {},
   });
-  const rev = `${app}-${rand(10, ALNUM)}`;
+  const rev = `${app}-${rand(10, kAlnum)}`;
   const pods: Obj[] = [];
   for (let i = 0; i < replicas; i++) {
     pods.push(
@@ -172,7 +172,7 @@ export function statefulset(env: WorkloadEnv, ns: string, app: string, replicas:
 export function daemonset(env: WorkloadEnv, ns: string, app: string, max: number): number {
   const { ctx, makePod, nodes } = env;
   const { pick, rand, add, meta, owner } = ctx;
-  const image = pick(IMAGES);
+  const image = pick(kImages);
   const labels = labelsFor(ctx, app, ns);
   const ds = add('daemonsets', {
     apiVersion: 'apps/v1',
@@ -184,7 +184,7 @@ export function daemonset(env: WorkloadEnv, ns: string, app: string, max: number
   const n = Math.min(max, nodes.length);
   let readyCount = 0;
   for (let i = 0; i < n; i++) {
-    const p = makePod(`${app}-${rand(5, ALNUM)}`, ns, { ...labels, 'controller-revision-hash': rand(10, ALNUM) }, owner('apps/v1', 'DaemonSet', ds), image, { forceNode: nodes[i] });
+    const p = makePod(`${app}-${rand(5, kAlnum)}`, ns, { ...labels, 'controller-revision-hash': rand(10, kAlnum) }, owner('apps/v1', 'DaemonSet', ds), image, { forceNode: nodes[i] });
     if (p.status.containerStatuses?.[0]?.ready) readyCount++;
   }
   ds.status = { currentNumberScheduled: n, desiredNumberScheduled: nodes.length, numberReady: readyCount, numberAvailable: readyCount, updatedNumberScheduled: n, numberMisscheduled: 0, observedGeneration: 1 };
@@ -197,7 +197,7 @@ export function job(env: WorkloadEnv, ns: string, app: string): void {
   const { rnd, int, pick, rand, ts, add, meta, owner } = ctx;
   const image = 'busybox:1.36';
   let ownerRefs: Obj[] | undefined;
-  let jobName = `${app}-${rand(5, ALNUM)}`;
+  let jobName = `${app}-${rand(5, kAlnum)}`;
   if (rnd() < 0.6) {
     const cj = add('cronjobs', {
       apiVersion: 'batch/v1',
@@ -223,7 +223,7 @@ export function job(env: WorkloadEnv, ns: string, app: string): void {
     spec: { completions: 1, parallelism: 1, backoffLimit: 6, template: { spec: { containers: [{ name: app, image }], restartPolicy: 'Never' } } },
     status: {},
   });
-  const p = makePod(`${jobName}-${rand(5, ALNUM)}`, ns, { app, 'job-name': jobName, 'batch.kubernetes.io/job-name': jobName }, owner('batch/v1', 'Job', j), image, { job: true });
+  const p = makePod(`${jobName}-${rand(5, kAlnum)}`, ns, { app, 'job-name': jobName, 'batch.kubernetes.io/job-name': jobName }, owner('batch/v1', 'Job', j), image, { job: true });
   const ok = p.status.phase === 'Succeeded';
   j.status = ok
     ? { succeeded: 1, startTime: p.metadata.creationTimestamp, completionTime: p.metadata.creationTimestamp, conditions: [{ type: 'Complete', status: 'True' }] }

@@ -5,7 +5,7 @@
  */
 import type { GenContext } from './context.js';
 
-const APP_NAMESPACES = ['web', 'data', 'payments', 'search', 'monitoring', 'checkout', 'identity', 'media', 'analytics', 'messaging'];
+const kAppNamespaces = ['web', 'data', 'payments', 'search', 'monitoring', 'checkout', 'identity', 'media', 'analytics', 'messaging'];
 
 export interface Namespaces {
   /** default, kube-system, kube-public, kube-node-lease, then the app namespaces. */
@@ -17,7 +17,7 @@ export interface Namespaces {
 export function generateNamespaces(ctx: GenContext, podCount: number): Namespaces {
   const { add, meta } = ctx;
   const appNsCount = Math.min(40, Math.max(2, Math.ceil(podCount / 50)));
-  const appNamespaces = Array.from({ length: appNsCount }, (_, i) => (i < APP_NAMESPACES.length ? APP_NAMESPACES[i] : `apps-${i + 1}`));
+  const appNamespaces = Array.from({ length: appNsCount }, (_, i) => (i < kAppNamespaces.length ? kAppNamespaces[i] : `apps-${i + 1}`));
   const namespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease', ...appNamespaces];
   for (const ns of namespaces) {
     add('namespaces', {

@@ -4,7 +4,7 @@
  * loop, some pending ones are unschedulable (no spec.nodeName). Pods that are not happily
  * running get the event that says why.
  */
-import { HEX, type GenContext, type Obj } from './context.js';
+import { kHex, type GenContext, type Obj } from './context.js';
 import type { SimNode } from './nodes.js';
 
 export interface PodOptions {
@@ -79,8 +79,8 @@ export function podMaker(ctx: GenContext, nodes: SimNode[]): MakePod {
         {
           name: containerName,
           image,
-          imageID: `docker.io/library/${image}@sha256:${rand(64, HEX)}`,
-          containerID: phase === 'Pending' ? undefined : `containerd://${rand(64, HEX)}`,
+          imageID: `docker.io/library/${image}@sha256:${rand(64, kHex)}`,
+          containerID: phase === 'Pending' ? undefined : `containerd://${rand(64, kHex)}`,
           ready,
           started: phase === 'Running' && !crashLoop,
           restartCount: restarts,
@@ -140,7 +140,7 @@ export function podMaker(ctx: GenContext, nodes: SimNode[]): MakePod {
       add('events', {
         apiVersion: 'v1',
         kind: 'Event',
-        metadata: meta(`${name}.${rand(16, HEX)}`, ns),
+        metadata: meta(`${name}.${rand(16, kHex)}`, ns),
         involvedObject: { kind: 'Pod', namespace: ns, name, uid: pod.metadata.uid, apiVersion: 'v1' },
         reason,
         message: unscheduled ? `0/${nodes.length} nodes are available: insufficient cpu.` : `${reason} for pod ${name}`,

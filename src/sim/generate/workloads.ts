@@ -8,7 +8,7 @@ import { daemonset, deployment, job, statefulset, type WorkloadEnv } from './con
 import type { SimNode } from './nodes.js';
 import { podMaker } from './pods.js';
 
-const APP_NAMES = ['api', 'frontend', 'worker', 'cache', 'gateway', 'auth', 'billing', 'catalog', 'notifier', 'scheduler', 'indexer', 'reporter', 'uploader', 'proxy', 'ledger'];
+const kAppNames = ['api', 'frontend', 'worker', 'cache', 'gateway', 'auth', 'billing', 'catalog', 'notifier', 'scheduler', 'indexer', 'reporter', 'uploader', 'proxy', 'ledger'];
 
 export function generateWorkloads(ctx: GenContext, podCount: number, nodes: SimNode[], appNamespaces: string[]): void {
   const { int } = ctx;
@@ -30,7 +30,7 @@ export function generateWorkloads(ctx: GenContext, podCount: number, nodes: SimN
   podsLeft -= nginxReplicas;
   const used = new Map<string, number>();
   const appName = (ns: string) => {
-    const base = APP_NAMES[int(APP_NAMES.length)];
+    const base = kAppNames[int(kAppNames.length)];
     const key = `${ns}/${base}`;
     const n = (used.get(key) ?? 0) + 1;
     used.set(key, n);

@@ -8,7 +8,7 @@ import type { Obj } from '../generate.js';
 import { decodeKubernetesProtobuf, ProtobufError } from '../protobuf.js';
 import { HttpError } from './errors.js';
 
-const MAX_BODY = 3 * 1024 * 1024;
+const kMaxBodyBytes = 3 * 1024 * 1024;
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -16,7 +16,7 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      if (size > kMaxBodyBytes) {
         reject(new HttpError(413, 'RequestEntityTooLarge', 'the request body is too large'));
         req.destroy();
         return;

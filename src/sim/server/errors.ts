@@ -25,7 +25,7 @@ export class HttpError extends Error {
 }
 
 export const notFound = (def: ResourceDef, name: string) => new HttpError(404, 'NotFound', `${def.plural}${def.group ? '.' + def.group : ''} "${name}" not found`, { name, group: def.group || undefined, kind: def.plural });
-export const NO_ROUTE = () => new HttpError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
+export const noRoute = () => new HttpError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
 
 /** What a handler threw, as the Status to answer: selector syntax errors are 400, anything unexpected 500. */
 export function asHttpError(e: unknown): HttpError {

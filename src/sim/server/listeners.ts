@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { ClusterRuntime, Fault } from './runtime.js';
 
 /** The kernel's ephemeral port range (Linux), or IANA's dynamic range elsewhere. */
-const EPHEMERAL_RANGE: [number, number] = (() => {
+const kEphemeralRange: [number, number] = (() => {
   try {
     const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
     if (lo > 1024 && hi > lo && hi < 65536) return [lo, hi];
@@ -95,7 +95,7 @@ export class Listeners {
    * are taken (the kernel scans for a free one), so large simulators choose their ports.
    */
   private nextPort(): number {
-    const [lo, hi] = EPHEMERAL_RANGE;
+    const [lo, hi] = kEphemeralRange;
     if (this.portCursor < 0) this.portCursor = lo + Math.floor(Math.random() * (hi - lo + 1));
     for (let i = 0; i <= hi - lo; i++) {
       this.portCursor = this.portCursor >= hi ? lo : this.portCursor + 1;

@@ -7,7 +7,7 @@ import { entryKey, type Entry } from '../store.js';
 import { tableJson } from '../table.js';
 import { serveWatch } from '../watch.js';
 import { HttpError, notFound } from './errors.js';
-import { send, TABLE_TYPE, wantsTable } from './respond.js';
+import { send, kTableType, wantsTable } from './respond.js';
 import type { Call } from './route.js';
 
 interface ContinueToken {
@@ -81,7 +81,7 @@ export function list(c: Call): void {
         entries.map((e) => JSON.parse(e.json)),
         { includeObject: query.get('includeObject'), resourceVersion: String(listRv), continueToken, remainingItemCount: remaining },
         ),
-      TABLE_TYPE,
+      kTableType,
     );
     return;
   }
@@ -124,7 +124,7 @@ export function get(c: Call): void {
     return;
   }
   if (wantsTable(req)) {
-    send(rt, res, 200, tableJson(route.def, [JSON.parse(e.json)], { includeObject: query.get('includeObject'), resourceVersion: String(store.rv) }), TABLE_TYPE);
+    send(rt, res, 200, tableJson(route.def, [JSON.parse(e.json)], { includeObject: query.get('includeObject'), resourceVersion: String(store.rv) }), kTableType);
     return;
   }
   send(rt, res, 200, e.json);

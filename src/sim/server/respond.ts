@@ -5,15 +5,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asHttpError, statusJson, type HttpError } from './errors.js';
 
-export const JSON_TYPE = 'application/json';
-export const TABLE_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+export const kJsonType = 'application/json';
+export const kTableType = 'application/json;as=Table;v=v1;g=meta.k8s.io';
 
 /** The answering cluster: only its name goes out (in a header). */
 interface Answerer {
   name: string;
 }
 
-export function send(rt: Answerer, res: ServerResponse, code: number, body: string | Buffer, type = JSON_TYPE): void {
+export function send(rt: Answerer, res: ServerResponse, code: number, body: string | Buffer, type = kJsonType): void {
   res.writeHead(code, ['Content-Type', type, 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-cache, private', 'X-Fleetgate-Cluster', rt.name]);
   res.end(body);
 }

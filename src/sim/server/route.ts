@@ -3,7 +3,7 @@
  * means on it, and the routed request handlers receive.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RESOURCE_BY_KEY, RESOURCES_BY_GV, resourceKey, type ResourceDef } from '../resources.js';
+import { kResourceByKey, kResourcesByGv, resourceKey, type ResourceDef } from '../resources.js';
 import type { ClusterStore, Collection } from '../store.js';
 import { HttpError } from './errors.js';
 import type { ClusterRuntime } from './runtime.js';
@@ -41,7 +41,7 @@ export function parseRoute(path: string): Route | null {
     gv = path.slice(6, j);
     rest = path.slice(j + 1);
   } else return null;
-  const resources = RESOURCES_BY_GV.get(gv);
+  const resources = kResourcesByGv.get(gv);
   if (!resources) return null;
   const segs = rest.split('/');
   if (segs.length && segs[segs.length - 1] === '') segs.pop();
@@ -51,7 +51,7 @@ export function parseRoute(path: string): Route | null {
   let plural: string;
   let name = '';
   let sub = '';
-  if (segs[0] === 'namespaces' && segs.length >= 3 && RESOURCE_BY_KEY.get(resourceKey(group, segs[2]))?.namespaced) {
+  if (segs[0] === 'namespaces' && segs.length >= 3 && kResourceByKey.get(resourceKey(group, segs[2]))?.namespaced) {
     namespace = decodeURIComponent(segs[1]);
     plural = segs[2];
     name = segs[3] !== undefined ? decodeURIComponent(segs[3]) : '';
@@ -63,7 +63,7 @@ export function parseRoute(path: string): Route | null {
     sub = segs[2] ?? '';
     if (segs.length > 3) return null;
   }
-  const def = RESOURCE_BY_KEY.get(resourceKey(group, plural));
+  const def = kResourceByKey.get(resourceKey(group, plural));
   if (!def || def.groupVersion !== gv) return null;
   if (namespace && !def.namespaced) return null;
   const scalable = plural === 'deployments' || plural === 'statefulsets' || plural === 'replicasets';

@@ -5,12 +5,12 @@
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { RESOURCE_BY_KEY, resourceKey } from '../resources.js';
+import { kResourceByKey, resourceKey } from '../resources.js';
 import { entryKey } from '../store.js';
 import { parseStreamPath, serveStreaming } from '../streaming.js';
 import { authenticate } from './auth.js';
-import { HttpError, NO_ROUTE, notFound, statusJson } from './errors.js';
-import { JSON_TYPE } from './respond.js';
+import { HttpError, noRoute, notFound, statusJson } from './errors.js';
+import { kJsonType } from './respond.js';
 import type { ClusterRuntime } from './runtime.js';
 
 /** Serves one upgrade on `rt` (faults already applied); returns the session served ("KIND TRANSPORT PROTOCOL"), if any. */
@@ -18,7 +18,7 @@ export function serveUpgrade(rt: ClusterRuntime, req: IncomingMessage, socket: D
   const refuse = (e: HttpError): undefined => {
     const body = statusJson(e.code, e.reason, e.message, e.details);
     socket.end(
-      `HTTP/1.1 ${e.code} ${STATUS_CODES[e.code] ?? ''}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `HTTP/1.1 ${e.code} ${STATUS_CODES[e.code] ?? ''}\r\nContent-Type: ${kJsonType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `Connection: close\r\nX-Fleetgate-Cluster: ${rt.name}\r\n\r\n${body}`,
     );
     return undefined;
@@ -26,10 +26,10 @@ export function serveUpgrade(rt: ClusterRuntime, req: IncomingMessage, socket: D
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const target = parseStreamPath(q < 0 ? url : url.slice(0, q));
-  if (!target) return refuse(NO_ROUTE());
+  if (!target) return refuse(noRoute());
   const user = authenticate(rt, req);
   if (!user) return refuse(new HttpError(401, 'Unauthorized', 'Unauthorized'));
-  const pods = RESOURCE_BY_KEY.get(resourceKey('', 'pods'))!;
+  const pods = kResourceByKey.get(resourceKey('', 'pods'))!;
   if (user !== 'admin') {
     return refuse(
       new HttpError(403, 'Forbidden', `pods "${target.pod}" is forbidden: User "viewer@${rt.name}" cannot create resource "pods/${target.kind}" in API group "" in the namespace "${target.namespace}"`, {

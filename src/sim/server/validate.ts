@@ -6,8 +6,8 @@ import type { ResourceDef } from '../resources.js';
 import type { Obj } from '../generate.js';
 import { HttpError } from './errors.js';
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const kDns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const kDns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function invalid(def: ResourceDef, name: string, field: string, value: unknown, why: string): HttpError {
   const detail = `Invalid value: ${JSON.stringify(value)}: ${why}`;
@@ -32,10 +32,10 @@ export function validate(def: ResourceDef, obj: Obj): void {
   const m = obj.metadata;
   const name: string = m.name;
   if (def.plural === 'namespaces') {
-    if (name.length > 63 || !DNS1123_LABEL.test(name)) {
+    if (name.length > 63 || !kDns1123Label.test(name)) {
       throw invalid(def, name, 'metadata.name', name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
     }
-  } else if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name) || name.includes(':')) {
+  } else if (name.length > 253 || !kDns1123Subdomain.test(name) || name.includes(':')) {
     throw invalid(def, name, 'metadata.name', name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
   }
   for (const field of ['labels', 'annotations'] as const) {
