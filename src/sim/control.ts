@@ -17,7 +17,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Simulator } from './index.js';
+import type { Simulator } from './types.js';
 
 function json(res: http.ServerResponse, code: number, body: unknown): void {
   const s = JSON.stringify(body);
