@@ -50,7 +50,7 @@ export async function startSimulator(opts: SimOptions): Promise<Simulator> {
   const runtimes: ClusterRuntime[] = [];
   for (let i = 0; i < count; i++) {
     const name = clusterName(prefix, i);
-    const rt = new ClusterRuntime(name, i, seed, Math.max(0, Math.floor(opts.podsByCluster?.[name] ?? pods)), opts.versions?.[name] ?? defaultVersion(i));
+    const rt = new ClusterRuntime(name, seed, Math.max(0, Math.floor(opts.podsByCluster?.[name] ?? pods)), opts.versions?.[name] ?? defaultVersion(i));
     runtimes.push(rt);
     engine.add(rt);
   }

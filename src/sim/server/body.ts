@@ -56,3 +56,12 @@ export async function readObject(req: IncomingMessage, def: ResourceDef): Promis
   }
   return obj as Obj;
 }
+
+/** A patch body as JSON (its type, merge or JSON patch, is the caller's to apply). */
+export function parsePatch(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (e) {
+    throw new HttpError(400, 'BadRequest', `error decoding patch: ${(e as Error).message}`);
+  }
+}

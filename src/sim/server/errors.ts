@@ -25,6 +25,7 @@ export class HttpError extends Error {
 }
 
 export const notFound = (def: ResourceDef, name: string) => new HttpError(404, 'NotFound', `${def.plural}${def.group ? '.' + def.group : ''} "${name}" not found`, { name, group: def.group || undefined, kind: def.plural });
+export const methodNotAllowed = () => new HttpError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
 export const noRoute = () => new HttpError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
 
 /** What a handler threw, as the Status to answer: selector syntax errors are 400, anything unexpected 500. */

@@ -23,7 +23,7 @@ const kEphemeralRange: [number, number] = (() => {
 })();
 
 export class Listeners {
-  readonly byPort = new Map<number, ClusterRuntime>();
+  private readonly byPort = new Map<number, ClusterRuntime>();
   private portCursor = -1;
   private readonly socketCluster = new WeakMap<object, ClusterRuntime>();
   private stopped = false;

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kResourceByKey, kResourcesByGv, resourceKey, type ResourceDef } from '../resources.js';
 import type { ClusterStore, Collection } from '../store.js';
-import { HttpError } from './errors.js';
+import { methodNotAllowed } from './errors.js';
 import type { ClusterRuntime } from './runtime.js';
 
 export interface Route {
@@ -84,7 +84,7 @@ export function verbOf(route: Route, method: string, query: URLSearchParams): st
       break;
     case 'POST':
       verb = 'create';
-      if (name || (def.namespaced && !route.namespace)) throw new HttpError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+      if (name || (def.namespaced && !route.namespace)) throw methodNotAllowed();
       break;
     case 'PUT':
       verb = 'update';
@@ -96,8 +96,8 @@ export function verbOf(route: Route, method: string, query: URLSearchParams): st
       verb = name ? 'delete' : 'deletecollection';
       break;
     default:
-      throw new HttpError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      throw methodNotAllowed();
   }
-  if ((verb === 'update' || verb === 'patch') && !name) throw new HttpError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  if ((verb === 'update' || verb === 'patch') && !name) throw methodNotAllowed();
   return verb;
 }

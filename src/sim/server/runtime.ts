@@ -25,6 +25,7 @@ export interface Held {
   res: ServerResponse;
 }
 
+/** Runtime state of one simulated cluster. */
 export class ClusterRuntime {
   port = 0;
   token: string;
@@ -45,7 +46,6 @@ export class ClusterRuntime {
 
   constructor(
     readonly name: string,
-    readonly index: number,
     readonly seed: number,
     readonly podCount: number,
     version: string,

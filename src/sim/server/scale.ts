@@ -5,8 +5,8 @@
 import { entryKey, type Entry } from '../store.js';
 import type { Obj } from '../generate.js';
 import { jsonPatch, mergePatch, PatchError } from '../patch.js';
-import { readBody, readObject } from './body.js';
-import { HttpError, notFound } from './errors.js';
+import { parsePatch, readBody, readObject } from './body.js';
+import { HttpError, methodNotAllowed, notFound } from './errors.js';
 import { send } from './respond.js';
 import type { Call } from './route.js';
 import { isDryRun } from './writes.js';
@@ -17,7 +17,7 @@ export async function scale(c: Call, verb: string): Promise<void> {
   const def = route.def;
   const key = entryKey(def, route.namespace, route.name);
   const e = coll.byKey.get(key);
-  if (verb !== 'get' && verb !== 'update' && verb !== 'patch') throw new HttpError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  if (verb !== 'get' && verb !== 'update' && verb !== 'patch') throw methodNotAllowed();
   const toScale = (entry: Entry): Obj => {
     const o = JSON.parse(entry.json);
     const sel = Object.entries(o.spec?.selector?.matchLabels ?? {})
@@ -45,12 +45,7 @@ export async function scale(c: Call, verb: string): Promise<void> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
     const raw = await readBody(req);
     if (!e) throw notFound(def, route.name);
-    let patch: unknown;
-    try {
-      patch = JSON.parse(raw.toString('utf8'));
-    } catch (err) {
-      throw new HttpError(400, 'BadRequest', `error decoding patch: ${(err as Error).message}`);
-    }
+    const patch = parsePatch(raw);
     try {
       next = (type === 'application/json-patch+json' ? jsonPatch(toScale(e), patch) : mergePatch(toScale(e), patch)) as Obj;
     } catch (err) {

@@ -8,7 +8,7 @@ import { ClusterStore, entryKey, type Collection, type Entry } from '../store.js
 import type { Obj } from '../generate.js';
 import { parseFieldSelector, parseLabelSelector } from '../selectors.js';
 import { jsonPatch, mergePatch, PatchError } from '../patch.js';
-import { readBody, readObject } from './body.js';
+import { parsePatch, readBody, readObject } from './body.js';
 import { HttpError, notFound } from './errors.js';
 import { send } from './respond.js';
 import type { Call } from './route.js';
@@ -37,6 +37,13 @@ function checkNamespace(store: ClusterStore, def: ResourceDef, obj: Obj, namespa
   if (!store.collection('namespaces').byKey.has(namespace)) {
     throw new HttpError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
   }
+}
+
+/** The entry a write would store, made in a throwaway store so that nothing changes. */
+function dryRunEntry(c: Call, obj: Obj): Entry {
+  const probe = new ClusterStore(c.rt.name);
+  probe.rv = c.store.rv;
+  return probe.makeEntry(c.route.def, obj);
 }
 
 export function isDryRun(query: URLSearchParams): boolean {
@@ -75,9 +82,7 @@ export async function create(c: Call): Promise<void> {
     delete obj.stringData;
   }
   if (isDryRun(query)) {
-    const probe = new ClusterStore(rt.name);
-    probe.rv = store.rv;
-    send(rt, res, 201, probe.makeEntry(def, obj).json);
+    send(rt, res, 201, dryRunEntry(c, obj).json);
     return;
   }
   const entry = store.makeEntry(def, obj);
@@ -118,9 +123,7 @@ function replace(c: Call, old: Entry, obj: Obj): void {
     obj.metadata = { ...oldObj.metadata };
   }
   if (isDryRun(query)) {
-    const probe = new ClusterStore(rt.name);
-    probe.rv = store.rv;
-    send(rt, res, 200, probe.makeEntry(def, obj).json);
+    send(rt, res, 200, dryRunEntry(c, obj).json);
     return;
   }
   const entry = store.makeEntry(def, obj);
@@ -146,12 +149,7 @@ export async function patch(c: Call): Promise<void> {
     throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
   }
   const body = await readBody(req);
-  let patch: unknown;
-  try {
-    patch = JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw new HttpError(400, 'BadRequest', `error decoding patch: ${(e as Error).message}`);
-  }
+  const patch = parsePatch(body);
   const old = coll.byKey.get(entryKey(def, route.namespace, route.name));
   if (!old) throw notFound(def, route.name);
   const oldObj = JSON.parse(old.json);
