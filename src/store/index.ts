@@ -12,3 +12,8 @@ export type { TokenRecord, TokenInput, TokenRole } from './tokens.js';
 export { firstStartImport } from './first-start.js';
 export type { FirstStartOptions, FirstStartResult } from './first-start.js';
 export { migrations, kSchemaVersion } from './migrations.js';
+export type { StoreBackend, ClusterRepoApi, TokenRepoApi } from './backend.js';
+export { openBackend, kDatabaseEnv } from './open.js';
+export type { BackendOptions } from './open.js';
+export { openPgStore, isPostgresUrl, redactUrl } from './postgres/store.js';
+export type { PgStore, PgStoreOptions } from './postgres/store.js';
