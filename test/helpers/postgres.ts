@@ -7,7 +7,7 @@
  * restart() stops and starts the same data directory on the same port (the outage tests use it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,15 +69,15 @@ export async function startPostgres(): Promise<PgServer> {
     const [file, argv] = owner ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
     return execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   };
-  const port = await freePort();
   try {
     run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`postgres test helper: initdb failed: ${(err as { stderr?: string }).stderr ?? err}`);
   }
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  let port = 0;
   const startServer = () => {
+    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
     run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', opts, '-w', '-t', '60', 'start']);
   };
   let running = false;
@@ -86,12 +86,24 @@ export async function startPostgres(): Promise<PgServer> {
     run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
     running = false;
   };
-  try {
-    startServer();
-    running = true;
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`postgres test helper: pg_ctl start failed: ${(err as { stderr?: string }).stderr ?? err}`);
+  // The free port can be taken by another process before the server binds it (other suites run
+  // servers too): try a few ports before giving up.
+  for (let attempt = 1; !running; attempt++) {
+    port = await freePort();
+    try {
+      startServer();
+      running = true;
+    } catch (err) {
+      let log = '';
+      try {
+        log = readFileSync(join(dir, 'log'), 'utf8').split('\n').slice(-10).join('\n');
+      } catch {
+        /* no log written */
+      }
+      if (attempt < 5 && log.includes('Address already in use')) continue;
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`postgres test helper: pg_ctl start failed: ${(err as { stderr?: string }).stderr ?? err}\n${log}`);
+    }
   }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
