@@ -19,6 +19,7 @@ export class ProberLease {
   private holder = false;
   private stopped = false;
   private busy = false;
+  private tried = 0;
 
   constructor(
     private readonly url: string,
@@ -29,6 +30,11 @@ export class ProberLease {
 
   isProber(): boolean {
     return this.holder;
+  }
+
+  /** Lock attempts made so far (tests; a replica that keeps trying while another holds it). */
+  attempts(): number {
+    return this.tried;
   }
 
   start(): void {
@@ -73,6 +79,7 @@ export class ProberLease {
       if (this.holder) {
         await this.client.query('SELECT 1'); // still our session, so still our lock
       } else {
+        this.tried++;
         const r = await this.client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1) AS got', [kProberLockKey]);
         if (!this.stopped) this.setHolder(r.rows[0]!.got === true);
       }
