@@ -20,11 +20,11 @@ export interface SimProcess {
   stop(): Promise<void>;
 }
 
-export async function startSim(clusters: number): Promise<SimProcess> {
+export async function startSim(clusters: number, extra: string[] = []): Promise<SimProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'fg-replicas-sim-'));
   const out = join(dir, 'kubeconfig');
   const info = join(dir, 'info.json');
-  const child = spawn(process.execPath, [join(packageRoot, 'bin', 'fleetgate.js'), 'sim', '--clusters', String(clusters), '--out', out, '--info', info], {
+  const child = spawn(process.execPath, [join(packageRoot, 'bin', 'fleetgate.js'), 'sim', '--clusters', String(clusters), '--out', out, '--info', info, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

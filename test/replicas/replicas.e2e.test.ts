@@ -4,10 +4,17 @@
  * revoked on one is refused by all, the prober role moves when its holder dies, and a PostgreSQL
  * restart mid-run costs no read and no row. Needs dist/ (npm run build).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distPath } from '../../src/util/paths.js';
+import { splitContexts } from '../../src/k8s/kubeconfig.js';
+import { ChurnDriver, type StableCluster } from '../../load/churn.js';
+import { CorruptionLog } from '../../load/corruption.js';
+import { WriteRegistry } from '../../load/registry.js';
+import { buildMix, kDefaultMix, runLoad } from '../../load/scenario.js';
+import { stableDescription } from '../../load/scheme.js';
+import { HttpSimControl } from '../../load/sim-control.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
 import { eventually, startServer, type ServerHandle } from '../helpers/server.js';
 import { clusterList, kSharedAdmin, names, proberOf, startReplica, startSim, type SimProcess } from './helpers.js';
@@ -94,6 +101,69 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
     expect((await b.get('/api/v1/clusters', { authorization: `Bearer ${token}` })).status).toBe(401);
     for (const r of [a, c]) {
       await eventually(async () => (await r.get('/api/v1/clusters', { authorization: `Bearer ${token}` })).status === 401, kCap);
+    }
+  });
+
+  it('the load suite\'s verifier reads all three while the churn writes through one: zero findings', async () => {
+    const [a] = replicas as [ServerHandle];
+    const lsim = await startSim(3, ['--prefix', 'lsim', '--pods', '3']);
+    try {
+      const registry = new WriteRegistry('churn', true);
+      // Rows already in the registry (the first simulator's) are stable as they are.
+      const simInfo = (await (await fetch(`${sim.controlUrl}/clusters`)).json()) as { name: string; version: string }[];
+      for (const c of simInfo) registry.recordSimVersion(c.name, c.version);
+      const rows = (await a.get('/api/v1/admin/clusters', { authorization: `Bearer ${kSharedAdmin}` })).json() as { name: string; description: string }[];
+      for (const r of rows) registry.recordStable(r.name, r.name, r.description);
+      // The load simulator: two stable clusters the load reads, one behind the churn slots.
+      const info = (await (await fetch(`${lsim.controlUrl}/clusters`)).json()) as { name: string; version: string }[];
+      for (const c of info) registry.recordSimVersion(c.name, c.version);
+      const byName = new Map(splitContexts(readFileSync(lsim.kubeconfig, 'utf8')).map((c) => [c.name, c.kubeconfig]));
+      const stable: StableCluster[] = [];
+      for (const c of info.slice(0, 2)) {
+        const description = stableDescription(c.name, 0);
+        registry.recordStable(c.name, c.name, description);
+        const res = await a.send('POST', '/api/v1/admin/clusters', { name: c.name, description, config: byName.get(c.name) });
+        expect(res.status).toBe(201);
+        stable.push({ id: res.json().id as number, name: c.name, d: 0 });
+      }
+      const churn = new ChurnDriver({
+        baseUrl: a.url,
+        adminToken: kSharedAdmin,
+        registry,
+        targets: info.slice(2).map((c) => ({ name: c.name, kubeconfig: byName.get(c.name)! })),
+        versionSims: info.map((c) => c.name),
+        stable,
+        sim: new HttpSimControl(lsim.controlUrl),
+        slots: 2,
+        ratePerSec: 8,
+        concurrency: 2,
+        syncEveryMs: 250,
+      });
+      const mix = buildMix(stable.map((s) => s.name), kDefaultMix);
+      const loads = await Promise.all(
+        replicas.map((r, i) =>
+          runLoad({
+            baseUrl: r.url,
+            token: kSharedAdmin,
+            durationSec: 4,
+            connections: 2,
+            mix,
+            registry,
+            verify: { requireAnnotation: true },
+            corruption: new CorruptionLog(3),
+            onStart: i === 0 ? () => churn.start() : undefined,
+          }),
+        ),
+      );
+      const stats = await churn.stop();
+      expect(Object.values(stats.ops).reduce((n, o) => n + o.ok, 0)).toBeGreaterThan(0);
+      for (const load of loads) {
+        expect(load.requests).toBeGreaterThan(0);
+        expect(load.requests).toBe(load.autocannonResponses);
+        expect({ corrupt: load.corrupt, errors: load.errors, timeouts: load.timeouts }).toEqual({ corrupt: 0, errors: 0, timeouts: 0 });
+      }
+    } finally {
+      await lsim.stop();
     }
   });
 
