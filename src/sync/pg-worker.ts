@@ -36,7 +36,8 @@ export interface PgSyncContext {
 /** A waiting non-prober's probe: resolved when a recorded result for its config arrives. */
 interface RemoteWait {
   hash: string;
-  resolve: (r: ProbeResult) => void;
+  client: ClientConfig;
+  resolve: (r: ProbeResult | Promise<ProbeResult>) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -95,10 +96,20 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
 
   let changed = false; // a NOTIFY or reconnect since the last pass
   let forceResync = false;
-  let probesChanged = false;
 
   const lease = new ProberLease(data.databaseUrl, Math.max(100, Math.floor(data.syncIntervalMs / 2)), (isProber) => {
     log(isProber ? 'this replica is now the prober' : 'this replica is no longer the prober');
+    if (isProber) {
+      // Probes still waiting for the old prober's result would hold their clusters until they
+      // time out (the engine does not start a second probe of the same config): run them here.
+      for (const list of waits.values()) {
+        for (const w of list) {
+          clearTimeout(w.timer);
+          w.resolve(probeAndRecord(w.client, data.probeTimeoutMs));
+        }
+      }
+      waits.clear();
+    }
     forceResync = true; // a new prober probes everything now; a former one reads results again
     changed = true;
     wake();
@@ -119,7 +130,7 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
       }, 2 * data.syncIntervalMs + data.probeTimeoutMs);
       timer.unref?.();
       const list = waits.get(id) ?? [];
-      list.push({ hash, resolve, timer });
+      list.push({ hash, client, resolve, timer });
       waits.set(id, list);
     });
   };
@@ -139,6 +150,28 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     }
   };
 
+  /** The prober's probe: ask the cluster, then record the result for every replica. */
+  async function probeAndRecord(client: ClientConfig, timeoutMs: number): Promise<ProbeResult> {
+    const result: ProbeResult = await probeVersion(client, { timeoutMs });
+    const id = clientId.get(client);
+    const hash = clientHash.get(client);
+    if (id !== undefined && hash !== undefined) {
+      const rec: ProbeRecord = {
+        clusterId: id,
+        configHash: hash,
+        ok: result.ok,
+        version: result.ok ? result.gitVersion : '',
+        error: result.ok ? '' : result.error,
+        probedAt: Date.now(),
+      };
+      results.set(id, rec);
+      await recordProbe(pgStore.pool, rec).catch((err: unknown) => {
+        if (!(err instanceof StoreError && err.code === 'unavailable')) log(`cannot record a probe result: ${(err as Error).message}`);
+      });
+    }
+    return result;
+  }
+
   const engine = new SyncEngine(
     {
       listRows: () => rows,
@@ -154,27 +187,7 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
         clientHash.set(input.config, h);
         return h;
       },
-      probe: async (client, timeoutMs) => {
-        if (!lease.isProber()) return remoteProbe(client);
-        const result: ProbeResult = await probeVersion(client, { timeoutMs });
-        const id = clientId.get(client);
-        const hash = clientHash.get(client);
-        if (id !== undefined && hash !== undefined) {
-          const rec: ProbeRecord = {
-            clusterId: id,
-            configHash: hash,
-            ok: result.ok,
-            version: result.ok ? result.gitVersion : '',
-            error: result.ok ? '' : result.error,
-            probedAt: Date.now(),
-          };
-          results.set(id, rec);
-          await recordProbe(pgStore.pool, rec).catch((err: unknown) => {
-            if (!(err instanceof StoreError && err.code === 'unavailable')) log(`cannot record a probe result: ${(err as Error).message}`);
-          });
-        }
-        return result;
-      },
+      probe: (client, timeoutMs) => (lease.isProber() ? probeAndRecord(client, timeoutMs) : remoteProbe(client)),
       stats,
     },
     { probeConcurrency: data.probeConcurrency, probeTimeoutMs: data.probeTimeoutMs, resyncIntervalMs: data.syncIntervalMs },
@@ -193,7 +206,6 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     onChange: (reason: ChangeReason) => {
       changed = true;
       if (reason === 'reconnect') forceResync = true;
-      if (reason === 'probes') probesChanged = true;
       wake();
     },
     onState: (up, since) => setDb(up, since),
@@ -204,9 +216,16 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     // As on SQLite: every ticket up to this one was taken after its write committed, so the
     // rows read below include those writes.
     const ticket = syncRequested(data.sab);
+    let fresh: number[] = [];
     try {
       const [r, p] = await Promise.all([pgStore.clusters.list(), loadProbeResults(pgStore.pool)]);
       rows = r;
+      // Results the prober recorded since the last pass: a non-prober applies them by
+      // "probing" those clusters again (the engine takes the recorded result at once).
+      fresh = [...p.values()].filter((x) => {
+        const before = results.get(x.clusterId);
+        return !before || before.probedAt !== x.probedAt || before.configHash !== x.configHash;
+      }).map((x) => x.clusterId);
       results = p;
     } catch (err) {
       if (err instanceof StoreError && err.code === 'unavailable') {
@@ -218,6 +237,7 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     }
     settleWaits();
     engine.pass({ resync });
+    if (!lease.isProber() && fresh.length > 0) engine.reprobe(fresh);
     markSyncServed(data.sab, ticket);
     served = ticket;
     return true;
@@ -247,11 +267,9 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     }
     if (stopping) break;
     const due = Date.now() - lastResync >= data.syncIntervalMs;
-    // A non-prober re-reads every cluster's recorded result when the prober wrote new ones.
-    const resync = due || forceResync || (probesChanged && !lease.isProber());
+    const resync = due || forceResync;
     if (!(syncRequested(data.sab) !== served || changed || resync)) continue;
     changed = false;
-    probesChanged = false;
     forceResync = false;
     if (due) lastResync = Date.now();
     const ok = await runPass(resync);
