@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
+import { kRetryAfterSeconds } from '../store/errors.js';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -50,7 +51,7 @@ export function mapError(err: unknown): MappedError {
       const status = storeStatus[e.code]!;
       // The database is unreachable (PostgreSQL outage): reads still work from the index, a
       // write is refused cleanly and the client is told when to retry.
-      if (e.code === 'unavailable') return { status, message: String(e.message), headers: { 'Retry-After': '5' }, log: false };
+      if (e.code === 'unavailable') return { status, message: String(e.message), headers: { 'Retry-After': String(kRetryAfterSeconds) }, log: false };
       return { status, message: String(e.message), log: status >= 500 };
     }
     if (e.name === 'TornReadError') return { status: 500, message: 'internal error: torn read of the cluster index', log: true };

@@ -1,4 +1,4 @@
-/** The cluster store: SQLite registry of clusters (kubeconfigs encrypted at rest) and API tokens. */
+/** The cluster store: the registry of clusters (kubeconfigs encrypted at rest) and API tokens, on SQLite (embedded default) or PostgreSQL (several replicas), behind one interface (backend.ts). */
 export { openStore, kDbFileName, kBusyTimeoutMs } from './store.js';
 export type { Store, StoreOptions } from './store.js';
 export { StoreError } from './errors.js';
