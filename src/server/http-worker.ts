@@ -24,7 +24,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   const post = (m: WorkerToMain) => port.postMessage(m);
   const lock = RwLock.attach(data.sab);
   const reader = new IndexReader(data.sab, lock, { cacheEntries: data.readCache });
-  const store = await openBackend({ dataDir: data.dataDir, databaseUrl: data.databaseUrl, key: Buffer.from(data.key), poolMax: 4 });
+  const store = await openBackend({ dataDir: data.dataDir, databaseUrl: data.databaseUrl, key: Buffer.from(data.key), poolMax: 2 });
 
   // /metrics: this worker asks the supervisor, which gathers every HTTP worker's snapshot.
   let metricsSeq = 0;
