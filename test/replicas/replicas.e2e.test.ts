@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distPath } from '../../src/util/paths.js';
 import { splitContexts } from '../../src/k8s/kubeconfig.js';
 import { ChurnDriver, type StableCluster } from '../../load/churn.js';
-import { CorruptionLog } from '../../load/corruption.js';
+import { FindingLog, zeroCounts } from '../../load/corruption.js';
 import { WriteRegistry } from '../../load/registry.js';
 import { buildMix, kDefaultMix, runLoad } from '../../load/scenario.js';
 import { stableDescription } from '../../load/scheme.js';
@@ -140,6 +140,7 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
         syncEveryMs: 250,
       });
       const mix = buildMix(stable.map((s) => s.name), kDefaultMix);
+      const findings = replicas.map(() => new FindingLog(3));
       const loads = await Promise.all(
         replicas.map((r, i) =>
           runLoad({
@@ -150,18 +151,20 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
             mix,
             registry,
             verify: { requireAnnotation: true },
-            corruption: new CorruptionLog(3),
+            findings: findings[i]!,
             onStart: i === 0 ? () => churn.start() : undefined,
           }),
         ),
       );
       const stats = await churn.stop();
       expect(Object.values(stats.ops).reduce((n, o) => n + o.ok, 0)).toBeGreaterThan(0);
-      for (const load of loads) {
+      loads.forEach((load, i) => {
         expect(load.requests).toBeGreaterThan(0);
         expect(load.requests).toBe(load.autocannonResponses);
-        expect({ corrupt: load.corrupt, errors: load.errors, timeouts: load.timeouts }).toEqual({ corrupt: 0, errors: 0, timeouts: 0 });
-      }
+        expect(load.errors).toEqual({});
+        // Every class: torn, caught, error, missing.
+        expect(findings[i]!.byClass, JSON.stringify(findings[i]!.topReasons())).toEqual(zeroCounts());
+      });
     } finally {
       await lsim.stop();
     }
