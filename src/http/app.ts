@@ -93,7 +93,9 @@ export function createApp(deps: AppDeps): FleetgateApp {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
-    if (ready()) res.json({ status: 'ready' });
+    const degraded = ready() ? deps.degraded?.() : undefined;
+    if (degraded) res.json({ status: 'degraded', message: degraded });
+    else if (ready()) res.json({ status: 'ready' });
     else res.status(503).json({ error: 'not ready: the first cluster sync has not committed yet' });
   });
   app.get('/metrics', async (_req, res) => {

@@ -129,6 +129,11 @@ export interface AppDeps {
   /** GET /readyz. Default: directory.isReady(). */
   readyz?: () => boolean;
   /**
+   * Why a ready replica serves in a degraded way, e.g. "degraded: database unreachable since …"
+   * (reads keep coming from the index; writes answer 503). /readyz stays 200 and says so.
+   */
+  degraded?: () => string | undefined;
+  /**
    * Extra routers mounted after authentication and body parsing, before the generic
    * /api/v1/:resource routes, e.g. `[{ path: '/api/v1/fleet', handler: fleet.router() }]`.
    * Their handlers see the caller as `callerOf(res)`.

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
+import { kRetryAfterSeconds } from '../store/errors.js';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -25,6 +26,7 @@ const storeStatus: Record<string, number> = {
   invalid: 400,
   key: 500,
   io: 503,
+  unavailable: 503,
 };
 
 export interface MappedError {
@@ -47,6 +49,9 @@ export function mapError(err: unknown): MappedError {
     if (e.type === 'request.aborted') return { status: 400, message: 'request aborted', log: false };
     if (e.name === 'StoreError' && typeof e.code === 'string' && e.code in storeStatus) {
       const status = storeStatus[e.code]!;
+      // The database is unreachable (PostgreSQL outage): reads still work from the index, a
+      // write is refused cleanly and the client is told when to retry.
+      if (e.code === 'unavailable') return { status, message: String(e.message), headers: { 'Retry-After': String(kRetryAfterSeconds) }, log: false };
       return { status, message: String(e.message), log: status >= 500 };
     }
     if (e.name === 'TornReadError') return { status: 500, message: 'internal error: torn read of the cluster index', log: true };

@@ -16,6 +16,8 @@ export interface ServeOptions {
   tlsKey: string | undefined;
   host: string;
   dataDir: string;
+  /** postgres://… to share the registry between replicas; undefined = SQLite in dataDir. Secret (may hold a password). */
+  database: string | undefined;
   workers: number;
   lock: LockMode;
   syncIntervalMs: number;
@@ -56,6 +58,12 @@ const settings: Record<keyof ServeOptions, Setting> = {
   tlsKey: { flag: 'tls-key', env: 'FLEETGATE_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert' },
   host: { flag: 'host', env: 'FLEETGATE_HOST', type: 'string', help: 'address to listen on (default 127.0.0.1)' },
   dataDir: { flag: 'data-dir', env: 'FLEETGATE_DATA_DIR', type: 'string', help: 'SQLite database and key files (default ./data)' },
+  database: {
+    flag: 'database',
+    env: 'FLEETGATE_DATABASE_URL',
+    type: 'string',
+    help: 'postgres://… shared by several replicas (default: SQLite in the data dir)',
+  },
   workers: { flag: 'workers', env: 'FLEETGATE_WORKERS', type: 'int', help: 'HTTP worker threads (default: available parallelism)' },
   lock: { flag: 'lock', env: 'FLEETGATE_LOCK', type: 'string', help: 'rw | mutex | none (none shows the race; never in production)' },
   syncIntervalMs: { flag: 'sync-interval', env: 'FLEETGATE_SYNC_INTERVAL', type: 'duration', help: 'periodic resync and re-probe (default 60s)' },
@@ -85,6 +93,7 @@ export function defaultServeOptions(): ServeOptions {
     tlsKey: undefined,
     host: '127.0.0.1',
     dataDir: './data',
+    database: undefined,
     workers: Math.max(1, availableParallelism()),
     lock: 'rw',
     syncIntervalMs: 60_000,

@@ -13,7 +13,7 @@ import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapsho
 import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
 import { requestSync, waitSyncServed } from '../shm/sync-signal.js';
-import { openStore } from '../store/index.js';
+import { openBackend } from '../store/index.js';
 import type { HttpWorkerData, MainToWorker, WorkerToMain } from './messages.js';
 import { Drainer } from './drain.js';
 import { holdLockForTest } from './test-hold.js';
@@ -24,7 +24,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   const post = (m: WorkerToMain) => port.postMessage(m);
   const lock = RwLock.attach(data.sab);
   const reader = new IndexReader(data.sab, lock, { cacheEntries: data.readCache });
-  const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
+  const store = await openBackend({ dataDir: data.dataDir, databaseUrl: data.databaseUrl, key: Buffer.from(data.key), poolMax: 2 });
 
   // /metrics: this worker asks the supervisor, which gathers every HTTP worker's snapshot.
   let metricsSeq = 0;
@@ -60,6 +60,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   });
 
   let tlsPort: number | undefined; // known once the HTTPS listener is bound
+  let dbDownSince = 0; // PostgreSQL backend: set from the sync worker's 'db-state' messages
   const handle = createApp({
     directory: reader,
     store,
@@ -68,6 +69,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
     requestSync: () => void requestSync(data.sab),
     metricsText,
+    degraded: () => (dbDownSince ? `degraded: database unreachable since ${new Date(dbDownSince).toISOString()}` : undefined),
     mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }],
     options: {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
@@ -104,6 +106,9 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
       case 'metrics-collect':
         post({ type: 'metrics-snapshot', id: msg.id, snapshot: handle.metricsSnapshot() });
         break;
+      case 'db-state':
+        dbDownSince = msg.downSince;
+        break;
       case 'metrics-reply':
         metricsWaiters.get(msg.id)?.(msg.snapshots);
         metricsWaiters.delete(msg.id);
@@ -120,7 +125,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
           if (refused + cut > 0) post({ type: 'log', line: `http worker ${data.workerIndex}: drain bound reached: ${refused} request(s) answered 503, ${cut} stream(s) cut` });
           await handle.close();
           await fleet.close();
-          store.close();
+          await store.close();
           lock.release();
           process.exit(0);
         });

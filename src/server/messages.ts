@@ -13,14 +13,18 @@ export type WorkerToMain =
   /** A thread started or ended by a worker (the fleet pool), whose lock slot dies with it. */
   | { type: 'child-thread'; threadId: number; alive: boolean }
   /** Test hook: the thread now holds its lock in `mode` and will block until terminated. */
-  | { type: 'test-holding'; mode: 'read' | 'write' };
+  | { type: 'test-holding'; mode: 'read' | 'write' }
+  /** From the sync worker (PostgreSQL backend): the database is reachable (0) or down since (epoch ms). */
+  | { type: 'db-state'; downSince: number };
 
 export type MainToWorker =
   | { type: 'drain'; timeoutMs: number }
   | { type: 'metrics-collect'; id: number }
   | { type: 'metrics-reply'; id: number; snapshots: unknown[] }
   /** Test hook (workers started with testHooks only): take the lock and never let go. */
-  | { type: 'test-hold'; mode: 'read' | 'write' };
+  | { type: 'test-hold'; mode: 'read' | 'write' }
+  /** To HTTP workers: the database's state as the sync worker last saw it (readyz, write refusals). */
+  | { type: 'db-state'; downSince: number };
 
 /** workerData of an HTTP worker. */
 export interface HttpWorkerData {
@@ -33,6 +37,8 @@ export interface HttpWorkerData {
   /** HTTPS listener, when enabled. */
   tls: { port: number; certPem: string; keyPem: string; caPem: string } | undefined;
   dataDir: string;
+  /** postgres://… when the registry is shared by replicas; undefined = SQLite in dataDir. */
+  databaseUrl?: string;
   key: Uint8Array;
   upstreamTimeoutMs: number;
   allowExec: boolean;
@@ -49,6 +55,8 @@ export interface SyncWorkerData {
   role: 'sync';
   sab: SharedArrayBuffer;
   dataDir: string;
+  /** postgres://… when the registry is shared by replicas; undefined = SQLite in dataDir. */
+  databaseUrl?: string;
   key: Uint8Array;
   syncIntervalMs: number;
   probeTimeoutMs: number;

@@ -5,26 +5,26 @@
  * in place (same id, same name) rather than duplicated.
  */
 import { startSimulator, type Simulator } from '../sim/index.js';
-import type { Store } from '../store/index.js';
+import type { StoreBackend } from '../store/index.js';
 
 export interface SimHandle {
   sim: Simulator;
 }
 
-export async function registerSimulated(store: Store, clusters: number, podsPerCluster: number): Promise<SimHandle> {
+export async function registerSimulated(store: StoreBackend, clusters: number, podsPerCluster: number): Promise<SimHandle> {
   const sim = await startSimulator({ clusters, podsPerCluster });
-  const hasDefault = store.clusters.list().some((r) => r.isDefault);
-  sim.clusters.forEach((c, i) => {
+  const hasDefault = (await store.clusters.list()).some((r) => r.isDefault);
+  for (const [i, c] of sim.clusters.entries()) {
     const config = sim.singleKubeconfig(c.name);
-    const existing = store.clusters.getByName(c.name);
-    if (existing) store.clusters.update(existing.id, { config });
+    const existing = await store.clusters.getByName(c.name);
+    if (existing) await store.clusters.update(existing.id, { config });
     else
-      store.clusters.create({
+      await store.clusters.create({
         name: c.name,
         description: `simulated cluster ${c.name} (${c.version})`,
         config,
         isDefault: !hasDefault && i === 0,
       });
-  });
+  }
   return { sim };
 }

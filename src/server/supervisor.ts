@@ -11,7 +11,7 @@ import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createSharedRegion, kMaxThreads } from '../shm/layout.js';
 import { recoverThread } from '../lock/index.js';
-import { openStore, firstStartImport, type Store } from '../store/index.js';
+import { openBackend, firstStartImport, type StoreBackend } from '../store/index.js';
 import { workerEntry } from '../util/paths.js';
 import { ConfigError, supportsReusePort, type ServeOptions } from './config.js';
 import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
@@ -55,7 +55,7 @@ const kStableMs = 30_000;
 
 export class Supervisor {
   readonly sab: SharedArrayBuffer;
-  private store: Store | undefined;
+  private store: StoreBackend | undefined;
   private sim: SimHandle | undefined;
   private key: Uint8Array = new Uint8Array();
   private readonly slots: Slot[] = [];
@@ -64,6 +64,8 @@ export class Supervisor {
   private readonly metricsPending = new Map<number, { from: Worker; replyId: number; want: number; got: unknown[]; timer: NodeJS.Timeout }>();
   private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private fatal: Error | undefined;
+  /** PostgreSQL backend: epoch ms since the database has been unreachable, 0 while it is reachable. */
+  private dbDownSince = 0;
   port = 0;
   tlsPort = 0;
   private tls: ServingCert | undefined;
@@ -106,7 +108,7 @@ export class Supervisor {
     // Start libuv's thread pool here, at normal priority: pool threads inherit the nice value of
     // the thread that happens to start it, and fleet pool threads lower their own.
     await stat(process.cwd());
-    this.store = openStore({ dataDir, env: this.env });
+    this.store = await openBackend({ dataDir, databaseUrl: o.database, env: this.env, poolMax: 2 });
     for (const w of this.store.warnings) this.io.warn(`fleetgate: ${w}`);
     // Threads open their own connections with the key this one resolved (from the environment
     // or the key file), so they never race to create a key file.
@@ -118,15 +120,15 @@ export class Supervisor {
       this.sim = await registerSimulated(this.store, o.sim, o.simPods);
       this.io.log(`fleetgate: ${o.sim} simulated clusters running in-process (${this.sim.sim.clusters[0]?.server} …)`);
     } else {
-      const imported = firstStartImport(this.store, { kubeconfigPath: o.kubeconfig, env: this.env, home: homedir(), allowExec: o.allowExec });
+      const imported = await firstStartImport(this.store, { kubeconfigPath: o.kubeconfig, env: this.env, home: homedir(), allowExec: o.allowExec });
       if (imported.imported > 0) this.io.log(`fleetgate: imported ${imported.imported} cluster(s) from ${imported.source}`);
     }
-    const admin = this.store.tokens.ensureAdminToken(this.env.FLEETGATE_ADMIN_TOKEN || undefined);
+    const admin = await this.store.tokens.ensureAdminToken(this.env.FLEETGATE_ADMIN_TOKEN || undefined);
     this.adminToken = admin.token ?? this.env.FLEETGATE_ADMIN_TOKEN;
     if (admin.created && admin.token) {
       this.io.log(`fleetgate: generated admin token (shown once; also in ${dataDir}/admin.token, mode 0600):\n  ${admin.token}`);
     }
-    if (this.store.clusters.count() === 0) {
+    if ((await this.store.clusters.count()) === 0) {
       this.io.log(
         'fleetgate: no clusters registered. Add one with\n' +
           `  curl -H "Authorization: Bearer $TOKEN" --data-binary @kubeconfig http://${o.host}:${o.port}/api/v1/admin/clusters/import\n` +
@@ -155,7 +157,7 @@ export class Supervisor {
     this.io.log(
       `fleetgate: listening on http://${o.host}:${this.port}${https} with ${this.httpWorkers} HTTP worker(s), lock mode ${o.lock}`,
     );
-    const exampleCluster = this.store.clusters.list().find((c) => c.enabled)?.name;
+    const exampleCluster = (await this.store.clusters.list()).find((c) => c.enabled)?.name;
     for (const line of startupHints({ host: o.host, port: this.port, dataDir, envToken: !!this.env.FLEETGATE_ADMIN_TOKEN, exampleCluster })) this.io.log(line);
   }
 
@@ -181,7 +183,7 @@ export class Supervisor {
     }
     await Promise.all(exits);
     await this.sim?.sim.stop();
-    this.store?.close();
+    await this.store?.close();
   }
 
   /**
@@ -226,6 +228,7 @@ export class Supervisor {
         role: 'sync',
         sab: this.sab,
         dataDir,
+        databaseUrl: o.database,
         key: this.key,
         syncIntervalMs: o.syncIntervalMs,
         probeTimeoutMs: o.probeTimeoutMs,
@@ -243,6 +246,7 @@ export class Supervisor {
       reusePort: supportsReusePort(),
       tls: this.tls ? { port: this.tlsPort || o.tlsPort, ...this.tls } : undefined,
       dataDir,
+      databaseUrl: o.database,
       key: this.key,
       upstreamTimeoutMs: o.upstreamTimeoutMs,
       allowExec: o.allowExec,
@@ -269,6 +273,7 @@ export class Supervisor {
           slot.readyAt = Date.now();
           if (msg.port && !this.port) this.port = msg.port;
           if (msg.tlsPort && !this.tlsPort) this.tlsPort = msg.tlsPort;
+          if (slot.role === 'http' && this.dbDownSince) worker.postMessage({ type: 'db-state', downSince: this.dbDownSince } satisfies MainToWorker);
           this.checkReady();
           break;
         case 'fatal':
@@ -286,6 +291,12 @@ export class Supervisor {
           break;
         case 'metrics-snapshot':
           this.addMetricsSnapshot(msg.id, msg.snapshot);
+          break;
+        case 'db-state':
+          // The sync worker's LISTEN connection is the replica's view of the database; every
+          // HTTP worker gets it for /readyz.
+          this.dbDownSince = msg.downSince;
+          for (const w of this.httpWorkerThreads()) w.postMessage({ type: 'db-state', downSince: msg.downSince } satisfies MainToWorker);
           break;
       }
     });

@@ -80,7 +80,7 @@ interface DbRow {
  * A row as handed out: plain data, but console.log/inspect masks `config` and JSON.stringify
  * leaves it out (API responses never carry a kubeconfig). Spreads and structuredClone keep it.
  */
-function protectRow(row: ClusterRow): ClusterRow {
+export function protectRow(row: ClusterRow): ClusterRow {
   Object.defineProperty(row, inspect.custom, {
     enumerable: false,
     value(this: ClusterRow, depth: number, options: object) {
@@ -138,7 +138,99 @@ function checkConfig(config: unknown, opts: WriteOptions): string {
 }
 
 /** A validated write: every column but the id and the timestamps. */
-type Normalised = Omit<ClusterRow, 'id' | 'createdAt' | 'updatedAt'>;
+export type Normalised = Omit<ClusterRow, 'id' | 'createdAt' | 'updatedAt'>;
+
+/** Validates a create (or a merged update) and fills defaults; throws StoreError('invalid'). */
+export function normaliseCluster(input: ClusterInput, opts: WriteOptions, configChanged: boolean): Normalised {
+  if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'cluster must be an object');
+  const name = checkName(input.name);
+  if (input.description !== undefined && typeof input.description !== 'string') throw new StoreError('invalid', 'description must be a string');
+  const description = input.description ?? '';
+  if (description.length > kMaxDescription) throw new StoreError('invalid', `description is longer than ${kMaxDescription} characters`);
+  checkBool(input.inCluster, 'inCluster');
+  checkBool(input.isDefault, 'isDefault');
+  checkBool(input.enabled, 'enabled');
+  const inCluster = input.inCluster === true;
+  let config = '';
+  if (inCluster) {
+    if (input.config !== undefined && input.config !== '' && configChanged) {
+      throw new StoreError('invalid', 'an in-cluster cluster takes no config; leave config empty');
+    }
+  } else {
+    config = configChanged ? checkConfig(input.config, opts) : (input.config ?? '');
+  }
+  return {
+    name,
+    description,
+    config,
+    prometheusUrl: checkPrometheusUrl(input.prometheusUrl),
+    inCluster,
+    isDefault: input.isDefault === true,
+    enabled: input.enabled ?? true,
+  };
+}
+
+/** The merged input of an update: the patch over the current row (inCluster: true drops the config). */
+export function mergePatch(current: ClusterRow, patch: Partial<ClusterInput>): { merged: ClusterInput; configChanged: boolean } {
+  if (typeof patch !== 'object' || patch === null) throw new StoreError('invalid', 'patch must be an object');
+  const configChanged = patch.config !== undefined || (patch.inCluster === false && current.inCluster);
+  const merged: ClusterInput = {
+    name: patch.name ?? current.name,
+    description: patch.description ?? current.description,
+    config: patch.config ?? (patch.inCluster === true ? '' : current.config),
+    prometheusUrl: patch.prometheusUrl ?? current.prometheusUrl,
+    inCluster: patch.inCluster ?? current.inCluster,
+    isDefault: patch.isDefault ?? current.isDefault,
+    enabled: patch.enabled ?? current.enabled,
+  };
+  return { merged, configChanged };
+}
+
+/**
+ * The validated rows of an import, one per context (see ClusterRepo.importDetailed), before any
+ * database work; both backends insert them in one transaction.
+ */
+export function importInputs(text: string, opts: ImportOptions): { inputs: Normalised[]; skipped: ImportResult['skipped'] } {
+  let parts;
+  try {
+    parts = splitContexts(text, { baseDir: opts.baseDir });
+  } catch (err) {
+    if (err instanceof K8sConfigError) throw new StoreError('invalid', err.message);
+    throw err;
+  }
+  const skipped: ImportResult['skipped'] = [];
+  const inputs: Normalised[] = [];
+  const seen = new Set<string>();
+  for (const part of parts) {
+    const name = clusterNameFromContext(part.name);
+    let n: Normalised;
+    try {
+      if (part.error) throw new StoreError('invalid', part.error);
+      n = normaliseCluster(
+        {
+          name,
+          description: name === part.name ? '' : `kubeconfig context "${part.name}"`,
+          config: part.kubeconfig,
+          isDefault: part.isCurrent,
+        },
+        opts,
+        true,
+      );
+    } catch (err) {
+      if (opts.skipInvalid && err instanceof StoreError) {
+        skipped.push({ context: part.name, reason: err.message });
+        continue;
+      }
+      if (err instanceof StoreError) throw new StoreError(err.code, `context "${part.name}": ${err.message}`);
+      throw err;
+    }
+    if (seen.has(name)) throw new StoreError('conflict', `the kubeconfig has two contexts that map to the cluster name "${name}"`);
+    seen.add(name);
+    inputs.push(n);
+  }
+  if (inputs.length === 0 && skipped.length === 0) throw new StoreError('invalid', 'kubeconfig has no contexts');
+  return { inputs, skipped };
+}
 
 export class ClusterRepo {
   private readonly sel: Database.Statement<[], DbRow>;
@@ -224,35 +316,6 @@ export class ClusterRepo {
     return this.read('counting clusters', () => this.cnt.get()!.n);
   }
 
-  private normalise(input: ClusterInput, opts: WriteOptions, configChanged: boolean): Normalised {
-    if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'cluster must be an object');
-    const name = checkName(input.name);
-    if (input.description !== undefined && typeof input.description !== 'string') throw new StoreError('invalid', 'description must be a string');
-    const description = input.description ?? '';
-    if (description.length > kMaxDescription) throw new StoreError('invalid', `description is longer than ${kMaxDescription} characters`);
-    checkBool(input.inCluster, 'inCluster');
-    checkBool(input.isDefault, 'isDefault');
-    checkBool(input.enabled, 'enabled');
-    const inCluster = input.inCluster === true;
-    let config = '';
-    if (inCluster) {
-      if (input.config !== undefined && input.config !== '' && configChanged) {
-        throw new StoreError('invalid', 'an in-cluster cluster takes no config; leave config empty');
-      }
-    } else {
-      config = configChanged ? checkConfig(input.config, opts) : (input.config ?? '');
-    }
-    return {
-      name,
-      description,
-      config,
-      prometheusUrl: checkPrometheusUrl(input.prometheusUrl),
-      inCluster,
-      isDefault: input.isDefault === true,
-      enabled: input.enabled ?? true,
-    };
-  }
-
   private conflict(name: string): StoreError {
     return new StoreError('conflict', `a cluster named "${name}" already exists`);
   }
@@ -276,7 +339,7 @@ export class ClusterRepo {
 
   /** Creates a cluster; isDefault clears the previous default in the same transaction. */
   create(input: ClusterInput, opts: WriteOptions = {}): ClusterRow {
-    const n = this.normalise(input, opts, true);
+    const n = normaliseCluster(input, opts, true);
     const id = this.write(`creating cluster "${n.name}"`, n.name, () => this.insertLocked(n, Date.now()));
     return this.get(id)!;
   }
@@ -286,20 +349,10 @@ export class ClusterRepo {
    * stored config; isDefault: true moves the default here (one transaction), false just clears it.
    */
   update(id: number, patch: Partial<ClusterInput>, opts: WriteOptions = {}): ClusterRow {
-    if (typeof patch !== 'object' || patch === null) throw new StoreError('invalid', 'patch must be an object');
     const current = this.get(id);
     if (!current) throw new StoreError('not_found', `no cluster with id ${id}`);
-    const configChanged = patch.config !== undefined || (patch.inCluster === false && current.inCluster);
-    const merged: ClusterInput = {
-      name: patch.name ?? current.name,
-      description: patch.description ?? current.description,
-      config: patch.config ?? (patch.inCluster === true ? '' : current.config),
-      prometheusUrl: patch.prometheusUrl ?? current.prometheusUrl,
-      inCluster: patch.inCluster ?? current.inCluster,
-      isDefault: patch.isDefault ?? current.isDefault,
-      enabled: patch.enabled ?? current.enabled,
-    };
-    const n = this.normalise(merged, opts, configChanged);
+    const { merged, configChanged } = mergePatch(current, patch);
+    const n = normaliseCluster(merged, opts, configChanged);
     this.write(`updating cluster "${n.name}"`, n.name, () => {
       const now = Date.now();
       if (!this.selId.get(id)) throw new StoreError('not_found', `no cluster with id ${id}`);
@@ -335,44 +388,7 @@ export class ClusterRepo {
 
   /** importKubeconfig, also reporting the contexts skipped with `skipInvalid`. */
   importDetailed(text: string, opts: ImportOptions = {}): ImportResult {
-    let parts;
-    try {
-      parts = splitContexts(text, { baseDir: opts.baseDir });
-    } catch (err) {
-      if (err instanceof K8sConfigError) throw new StoreError('invalid', err.message);
-      throw err;
-    }
-    const skipped: ImportResult['skipped'] = [];
-    const inputs: Normalised[] = [];
-    const seen = new Set<string>();
-    for (const part of parts) {
-      const name = clusterNameFromContext(part.name);
-      let n: Normalised;
-      try {
-        if (part.error) throw new StoreError('invalid', part.error);
-        n = this.normalise(
-          {
-            name,
-            description: name === part.name ? '' : `kubeconfig context "${part.name}"`,
-            config: part.kubeconfig,
-            isDefault: part.isCurrent,
-          },
-          opts,
-          true,
-        );
-      } catch (err) {
-        if (opts.skipInvalid && err instanceof StoreError) {
-          skipped.push({ context: part.name, reason: err.message });
-          continue;
-        }
-        if (err instanceof StoreError) throw new StoreError(err.code, `context "${part.name}": ${err.message}`);
-        throw err;
-      }
-      if (seen.has(name)) throw new StoreError('conflict', `the kubeconfig has two contexts that map to the cluster name "${name}"`);
-      seen.add(name);
-      inputs.push(n);
-    }
-    if (inputs.length === 0 && skipped.length === 0) throw new StoreError('invalid', 'kubeconfig has no contexts');
+    const { inputs, skipped } = importInputs(text, opts);
     const ids = this.write('importing a kubeconfig', inputs.find((n) => this.selName.get(n.name))?.name ?? '', () => {
       const now = Date.now();
       const hasDefault = this.db.prepare('SELECT 1 FROM clusters WHERE is_default = 1').get() !== undefined;

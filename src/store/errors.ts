@@ -7,8 +7,13 @@ import { redact } from '../k8s/redact.js';
  * - key:       the encryption key is missing, malformed or does not match the stored rows
  * - io:        the database cannot be read or written (disk full, read-only, locked, corrupt);
  *              the transaction was rolled back, nothing was changed
+ * - unavailable: the database server (PostgreSQL) cannot be reached; nothing was changed, the
+ *              caller may retry (HTTP 503 with Retry-After)
  */
-export type StoreErrorCode = 'conflict' | 'not_found' | 'invalid' | 'key' | 'io';
+export type StoreErrorCode = 'conflict' | 'not_found' | 'invalid' | 'key' | 'io' | 'unavailable';
+
+/** Seconds a client is told to wait before retrying a write the database could not take. */
+export const kRetryAfterSeconds = 5;
 
 /** Every error the store throws on purpose. Messages never contain secrets (passed through redact). */
 export class StoreError extends Error {

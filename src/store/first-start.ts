@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { StoreError } from './errors.js';
-import type { Store } from './store.js';
+import type { StoreBackend } from './backend.js';
 
 export interface FirstStartOptions {
   /** --kubeconfig FILE: must be readable when given. */
@@ -30,8 +30,8 @@ export interface FirstStartResult {
   reason?: string;
 }
 
-export function firstStartImport(store: Store, opts: FirstStartOptions): FirstStartResult {
-  if (store.clusters.count() > 0) return { imported: 0, reason: 'the cluster table is not empty' };
+export async function firstStartImport(store: StoreBackend, opts: FirstStartOptions): Promise<FirstStartResult> {
+  if ((await store.clusters.count()) > 0) return { imported: 0, reason: 'the cluster table is not empty' };
   let path: string | undefined;
   let explicit = false;
   if (opts.kubeconfigPath) {
@@ -53,7 +53,7 @@ export function firstStartImport(store: Store, opts: FirstStartOptions): FirstSt
     if (explicit) throw new StoreError('invalid', `cannot read --kubeconfig ${path} (${code})`);
     return { imported: 0, source: path, reason: `cannot read ${path} (${code})` };
   }
-  const { rows, skipped } = store.clusters.importDetailed(text, {
+  const { rows, skipped } = await store.clusters.importDetailed(text, {
     setDefault: true,
     baseDir: dirname(path),
     skipInvalid: true,

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterRepo } from './clusters.js';
-import { kKeyCheckText, open, seal } from './crypto.js';
+import { kKeyCheckText, seal } from './crypto.js';
+import { verifyKey } from './key-check.js';
 import { StoreError, toStoreError } from './errors.js';
 import { kKeyEnv, kKeyFileName, parseKey, resolveKey } from './key.js';
 import { checkSchema, migrate } from './migrations.js';
@@ -32,6 +33,7 @@ export interface StoreOptions {
 }
 
 export interface Store {
+  readonly kind: 'sqlite';
   readonly dataDir: string;
   /** Path of the SQLite file. */
   readonly path: string;
@@ -63,10 +65,6 @@ function hasSealedData(db: Database.Database): { check: Buffer | undefined; samp
   const check = (db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: Buffer } | undefined)?.value;
   const sample = (db.prepare('SELECT config FROM clusters WHERE config IS NOT NULL LIMIT 1').get() as { config: Buffer } | undefined)?.config;
   return { check, sample };
-}
-
-function mismatch(source: string): StoreError {
-  return new StoreError('key', `cannot decrypt stored kubeconfigs: ${source} does not match the key they were written with; nothing was changed`);
 }
 
 export function openStore(opts: StoreOptions): Store {
@@ -123,17 +121,12 @@ export function openStore(opts: StoreOptions): Store {
       );
     }
     if (key) {
-      if (sealed.check !== undefined) {
-        if (open(key, 'key-check', sealed.check) !== kKeyCheckText) throw mismatch(keySource);
-      } else if (sealed.sample !== undefined) {
-        if (open(key, 'cluster-config', sealed.sample) === undefined) throw mismatch(keySource);
-      }
+      verifyKey(sealed, key, keySource);
       if (sealed.check === undefined && !readonly) {
         // First open (or a database from before the key check): record it. INSERT OR IGNORE and
         // re-read, so two first starts with different keys cannot both win.
         db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)").run(seal(key, 'key-check', kKeyCheckText));
-        const stored = hasSealedData(db).check!;
-        if (open(key, 'key-check', stored) !== kKeyCheckText) throw mismatch(keySource);
+        verifyKey(hasSealedData(db), key, keySource);
       }
     }
 
@@ -145,6 +138,7 @@ export function openStore(opts: StoreOptions): Store {
     const tokens = new TokenRepo(db, dataDir);
     const dv = db.prepare('PRAGMA data_version').pluck();
     return {
+      kind: 'sqlite',
       dataDir,
       path,
       clusters,

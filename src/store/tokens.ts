@@ -31,7 +31,7 @@ export interface TokenInput {
 
 export const kTokenPrefix = 'fg_';
 export const kAdminTokenFile = 'admin.token';
-const kMaxSecretLength = 512;
+export const kMaxSecretLength = 512;
 const kClusterNameRe = /^[A-Za-z0-9._-]{1,100}$/;
 
 interface DbToken {
@@ -44,18 +44,43 @@ interface DbToken {
   created_at: number;
 }
 
-function hashOf(secret: string): Buffer {
+export function hashOf(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest();
 }
-function lookupOf(hash: Buffer): string {
+export function lookupOf(hash: Buffer): string {
   return hash.subarray(0, 8).toString('hex');
 }
 export function newTokenSecret(): string {
   return kTokenPrefix + randomBytes(32).toString('base64url');
 }
 
-function toRecord(r: DbToken): TokenRecord {
+export function toRecord(r: Pick<DbToken, 'id' | 'name' | 'role' | 'clusters' | 'created_at'>): TokenRecord {
   return { id: r.id, name: r.name, role: r.role, clusters: r.clusters === null ? null : (JSON.parse(r.clusters) as string[]), createdAt: r.created_at };
+}
+
+/** Validates a token's name, role and cluster list; returns the stored cluster list (null = all). */
+export function checkTokenInput(input: TokenInput): string[] | null {
+  if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'token must be an object');
+  if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) {
+    throw new StoreError('invalid', 'token name is required (at most 100 characters)');
+  }
+  if (input.role !== 'admin' && input.role !== 'viewer') throw new StoreError('invalid', 'role must be "admin" or "viewer"');
+  let clusters: string[] | null = null;
+  if (input.clusters !== undefined && input.clusters !== null) {
+    if (!Array.isArray(input.clusters) || input.clusters.some((c) => typeof c !== 'string' || !kClusterNameRe.test(c))) {
+      throw new StoreError('invalid', `clusters must be a list of cluster names (${kNameRule.replace('name must be', 'each')})`);
+    }
+    if (input.role === 'admin' && input.clusters.length > 0) throw new StoreError('invalid', 'clusters applies to viewer tokens only; admin tokens see every cluster');
+    clusters = input.role === 'admin' ? null : [...new Set(input.clusters)].sort();
+  }
+  return clusters;
+}
+
+/** FLEETGATE_ADMIN_TOKEN's shape; throws StoreError('invalid'). */
+export function checkEnvToken(envToken: string): void {
+  if (envToken.length > kMaxSecretLength || /\s/.test(envToken)) {
+    throw new StoreError('invalid', 'FLEETGATE_ADMIN_TOKEN must be at most 512 characters without whitespace');
+  }
 }
 
 export class TokenRepo {
@@ -80,19 +105,7 @@ export class TokenRepo {
   }
 
   private insert(input: TokenInput, secret: string, source: DbToken['source']): TokenRecord {
-    if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'token must be an object');
-    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) {
-      throw new StoreError('invalid', 'token name is required (at most 100 characters)');
-    }
-    if (input.role !== 'admin' && input.role !== 'viewer') throw new StoreError('invalid', 'role must be "admin" or "viewer"');
-    let clusters: string[] | null = null;
-    if (input.clusters !== undefined && input.clusters !== null) {
-      if (!Array.isArray(input.clusters) || input.clusters.some((c) => typeof c !== 'string' || !kClusterNameRe.test(c))) {
-        throw new StoreError('invalid', `clusters must be a list of cluster names (${kNameRule.replace('name must be', 'each')})`);
-      }
-      if (input.role === 'admin' && input.clusters.length > 0) throw new StoreError('invalid', 'clusters applies to viewer tokens only; admin tokens see every cluster');
-      clusters = input.role === 'admin' ? null : [...new Set(input.clusters)].sort();
-    }
+    const clusters = checkTokenInput(input);
     const hash = hashOf(secret);
     const now = Date.now();
     const info = this.ins.run(input.name, input.role, clusters === null ? null : JSON.stringify(clusters), hash, lookupOf(hash), source, now);
@@ -149,9 +162,7 @@ export class TokenRepo {
    */
   ensureAdminToken(envToken?: string): { token?: string; created: boolean } {
     if (envToken !== undefined && envToken !== '') {
-      if (envToken.length > kMaxSecretLength || /\s/.test(envToken)) {
-        throw new StoreError('invalid', 'FLEETGATE_ADMIN_TOKEN must be at most 512 characters without whitespace');
-      }
+      checkEnvToken(envToken);
       return this.run(
         'registering FLEETGATE_ADMIN_TOKEN',
         () => {
@@ -185,7 +196,7 @@ export class TokenRepo {
   }
 }
 
-function writeSecretFile(path: string, text: string): void {
+export function writeSecretFile(path: string, text: string): void {
   let fd: number;
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);

@@ -192,6 +192,20 @@ export class SyncEngine {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Probe these clusters again now, without a pass and without backoff: on the PostgreSQL
+   * backend, another replica (the prober) recorded new results for them.
+   */
+  reprobe(ids: Iterable<number>): void {
+    for (const id of ids) {
+      const rec = this.records.get(id);
+      if (!rec) continue;
+      rec.probeWanted = true;
+      rec.nextProbeAt = 0;
+    }
+    this.scheduleProbes();
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.commitTimer);

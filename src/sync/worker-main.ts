@@ -20,6 +20,7 @@ import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messa
 import { holdLockForTest } from '../server/test-hold.js';
 import { SyncEngine } from './engine.js';
 import { SyncStats } from './stats.js';
+import { runPgSyncWorker } from './pg-worker.js';
 
 /** How often the database is asked whether another connection committed. */
 export const kDataVersionPollMs = 250;
@@ -30,6 +31,11 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
   const lock = RwLock.attach(data.sab);
   const writer = new IndexWriter(data.sab, lock);
   const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsBytes);
+  if (data.databaseUrl) {
+    await runPgSyncWorker({ data: { ...data, databaseUrl: data.databaseUrl }, post, port, writer, stats });
+    lock.release();
+    return;
+  }
   const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
 
   const engine = new SyncEngine(

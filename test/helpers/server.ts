@@ -23,7 +23,8 @@ export interface ServerHandle {
 
 export async function startServer(args: string[], opts: { env?: Record<string, string>; dataDir?: string; timeoutMs?: number } = {}): Promise<ServerHandle> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetgate-test-'));
-  const token = 'fg_test_admin_' + Math.random().toString(36).slice(2);
+  // Replicas sharing one database must share FLEETGATE_ADMIN_TOKEN (each start registers it).
+  const token = opts.env?.FLEETGATE_ADMIN_TOKEN ?? 'fg_test_admin_' + Math.random().toString(36).slice(2);
   const child = spawn(process.execPath, [join(packageRoot, 'bin/fleetgate.js'), 'serve', '--port', '0', '--tls-port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, FLEETGATE_ADMIN_TOKEN: token, KUBECONFIG: join(dataDir, 'no-kubeconfig'), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,10 +13,10 @@ function kubeDir(text: string): { dir: string; file: string } {
 }
 
 describe('firstStartImport', () => {
-  it('--kubeconfig with 3 contexts: one row each, current context default, relative paths resolved', () => {
+  it('--kubeconfig with 3 contexts: one row each, current context default, relative paths resolved', async () => {
     const s = open();
     const { dir, file } = kubeDir(threeContexts());
-    const r = firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/nonexistent' });
+    const r = await firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/nonexistent' });
     expect(r).toEqual({ imported: 3, source: file, defaultCluster: 'beta' });
     expect(s.clusters.list().map((c) => [c.name, c.isDefault])).toEqual([
       ['alpha', false],
@@ -26,37 +26,37 @@ describe('firstStartImport', () => {
     expect(s.clusters.getByName('beta')!.config).toContain(join(dir, 'rel/ca.crt'));
   });
 
-  it('does nothing when the table is not empty', () => {
+  it('does nothing when the table is not empty', async () => {
     const s = open();
     s.clusters.create({ name: 'x', config: kubeconfig() });
     const { file } = kubeDir(threeContexts());
-    expect(firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/' }).imported).toBe(0);
+    expect((await firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/' })).imported).toBe(0);
     expect(s.clusters.count()).toBe(1);
   });
 
-  it('$KUBECONFIG (first path of a list), then ~/.kube/config', () => {
+  it('$KUBECONFIG (first path of a list), then ~/.kube/config', async () => {
     const a = open();
     const { file } = kubeDir(threeContexts());
-    const r = firstStartImport(a, { env: { KUBECONFIG: `${file}:/other/config` }, home: '/nonexistent' });
+    const r = await firstStartImport(a, { env: { KUBECONFIG: `${file}:/other/config` }, home: '/nonexistent' });
     expect(r).toMatchObject({ imported: 3, source: file });
 
     const b = open();
     const home = tempDir();
     mkdirSync(join(home, '.kube'));
     writeFileSync(join(home, '.kube', 'config'), kubeconfig({ contextName: 'homectx' }));
-    expect(firstStartImport(b, { env: {}, home })).toMatchObject({ imported: 1, defaultCluster: 'homectx' });
+    expect(await firstStartImport(b, { env: {}, home })).toMatchObject({ imported: 1, defaultCluster: 'homectx' });
 
     const c = open();
-    expect(firstStartImport(c, { env: {}, home: tempDir() })).toMatchObject({ imported: 0, reason: expect.stringMatching(/no --kubeconfig/) });
+    expect(await firstStartImport(c, { env: {}, home: tempDir() })).toMatchObject({ imported: 0, reason: expect.stringMatching(/no --kubeconfig/) });
   });
 
-  it('an unreadable --kubeconfig is an error; a missing $KUBECONFIG file is not', () => {
+  it('an unreadable --kubeconfig is an error; a missing $KUBECONFIG file is not', async () => {
     const s = open();
-    expect(() => firstStartImport(s, { kubeconfigPath: '/no/such/file', env: {}, home: '/' })).toThrow(StoreError);
-    expect(firstStartImport(s, { env: { KUBECONFIG: '/no/such/file' }, home: '/' })).toMatchObject({ imported: 0 });
+    await expect(firstStartImport(s, { kubeconfigPath: '/no/such/file', env: {}, home: '/' })).rejects.toThrow(StoreError);
+    expect(await firstStartImport(s, { env: { KUBECONFIG: '/no/such/file' }, home: '/' })).toMatchObject({ imported: 0 });
   });
 
-  it('contexts that cannot stand alone are skipped and reported', () => {
+  it('contexts that cannot stand alone are skipped and reported', async () => {
     const s = open();
     const { file } = kubeDir(
       toYaml({
@@ -68,7 +68,7 @@ describe('firstStartImport', () => {
         ],
       }),
     );
-    const r = firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/' });
+    const r = await firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/' });
     expect(r.imported).toBe(1);
     expect(r.skipped).toEqual([{ context: 'broken', reason: expect.stringMatching(/refers to cluster "missing"/) }]);
     expect(s.clusters.getByName('good')?.isDefault).toBe(true);

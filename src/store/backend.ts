@@ -1,0 +1,41 @@
+/**
+ * The store interface both backends implement: SQLite (better-sqlite3, synchronous, the embedded
+ * default) and PostgreSQL (node-postgres, asynchronous, for several replicas). Callers `await`
+ * every method, so one code path serves both; the SQLite Store satisfies this as it is.
+ */
+import type { ClusterInput, ClusterRow, ImportOptions, ImportResult, WriteOptions } from './clusters.js';
+import type { TokenInput, TokenRecord } from './tokens.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface ClusterRepoApi {
+  list(): MaybePromise<ClusterRow[]>;
+  get(id: number): MaybePromise<ClusterRow | undefined>;
+  getByName(name: string): MaybePromise<ClusterRow | undefined>;
+  count(): MaybePromise<number>;
+  create(input: ClusterInput, opts?: WriteOptions): MaybePromise<ClusterRow>;
+  update(id: number, patch: Partial<ClusterInput>, opts?: WriteOptions): MaybePromise<ClusterRow>;
+  delete(id: number): MaybePromise<void>;
+  importKubeconfig(text: string, opts?: ImportOptions): MaybePromise<ClusterRow[]>;
+  importDetailed(text: string, opts?: ImportOptions): MaybePromise<ImportResult>;
+}
+
+export interface TokenRepoApi {
+  create(input: TokenInput): MaybePromise<{ token: string; record: TokenRecord }>;
+  list(): MaybePromise<TokenRecord[]>;
+  delete(id: number): MaybePromise<void>;
+  verify(secret: unknown): MaybePromise<TokenRecord | undefined>;
+  ensureAdminToken(envToken?: string): MaybePromise<{ token?: string; created: boolean }>;
+}
+
+export interface StoreBackend {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly dataDir: string;
+  readonly clusters: ClusterRepoApi;
+  readonly tokens: TokenRepoApi;
+  readonly warnings: readonly string[];
+  readonly keySource: string;
+  readonly keyCreated: boolean;
+  encryptionKey(): Buffer;
+  close(): MaybePromise<void>;
+}

@@ -1,0 +1,148 @@
+/**
+ * API tokens on PostgreSQL: the SQLite TokenRepo's rules (shared validation and hashing), and
+ * every write notifies the other replicas.
+ *
+ * Outage rule: verify() remembers the tokens it verified (by hash, bounded). When the database is
+ * unreachable a token this connection verified before is still accepted, so reads keep working
+ * from the index; an unknown token gets StoreError('unavailable') (503), never a false 401.
+ * Nothing can be revoked while the database is down, so the remembered answers stay true.
+ */
+import type pg from 'pg';
+import { timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import { StoreError } from '../errors.js';
+import type { TokenRepoApi } from '../backend.js';
+import {
+  checkEnvToken,
+  checkTokenInput,
+  hashOf,
+  kAdminTokenFile,
+  kMaxSecretLength,
+  lookupOf,
+  newTokenSecret,
+  toRecord,
+  writeSecretFile,
+  type TokenInput,
+  type TokenRecord,
+} from '../tokens.js';
+import { inTransaction, query } from './db.js';
+import { isPgUniqueViolation, isUnreachable, pgToStoreError } from './errors.js';
+
+interface PgToken {
+  id: number;
+  name: string;
+  role: 'admin' | 'viewer';
+  clusters: string | null;
+  hash: Buffer;
+  source: 'api' | 'generated' | 'env';
+  created_at: number;
+}
+
+const kMaxRemembered = 10_000;
+
+export class PgTokenRepo implements TokenRepoApi {
+  /** hash (hex) → record, for verify() during an outage. */
+  private readonly remembered = new Map<string, TokenRecord>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly dataDir: string,
+  ) {}
+
+  private write<T>(action: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, action, 'tokens', fn, (err) =>
+      isPgUniqueViolation(err) ? new StoreError('conflict', 'that token already exists') : pgToStoreError(err, action),
+    );
+  }
+
+  private async insert(c: pg.PoolClient, input: TokenInput, secret: string, source: PgToken['source']): Promise<TokenRecord> {
+    const clusters = checkTokenInput(input);
+    const hash = hashOf(secret);
+    const now = Date.now();
+    const r = await c.query<{ id: number }>(
+      'INSERT INTO tokens (name, role, clusters, hash, lookup, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+      [input.name, input.role, clusters === null ? null : JSON.stringify(clusters), hash, lookupOf(hash), source, now],
+    );
+    return { id: r.rows[0]!.id, name: input.name, role: input.role, clusters, createdAt: now };
+  }
+
+  async create(input: TokenInput): Promise<{ token: string; record: TokenRecord }> {
+    checkTokenInput(input); // bad input fails before a connection is taken
+    const token = newTokenSecret();
+    const record = await this.write('creating a token', (c) => this.insert(c, input, token, 'api'));
+    return { token, record };
+  }
+
+  async list(): Promise<TokenRecord[]> {
+    return (await query<PgToken>(this.pool, 'listing tokens', 'SELECT * FROM tokens ORDER BY id')).map(toRecord);
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.write('deleting a token', async (c) => {
+      const r = await c.query<PgToken>('SELECT * FROM tokens WHERE id = $1 FOR UPDATE', [id]);
+      if (!r.rows[0]) throw new StoreError('not_found', `no token with id ${id}`);
+      if (r.rows[0].role === 'admin') {
+        // Lock every admin row so two replicas cannot each delete one of the last two.
+        const admins = await c.query("SELECT id FROM tokens WHERE role = 'admin' FOR UPDATE");
+        if (admins.rowCount! <= 1) throw new StoreError('invalid', 'cannot delete the last admin token; create another admin token first');
+      }
+      await c.query('DELETE FROM tokens WHERE id = $1', [id]);
+      for (const [k, v] of this.remembered) if (v.id === id) this.remembered.delete(k);
+    });
+  }
+
+  async verify(secret: unknown): Promise<TokenRecord | undefined> {
+    if (typeof secret !== 'string' || secret.length === 0 || secret.length > kMaxSecretLength) return undefined;
+    const hash = hashOf(secret);
+    const key = hash.toString('hex');
+    let rows: PgToken[];
+    try {
+      rows = (await this.pool.query<PgToken>('SELECT * FROM tokens WHERE lookup = $1', [lookupOf(hash)])).rows;
+    } catch (err) {
+      if (isUnreachable(err)) {
+        const known = this.remembered.get(key);
+        if (known) return known;
+      }
+      throw pgToStoreError(err, 'verifying a token');
+    }
+    let found: PgToken | undefined;
+    for (const r of rows) if (r.hash.length === hash.length && timingSafeEqual(r.hash, hash)) found = r;
+    if (!found) {
+      this.remembered.delete(key);
+      return undefined;
+    }
+    const record = toRecord(found);
+    if (this.remembered.size >= kMaxRemembered) this.remembered.clear();
+    this.remembered.set(key, record);
+    return record;
+  }
+
+  async ensureAdminToken(envToken?: string): Promise<{ token?: string; created: boolean }> {
+    if (envToken !== undefined && envToken !== '') {
+      checkEnvToken(envToken);
+      return this.write('registering FLEETGATE_ADMIN_TOKEN', async (c) => {
+        // One replica at a time: every replica registers the same environment token at start.
+        await c.query('LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE');
+        const hash = hashOf(envToken);
+        const existing = await c.query<PgToken>("SELECT * FROM tokens WHERE source = 'env'");
+        if (existing.rows.some((r) => timingSafeEqual(r.hash, hash))) return { created: false };
+        await c.query("DELETE FROM tokens WHERE source = 'env'");
+        const clash = await c.query<PgToken>('SELECT * FROM tokens WHERE lookup = $1', [lookupOf(hash)]);
+        if (clash.rows.some((r) => timingSafeEqual(r.hash, hash))) return { created: false };
+        await this.insert(c, { name: 'admin (FLEETGATE_ADMIN_TOKEN)', role: 'admin' }, envToken, 'env');
+        return { created: true };
+      });
+    }
+    const token = newTokenSecret();
+    const created = await this.write('creating the admin token', async (c) => {
+      await c.query('LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE');
+      const admins = await c.query("SELECT 1 FROM tokens WHERE role = 'admin'");
+      if (admins.rowCount! > 0) return false;
+      await this.insert(c, { name: 'admin (generated)', role: 'admin' }, token, 'generated');
+      // Written before COMMIT: if the file cannot be written the row is rolled back.
+      writeSecretFile(join(this.dataDir, kAdminTokenFile), token + '\n');
+      return true;
+    });
+    return created ? { token, created: true } : { created: false };
+  }
+}
