@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { createFleetService } from '../fleet/index.js';
 import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
 import { IndexReader } from '../index/index.js';
@@ -22,7 +22,7 @@ import { renderSharedMetrics } from './shared-metrics.js';
 export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   const port = parentPort!;
   const post = (m: WorkerToMain) => port.postMessage(m);
-  const lock = RwLock.attach(data.sab);
+  const lock = RwLock.attach(data.sab, { threadId });
   const reader = new IndexReader(data.sab, lock, { cacheEntries: data.readCache });
   const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
 
