@@ -9,6 +9,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parentPort, threadId } from 'node:worker_threads';
 import { createFleetService } from '../fleet/index.js';
+import { lockStreamRouter } from '../http/routes/lock-stream.js';
 import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
 import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
@@ -68,7 +69,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
     requestSync: () => void requestSync(data.sab),
     metricsText,
-    mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }],
+    mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }, { path: '/api/v1/admin/lock', handler: lockStreamRouter(data.sab) }],
     options: {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,
