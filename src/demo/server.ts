@@ -52,6 +52,11 @@ export interface DemoServerOptions {
   host?: string;
   /** A fleetgate server the demo started: the relay uses its token when the page sends none. */
   managed?: ManagedServer;
+  /**
+   * Send the cross-origin isolation headers (default true). false serves the same page without
+   * them, to show (and test) what a learner sees then: no SharedArrayBuffer, a plain warning.
+   */
+  isolation?: boolean;
   /** Seconds of load per lock mode for the compare button (default 2). */
   compareSeconds?: number;
   log?: (line: string) => void;
@@ -63,14 +68,6 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { ...kIsolation, 'content-type': type, 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
-}
 
 /** Absolute path of `rel` if it lies inside one of `dirs` (no traversal), else undefined. */
 function inside(rel: string, dirs: readonly string[]): string | undefined {
@@ -98,6 +95,14 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
   const log = opts.log ?? ((l: string) => console.log(l));
   const compareSeconds = opts.compareSeconds ?? 2;
   let comparing: ChildProcess | undefined;
+  const isolation = opts.isolation === false ? {} : kIsolation;
+  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer): void => {
+    res.writeHead(status, { ...isolation, 'content-type': type, 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  const sendJson = (res: ServerResponse, status: number, value: unknown): void => {
+    send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://demo.invalid');
@@ -106,7 +111,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       return send(res, 200, kTypes['.html']!, readFileSync(join(packageRoot, 'src/demo/web/index.html')));
     }
     if (req.method === 'GET' && path === '/favicon.ico') {
-      res.writeHead(204, kIsolation);
+      res.writeHead(204, isolation);
       return void res.end();
     }
     if (req.method === 'GET' && path === '/api/config') {
@@ -166,7 +171,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       }
       return sendJson(res, upstream.status === 401 || upstream.status === 403 ? upstream.status : 502, { error: `${base.origin} answered ${msg}` });
     }
-    res.writeHead(200, { ...kIsolation, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+    res.writeHead(200, { ...isolation, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
     try {
       for await (const chunk of upstream.body) res.write(chunk);
     } catch {

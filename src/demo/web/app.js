@@ -50,13 +50,18 @@ function startRun(step, readers = settings.readers) {
     samples: [],
     errors: [],
   };
+  r.inits = [];
   for (let t = 0; t <= readers; t++) {
     const w = new Worker(kWorkerUrl, { type: 'module', name: t === 0 ? 'writer' : `reader ${t}` });
     w.onmessage = (ev) => onWorkerMessage(r, ev.data);
     w.onerror = (ev) => r.errors.push(`thread ${t}: ${ev.message || 'failed to start'}`);
-    w.postMessage({ role: t === 0 ? 'writer' : 'reader', t, sab, ctl: ctlSab, epoch: 1, step });
+    r.inits.push(() => w.postMessage({ role: t === 0 ? 'writer' : 'reader', t, sab, ctl: ctlSab, epoch: 1, step }));
     r.workers.push(w);
   }
+  // Step mode starts the threads one after another, so each claims the same reader slot in
+  // every run (slots are taken first come, first served) and a step list means one interleaving.
+  if (step) r.inits.shift()();
+  else for (const init of r.inits.splice(0)) init();
   run = r;
   return r;
 }
@@ -72,7 +77,10 @@ function stopRun() {
 }
 
 function onWorkerMessage(r, m) {
-  if (m.type === 'started') r.slots[m.t] = m.slot;
+  if (m.type === 'started') {
+    r.slots[m.t] = m.slot;
+    r.inits.shift()?.();
+  }
   else if (m.type === 'error') r.errors.push(`thread ${m.t}: ${m.message}`);
   else if (m.type === 'race' && r === run) {
     races.unshift({ ...m, lock: r.lock, step: r.step });
