@@ -103,3 +103,38 @@ describe('the demo index check', () => {
     expect(checkEntry(asRead({ ...a, version: 'v1.31.\ufffd' }), entryName(3))!.fields.version).toBe(-1);
   });
 });
+
+describe('browser-safe modules', () => {
+  /** Import specifiers of a compiled module (static and dynamic). */
+  const importsOf = (text: string) => [...text.matchAll(/(?:from\s*|import\s*\(?\s*)['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+
+  it('lock, shm, index and the demo threads import only each other, nothing from Node', async () => {
+    const { readdirSync } = await import('node:fs');
+    const browserDirs = ['lock', 'shm', 'index'];
+    const demoBrowserFiles = ['layout', 'entries', 'gated-atomics', 'live-thread', 'step-thread', 'thread-init', 'worker'];
+    const files = [
+      ...browserDirs.flatMap((d) => readdirSync(join(packageRoot, 'dist/src', d)).filter((f) => f.endsWith('.js')).map((f) => `${d}/${f}`)),
+      ...demoBrowserFiles.map((f) => `demo/${f}.js`),
+    ];
+    expect(files.length).toBeGreaterThan(20);
+    for (const f of files) {
+      const text = readFileSync(join(packageRoot, 'dist/src', f), 'utf8');
+      for (const spec of importsOf(text)) {
+        expect(spec, `${f} imports ${spec}`).toMatch(/^\.\.?\//);
+        const target = join('src', f, '..', spec).split('/')[1];
+        expect([...browserDirs, 'demo'], `${f} imports ${spec}`).toContain(target);
+      }
+      // Buffer only through utf8.js's feature test of the global.
+      if (!f.endsWith('utf8.js')) expect(text, f).not.toMatch(/\bBuffer\./);
+      expect(text, f).not.toMatch(/\bprocess\.|\brequire\(/);
+    }
+  });
+
+  it('RwLock.attach needs the thread id passed in', async () => {
+    const { RwLock } = await import('../../src/lock/rwlock.js');
+    const { createSharedRegion } = await import('../../src/shm/layout.js');
+    const sab = createSharedRegion({ maxThreads: 2 });
+    expect(() => RwLock.attach(sab, {} as { threadId: number })).toThrow('rwlock: threadId must be an integer in 0..2^31-2, got undefined');
+    expect(RwLock.attach(sab, { threadId: 7 }).threadId).toBe(7);
+  });
+});

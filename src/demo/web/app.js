@@ -534,6 +534,8 @@ async function serverConnect(url, token) {
   const abort = new AbortController();
   server.abort = abort;
   server.sample = null;
+  $('server-url').value = url;
+  if (token) $('server-token').value = token;
   const status = $('server-status');
   status.dataset.state = 'waiting';
   status.textContent = `Connecting to ${url}…`;
