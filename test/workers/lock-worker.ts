@@ -167,7 +167,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Take a read lock, signal, hold it until ctl[kCtlStop] != 0, then release and report. */
   holdReadUntilStop() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     lock.readLock();
     signalReady();
     // Pairs with the test's Atomics.notify(ctl, kCtlStop) after its store of 1: wait re-checks
