@@ -44,6 +44,10 @@
  *   read; double buffering alone (no lock) cannot tell when the last reader left the old buffer.
  *   The per-slot lock plus double buffering keeps reads scalable and the write hold to one flip.
  *
+ * Every Atomics operation on the lock words goes through `this.at` (src/lock/atomics.ts): the
+ * global Atomics unless attach was given another implementation, as the teaching demo's step
+ * mode does to let a scheduler release one operation at a time and replay an interleaving.
+ *
  * Timeouts throw LockTimeoutError and leave the lock as it was. Misuse throws LockMisuseError
  * with a fixed message (kMisuse). Statistics go to this slot's stats line (src/lock/stats.ts).
  */
