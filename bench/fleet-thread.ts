@@ -7,7 +7,7 @@
  *                 the fleet service (pool, or inline on this thread).
  */
 import { setPriority } from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { createFleetService } from '../src/fleet/index.js';
 import { IndexReader } from '../src/index/index.js';
 import { RwLock } from '../src/lock/index.js';
@@ -34,7 +34,7 @@ if (data.role === 'sim') {
     }
   });
 } else {
-  const lock = RwLock.attach(data.sab);
+  const lock = RwLock.attach(data.sab, { threadId });
   const reader = new IndexReader(data.sab, lock);
   const tokens = new StaticTokens();
   tokens.add(data.token, 'bench', 'admin');

@@ -2,7 +2,7 @@
  * Thread body for bench/lock.bench.ts. workerData: { kind: 'fleet' | 'baseline', sab, ctl }.
  * ctl words: 0 start flag, 1 stop flag, 2 ready count, 3.. per-thread op counts (index = id).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { RwLock } from '../src/lock/rwlock.js';
 import { BaselineRwLock } from './baseline-rwlock.js';
 
@@ -23,7 +23,7 @@ while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0);
 let ops = 0;
 let sink = 0;
 if (kind === 'fleet') {
-  const lock = RwLock.attach(sab);
+  const lock = RwLock.attach(sab, { threadId });
   while (Atomics.load(ctl, 1) === 0) {
     for (let k = 0; k < 256; k++) {
       lock.readLock();

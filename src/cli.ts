@@ -5,6 +5,7 @@
 const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run the multi-core API server', load: () => import('./commands/serve.js') },
   sim: { summary: 'simulate Kubernetes API servers and write a kubeconfig for them', load: () => import('./commands/sim.js') },
+  demo: { summary: 'serve the teaching page: the real lock, live in your browser', load: () => import('./commands/demo.js') },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -48,7 +48,7 @@ function lowerPriority(increment: number): void {
 function init(data: FleetThreadData): ThreadState {
   if (state) return state;
   lowerPriority(data.niceIncrement);
-  const lock = RwLock.attach(data.sab);
+  const lock = RwLock.attach(data.sab, { threadId });
   const engine = new FleetEngine(new IndexReader(data.sab, lock), data.limits);
   state = { lock, engine };
   process.once('exit', () => {

@@ -12,6 +12,7 @@
  * same engine on the HTTP worker's own thread. It exists for the benchmark's comparison: every
  * list it parses blocks that worker's event loop and every request queued behind it.
  */
+import { threadId } from 'node:worker_threads';
 import type { Router } from 'express';
 import type { ClusterDirectory } from '../http/deps.js';
 import { HttpError } from '../http/errors.js';
@@ -107,7 +108,7 @@ export function createFleetService(opts: FleetServiceOptions): FleetService {
 
   let svc: Omit<FleetService, 'router'>;
   if (inline) {
-    const ownLock = opts.directory ? undefined : RwLock.attach(opts.sab);
+    const ownLock = opts.directory ? undefined : RwLock.attach(opts.sab, { threadId });
     const directory = opts.directory ?? new IndexReader(opts.sab, ownLock!);
     const engine = new FleetEngine(directory, limits);
     // The same admission bound as the pool: running + waiting.

@@ -65,8 +65,10 @@ export function asciiHash(s: string, asciiOut: Int32Array): number {
   return h | 0;
 }
 
+const encoder = new TextEncoder();
+
 /** FNV-1a over the UTF-8 bytes of any string (writer side; allocation is fine there). */
 export function nameHash(name: string): number {
-  const b = Buffer.from(name, 'utf8');
+  const b = encoder.encode(name);
   return bytesHash(b, 0, b.length);
 }

@@ -47,6 +47,7 @@
  */
 import type { ClusterState, IndexEntryInput } from './types.js';
 import { entryChecksum, nameHash } from './checksum.js';
+import { utf8 } from './utf8.js';
 
 export const kIndexMagic = 0x58494746; // 'FGIX' little-endian
 export const kIndexHeaderBytes = 64;
@@ -156,7 +157,7 @@ export function isPowerOfTwo(n: number): boolean {
 export function measureEntry(e: IndexEntryInput, lens: Int32Array, base: number): number {
   let total = kEntHeaderBytes;
   for (let k = 0; k < kStrCount; k++) {
-    const n = Buffer.byteLength(stringField(e, k), 'utf8');
+    const n = utf8.byteLength(stringField(e, k));
     lens[base + k] = n;
     total += n;
   }
@@ -177,7 +178,7 @@ export function joinMs(hi: number, lo: number): number {
  * lengths from measureEntry; `bytes` is measureEntry's result. Returns the entry's name hash.
  */
 export function encodeEntry(
-  u8: Buffer,
+  u8: Uint8Array,
   i32: Int32Array,
   pos: number,
   e: IndexEntryInput,
@@ -210,7 +211,7 @@ export function encodeEntry(
     const str = stringField(e, k);
     i32[w + kEntStrLens + k] = n;
     i32[w + kEntStrChars + k] = str.length;
-    if (n > 0) u8.write(str, p, n, 'utf8');
+    if (n > 0) utf8.write(u8, str, p, n);
     p += n;
   }
   // Zero the padding so the checksum covers defined bytes.

@@ -65,10 +65,7 @@ import {
 } from './encoding.js';
 import { TornReadError } from './errors.js';
 import type { ClusterState, IndexEntry, IndexHead, IndexSummary } from './types.js';
-
-/** Node's Buffer has an unlisted, argument-check-free utf8Slice; fall back to toString. */
-type Utf8Sliceable = Buffer & { utf8Slice?: (start: number, end: number) => string };
-const kHasUtf8Slice = typeof (Buffer.prototype as Utf8Sliceable).utf8Slice === 'function';
+import { utf8 } from './utf8.js';
 
 export interface IndexReaderOptions {
   /**
@@ -108,7 +105,7 @@ export class IndexReader {
   readonly lock: RwLock;
   private readonly head: Int32Array;
   private readonly countsOnly: boolean;
-  private u8: Utf8Sliceable;
+  private u8: Uint8Array;
   private i32: Int32Array;
   // The active buffer, as validated by activeLocked() (valid only while the read lock is held).
   private base = 0;
@@ -130,7 +127,7 @@ export class IndexReader {
   private shapeHeadBytes = 0;
   /** Torn reads seen during the current accessor; settled after unlock. */
   private torn = 0;
-  private keyBuf = Buffer.alloc(512);
+  private keyBuf = utf8.alloc(512);
   private keyLen = 0;
   private keyAscii = true;
   private readonly asciiOut = new Int32Array(1);
@@ -162,7 +159,7 @@ export class IndexReader {
     this.lock = lock;
     this.head = headInt32(sab);
     this.countsOnly = lock.mode === 'none';
-    this.u8 = Buffer.from(sab, 0, sab.byteLength);
+    this.u8 = utf8.view(sab, sab.byteLength);
     this.i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
   }
 
@@ -279,7 +276,7 @@ export class IndexReader {
 
   private refreshViews(): void {
     const len = this.sab.byteLength;
-    this.u8 = Buffer.from(this.sab, 0, len);
+    this.u8 = utf8.view(this.sab, len);
     this.i32 = new Int32Array(this.sab, 0, len >> 2);
   }
 
@@ -360,9 +357,11 @@ export class IndexReader {
       this.keyLen = name.length;
       return h;
     }
-    if (this.keyBuf.length < name.length * 3) this.keyBuf = Buffer.alloc(name.length * 3);
+    const n = utf8.byteLength(name);
+    if (this.keyBuf.length < n) this.keyBuf = utf8.alloc(n);
     this.keyAscii = false;
-    this.keyLen = this.keyBuf.write(name, 0, 'utf8');
+    this.keyLen = n;
+    utf8.write(this.keyBuf, name, 0, n);
     return bytesHash(this.keyBuf, 0, this.keyLen);
   }
 
@@ -484,7 +483,7 @@ export class IndexReader {
       this.torn++;
       return '';
     }
-    return kHasUtf8Slice ? this.u8.utf8Slice!(p, p + n) : this.u8.toString('utf8', p, p + n);
+    return utf8.decode(this.u8, p, p + n);
   }
 
   /** Verifies the whole-entry checksum of a shape-checked entry; counts a torn read on mismatch. */

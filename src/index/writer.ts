@@ -51,6 +51,7 @@ import {
 } from './encoding.js';
 import { IndexInputError } from './errors.js';
 import { IndexReader } from './reader.js';
+import { utf8 } from './utf8.js';
 import type { IndexEntry, IndexEntryInput } from './types.js';
 
 /** The clock of the hold measurement (PublishResult.holdNs). */
@@ -88,7 +89,7 @@ export class IndexWriter {
   readonly lock: RwLock;
   private readonly head: Int32Array;
   private readonly reader: IndexReader;
-  private u8: Buffer;
+  private u8: Uint8Array;
   private i32: Int32Array;
   /** Per-publish scratch (string byte lengths, entry sizes), kept so a publish allocates less. */
   private lens = new Int32Array(0);
@@ -101,7 +102,7 @@ export class IndexWriter {
     this.lock = lock;
     this.head = headInt32(sab);
     this.reader = new IndexReader(sab, lock);
-    this.u8 = Buffer.from(sab, 0, sab.byteLength);
+    this.u8 = utf8.view(sab, sab.byteLength);
     this.i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
   }
 
@@ -141,7 +142,7 @@ export class IndexWriter {
     const generation = (Atomics.load(head, kGenerationWord) + 1) | 0;
     const base = ensureBufferCapacity(this.sab, target, used).offset;
     if (this.u8.length !== this.sab.byteLength) {
-      this.u8 = Buffer.from(this.sab, 0, this.sab.byteLength);
+      this.u8 = utf8.view(this.sab, this.sab.byteLength);
       this.i32 = new Int32Array(this.sab, 0, this.sab.byteLength >> 2);
     }
     const u8 = this.u8;

@@ -44,10 +44,13 @@
  *   read; double buffering alone (no lock) cannot tell when the last reader left the old buffer.
  *   The per-slot lock plus double buffering keeps reads scalable and the write hold to one flip.
  *
+ * Every Atomics operation on the lock words goes through `this.at` (src/lock/atomics.ts): the
+ * global Atomics unless attach was given another implementation, as the teaching demo's step
+ * mode does to let a scheduler release one operation at a time and replay an interleaving.
+ *
  * Timeouts throw LockTimeoutError and leave the lock as it was. Misuse throws LockMisuseError
  * with a fixed message (kMisuse). Statistics go to this slot's stats line (src/lock/stats.ts).
  */
-import { threadId as currentThreadId } from 'node:worker_threads';
 import {
   assertRegion,
   kLineBytes,
@@ -76,6 +79,7 @@ import {
   slotStateWord,
   type LockMode,
 } from '../shm/layout.js';
+import { realAtomics, type LockAtomics } from './atomics.js';
 import { LockError, LockMisuseError, LockTimeoutError, kMisuse } from './errors.js';
 import { hasWriterWaiting, isReadLockable, isValidTimeout, mutexHasWaiters, ownerWordFor, remainingMs } from './predicates.js';
 import { statsLine } from './stats.js';
@@ -96,8 +100,16 @@ const kMutexSpins = 200;
 const kSlotStrideWords = kLineBytes / kWordBytes;
 
 export interface AttachOptions {
-  /** Thread identity recorded in the slot; defaults to worker_threads.threadId. */
-  threadId?: number;
+  /**
+   * Thread identity recorded in the slot (worker_threads.threadId in Node; the teaching demo
+   * numbers its Web Workers). Passed in, so this module imports nothing from Node.
+   */
+  threadId: number;
+  /**
+   * The Atomics the lock performs (src/lock/atomics.ts); default the real ones. The demo's step
+   * mode passes gated ones. Slot claiming in attach always uses the real Atomics.
+   */
+  atomics?: LockAtomics;
 }
 
 export class RwLock {
@@ -109,6 +121,7 @@ export class RwLock {
   readonly mode: LockMode;
 
   private readonly i32: Int32Array;
+  private readonly at: LockAtomics;
   private readonly stats: Float64Array;
   private readonly modeCode: number;
   private readonly slotWord: number;
@@ -120,8 +133,9 @@ export class RwLock {
   private released = false;
   private writeStart = 0;
 
-  private constructor(sab: SharedArrayBuffer, i32: Int32Array, threadId: number, slot: number) {
+  private constructor(sab: SharedArrayBuffer, i32: Int32Array, threadId: number, slot: number, at: LockAtomics) {
     this.sab = sab;
+    this.at = at;
     this.i32 = i32;
     this.threadId = threadId;
     this.slot = slot;
@@ -141,16 +155,16 @@ export class RwLock {
    * Claims a free reader slot for this thread (CAS of the slot's owner word from 0 to
    * threadId + 1) and returns the handle. Throws LockError when every slot is claimed.
    */
-  static attach(sab: SharedArrayBuffer, opts: AttachOptions = {}): RwLock {
+  static attach(sab: SharedArrayBuffer, opts: AttachOptions): RwLock {
     const i32 = assertRegion(sab);
-    const threadId = opts.threadId ?? currentThreadId;
+    const threadId = opts?.threadId;
     if (!Number.isInteger(threadId) || threadId < 0 || threadId >= 0x7fff_ffff) {
       throw new LockError(`rwlock: threadId must be an integer in 0..2^31-2, got ${threadId}`);
     }
     const owner = ownerWordFor(threadId);
     const max = Atomics.load(i32, kMaxThreadsWord);
     for (let slot = 0; slot < max; slot++) {
-      if (Atomics.compareExchange(i32, slotOwnerWord(slot), 0, owner) === 0) return new RwLock(sab, i32, threadId, slot);
+      if (Atomics.compareExchange(i32, slotOwnerWord(slot), 0, owner) === 0) return new RwLock(sab, i32, threadId, slot, opts.atomics ?? realAtomics);
     }
     throw new LockError(`rwlock: no free reader slot (all ${max} are claimed)`);
   }
@@ -172,13 +186,13 @@ export class RwLock {
     const m = this.modeCode;
     if (m === kModeRw) {
       // Dekker, reader side: publish our read in our own slot, then look for a writer.
-      Atomics.add(this.i32, this.slotWord, 1);
-      if (!isReadLockable(Atomics.load(this.i32, kWriterPendingWord))) this.readLockContended(timeoutMs);
+      this.at.add(this.i32, this.slotWord, 1);
+      if (!isReadLockable(this.at.load(this.i32, kWriterPendingWord))) this.readLockContended(timeoutMs);
     } else if (m === kModeMutex) {
-      if (Atomics.compareExchange(this.i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
+      if (this.at.compareExchange(this.i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
         this.mutexLockContended('readLock', timeoutMs);
       }
-      Atomics.store(this.i32, kWriterOwnerWord, this.ownerWord);
+      this.at.store(this.i32, kWriterOwnerWord, this.ownerWord);
     }
     this.readHeld = 1;
     this.stats[kStatAcquisitions]!++;
@@ -192,8 +206,8 @@ export class RwLock {
     for (;;) {
       this.backOutRead();
       let spins = kReaderSpins;
-      while (spins-- > 0 && hasWriterWaiting(Atomics.load(i32, kWriterPendingWord)));
-      if (hasWriterWaiting(Atomics.load(i32, kWriterPendingWord))) {
+      while (spins-- > 0 && hasWriterWaiting(this.at.load(i32, kWriterPendingWord)));
+      if (hasWriterWaiting(this.at.load(i32, kWriterPendingWord))) {
         const remaining = remainingMs(deadline, performance.now());
         if (remaining === 0) {
           this.recordWait(t0);
@@ -203,22 +217,22 @@ export class RwLock {
         // recoverThread, each of which stores pending = 0 before notifying. Atomics.wait
         // compares the word with 1 and enqueues us atomically with respect to notify: if the
         // store came first we get 'not-equal', otherwise we are queued before the notify runs.
-        Atomics.wait(i32, kWriterPendingWord, 1, remaining);
+        this.at.wait(i32, kWriterPendingWord, 1, remaining);
       }
-      Atomics.add(i32, this.slotWord, 1);
-      if (isReadLockable(Atomics.load(i32, kWriterPendingWord))) break;
+      this.at.add(i32, this.slotWord, 1);
+      if (isReadLockable(this.at.load(i32, kWriterPendingWord))) break;
     }
     this.recordWait(t0);
   }
 
   /** Drops our slot by one; wakes a writer waiting on it if that made it idle. */
   private backOutRead(): void {
-    if (Atomics.sub(this.i32, this.slotWord, 1) === 1) {
+    if (this.at.sub(this.i32, this.slotWord, 1) === 1) {
       // Pairs with the writer's Atomics.wait on this slot in writeLockContended: the writer
       // stored pending = 1 before loading the slot, and we saw pending != 0 after our add, so
       // a writer may be asleep on the old value; it is queued before this notify or its wait's
       // atomic compare sees 0 ('not-equal').
-      Atomics.notify(this.i32, this.slotWord);
+      this.at.notify(this.i32, this.slotWord);
     }
   }
 
@@ -229,12 +243,12 @@ export class RwLock {
     const m = this.modeCode;
     if (m === kModeRw) {
       const i32 = this.i32;
-      if (Atomics.sub(i32, this.slotWord, 1) === 1 && hasWriterWaiting(Atomics.load(i32, kWriterPendingWord))) {
+      if (this.at.sub(i32, this.slotWord, 1) === 1 && hasWriterWaiting(this.at.load(i32, kWriterPendingWord))) {
         // Pairs with the writer's Atomics.wait on this slot. Dekker again: our sub precedes our
         // load of pending; the writer's store of pending precedes its load of the slot. If the
         // writer saw our slot busy and may sleep, it stored pending first, so we see it and
         // notify; its wait re-checks the slot atomically, so the wake-up cannot be lost.
-        Atomics.notify(i32, this.slotWord);
+        this.at.notify(i32, this.slotWord);
       }
     } else if (m === kModeMutex) {
       this.releaseMutex();
@@ -246,14 +260,14 @@ export class RwLock {
     if (this.writing || this.released) this.throwReadMisuse(false, undefined);
     const m = this.modeCode;
     if (m === kModeRw) {
-      Atomics.add(this.i32, this.slotWord, 1);
-      if (!isReadLockable(Atomics.load(this.i32, kWriterPendingWord))) {
+      this.at.add(this.i32, this.slotWord, 1);
+      if (!isReadLockable(this.at.load(this.i32, kWriterPendingWord))) {
         this.backOutRead();
         return false;
       }
     } else if (m === kModeMutex) {
-      if (Atomics.compareExchange(this.i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) return false;
-      Atomics.store(this.i32, kWriterOwnerWord, this.ownerWord);
+      if (this.at.compareExchange(this.i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) return false;
+      this.at.store(this.i32, kWriterOwnerWord, this.ownerWord);
     }
     this.readHeld++;
     this.stats[kStatAcquisitions]!++;
@@ -269,13 +283,13 @@ export class RwLock {
     if (this.writing || this.released || !isValidTimeout(timeoutMs)) this.throwReadMisuse(false, timeoutMs);
     const m = this.modeCode;
     if (m === kModeRw) {
-      Atomics.add(this.i32, this.slotWord, 1);
-      if (!isReadLockable(Atomics.load(this.i32, kWriterPendingWord))) await this.readLockContendedAsync(timeoutMs);
+      this.at.add(this.i32, this.slotWord, 1);
+      if (!isReadLockable(this.at.load(this.i32, kWriterPendingWord))) await this.readLockContendedAsync(timeoutMs);
     } else if (m === kModeMutex) {
-      if (Atomics.compareExchange(this.i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
+      if (this.at.compareExchange(this.i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
         await this.mutexLockContendedAsync('readLock', timeoutMs);
       }
-      Atomics.store(this.i32, kWriterOwnerWord, this.ownerWord);
+      this.at.store(this.i32, kWriterOwnerWord, this.ownerWord);
     }
     this.readHeld++;
     this.stats[kStatAcquisitions]!++;
@@ -287,18 +301,18 @@ export class RwLock {
     const deadline = timeoutMs === undefined ? Infinity : t0 + timeoutMs;
     for (;;) {
       this.backOutRead();
-      if (hasWriterWaiting(Atomics.load(i32, kWriterPendingWord))) {
+      if (hasWriterWaiting(this.at.load(i32, kWriterPendingWord))) {
         const remaining = remainingMs(deadline, performance.now());
         if (remaining === 0) {
           this.recordWait(t0);
           throw new LockTimeoutError('readLock', timeoutMs!);
         }
         // Same pairing as the Atomics.wait in readLockContended (writeUnlock's notify).
-        const r = Atomics.waitAsync(i32, kWriterPendingWord, 1, remaining);
+        const r = this.at.waitAsync(i32, kWriterPendingWord, 1, remaining);
         if (r.async) await r.value;
       }
-      Atomics.add(i32, this.slotWord, 1);
-      if (isReadLockable(Atomics.load(i32, kWriterPendingWord))) break;
+      this.at.add(i32, this.slotWord, 1);
+      if (isReadLockable(this.at.load(i32, kWriterPendingWord))) break;
     }
     this.recordWait(t0);
   }
@@ -313,14 +327,14 @@ export class RwLock {
     let contended = false;
     if (m !== kModeNone) {
       const i32 = this.i32;
-      if (Atomics.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
+      if (this.at.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
         this.mutexLockContended('writeLock', timeoutMs, t0);
         contended = true;
       }
-      Atomics.store(i32, kWriterOwnerWord, this.ownerWord);
+      this.at.store(i32, kWriterOwnerWord, this.ownerWord);
       if (m === kModeRw) {
         // Dekker, writer side: announce, then look at every slot.
-        Atomics.store(i32, kWriterPendingWord, 1);
+        this.at.store(i32, kWriterPendingWord, 1);
         const busy = this.firstBusySlot(0);
         if (busy >= 0) {
           this.writeLockContended(busy, timeoutMs, t0);
@@ -335,7 +349,7 @@ export class RwLock {
   private firstBusySlot(from: number): number {
     const i32 = this.i32;
     for (let i = from, w = this.slot0Word + from * kSlotStrideWords; i < this.maxThreads; i++, w += kSlotStrideWords) {
-      if (Atomics.load(i32, w) !== 0) return i;
+      if (this.at.load(i32, w) !== 0) return i;
     }
     return -1;
   }
@@ -346,11 +360,11 @@ export class RwLock {
     const deadline = timeoutMs === undefined ? Infinity : t0 + timeoutMs;
     for (let i = from; i >= 0; i = this.firstBusySlot(i + 1)) {
       const w = this.slot0Word + i * kSlotStrideWords;
-      let v = Atomics.load(i32, w);
+      let v = this.at.load(i32, w);
       if (v === 0) continue;
       // Spin first: readers leave within µs, a futex sleep + wake costs tens of µs.
       const spinUntil = performance.now() + kWriterSpinMs;
-      while (v !== 0 && performance.now() < spinUntil) v = Atomics.load(i32, w);
+      while (v !== 0 && performance.now() < spinUntil) v = this.at.load(i32, w);
       while (v !== 0) {
         const remaining = remainingMs(deadline, performance.now());
         if (remaining === 0) {
@@ -363,8 +377,8 @@ export class RwLock {
         // that notify: a decrement before our compare gives 'not-equal', one after finds us
         // queued. Intermediate decrements (stacked async reads) do not notify, but the last one
         // (to 0) does.
-        Atomics.wait(i32, w, v, remaining);
-        v = Atomics.load(i32, w);
+        this.at.wait(i32, w, v, remaining);
+        v = this.at.load(i32, w);
       }
     }
   }
@@ -375,10 +389,10 @@ export class RwLock {
     const m = this.modeCode;
     if (m !== kModeNone) {
       const i32 = this.i32;
-      if (Atomics.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) return false;
-      Atomics.store(i32, kWriterOwnerWord, this.ownerWord);
+      if (this.at.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) return false;
+      this.at.store(i32, kWriterOwnerWord, this.ownerWord);
       if (m === kModeRw) {
-        Atomics.store(i32, kWriterPendingWord, 1);
+        this.at.store(i32, kWriterPendingWord, 1);
         if (this.firstBusySlot(0) >= 0) {
           this.abandonWrite();
           return false;
@@ -397,18 +411,18 @@ export class RwLock {
     let contended = false;
     if (m !== kModeNone) {
       const i32 = this.i32;
-      if (Atomics.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
+      if (this.at.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) !== kMutexFree) {
         await this.mutexLockContendedAsync('writeLock', timeoutMs, t0);
         contended = true;
       }
-      Atomics.store(i32, kWriterOwnerWord, this.ownerWord);
+      this.at.store(i32, kWriterOwnerWord, this.ownerWord);
       if (m === kModeRw) {
-        Atomics.store(i32, kWriterPendingWord, 1);
+        this.at.store(i32, kWriterPendingWord, 1);
         const deadline = timeoutMs === undefined ? Infinity : t0 + timeoutMs;
         for (let i = this.firstBusySlot(0); i >= 0; i = this.firstBusySlot(i)) {
           contended = true;
           const w = this.slot0Word + i * kSlotStrideWords;
-          const v = Atomics.load(i32, w);
+          const v = this.at.load(i32, w);
           if (v === 0) continue;
           const remaining = remainingMs(deadline, performance.now());
           if (remaining === 0) {
@@ -416,7 +430,7 @@ export class RwLock {
             throw new LockTimeoutError('writeLock', timeoutMs!);
           }
           // Same pairing as the Atomics.wait in writeLockContended.
-          const r = Atomics.waitAsync(i32, w, v, remaining);
+          const r = this.at.waitAsync(i32, w, v, remaining);
           if (r.async) await r.value;
         }
       }
@@ -444,11 +458,11 @@ export class RwLock {
     this.writing = false;
     const m = this.modeCode;
     if (m !== kModeNone) {
-      if (m === kModeRw) Atomics.store(this.i32, kWriterPendingWord, 0);
+      if (m === kModeRw) this.at.store(this.i32, kWriterPendingWord, 0);
       this.releaseMutex();
       // Pairs with the readers' Atomics.wait(kWriterPendingWord, 1) in readLockContended: the
       // store of 0 above precedes this notify, and their wait re-checks the word atomically.
-      if (m === kModeRw) Atomics.notify(this.i32, kWriterPendingWord);
+      if (m === kModeRw) this.at.notify(this.i32, kWriterPendingWord);
     }
     const s = this.stats;
     s[kStatWriteHoldTotalNs]! += holdNs;
@@ -457,10 +471,10 @@ export class RwLock {
 
   /** Undo a half-taken write lock (timeout or failed try): clear pending, wake readers, free the mutex. */
   private abandonWrite(): void {
-    Atomics.store(this.i32, kWriterPendingWord, 0);
+    this.at.store(this.i32, kWriterPendingWord, 0);
     this.releaseMutex();
     // Same pairing as in writeUnlock.
-    Atomics.notify(this.i32, kWriterPendingWord);
+    this.at.notify(this.i32, kWriterPendingWord);
   }
 
   // ---- writer mutex (Drepper, "Futexes are tricky", mutex 2) -------------------------------
@@ -468,7 +482,7 @@ export class RwLock {
   private mutexLockContended(op: 'readLock' | 'writeLock', timeoutMs: number | undefined, t0 = performance.now()): void {
     const i32 = this.i32;
     for (let s = 0; s < kMutexSpins; s++) {
-      if (Atomics.load(i32, kWriterMutexWord) === kMutexFree && Atomics.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) === kMutexFree) {
+      if (this.at.load(i32, kWriterMutexWord) === kMutexFree && this.at.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) === kMutexFree) {
         if (op === 'readLock') this.recordWait(t0);
         return;
       }
@@ -477,7 +491,7 @@ export class RwLock {
     // Mark the word "held, maybe waiters" (2) and sleep while it stays 2. If the exchange
     // returns 0 the mutex was free and is now ours (in state 2: the unlock will notify once
     // more than needed, which is harmless).
-    while (Atomics.exchange(i32, kWriterMutexWord, kMutexHeldWaiters) !== kMutexFree) {
+    while (this.at.exchange(i32, kWriterMutexWord, kMutexHeldWaiters) !== kMutexFree) {
       const remaining = remainingMs(deadline, performance.now());
       if (remaining === 0) {
         if (op === 'readLock') this.recordWait(t0);
@@ -486,7 +500,7 @@ export class RwLock {
       // Pairs with the notify in releaseMutex, which runs when the holder's exchange to 0 sees
       // 2. We stored 2 ourselves just now, so the holder's unlock sees 2 (or a later 2) and
       // notifies; the wait compares with 2 atomically, so an unlock before it gives 'not-equal'.
-      Atomics.wait(i32, kWriterMutexWord, kMutexHeldWaiters, remaining);
+      this.at.wait(i32, kWriterMutexWord, kMutexHeldWaiters, remaining);
     }
     if (op === 'readLock') this.recordWait(t0);
   }
@@ -494,24 +508,24 @@ export class RwLock {
   private async mutexLockContendedAsync(op: 'readLock' | 'writeLock', timeoutMs: number | undefined, t0 = performance.now()): Promise<void> {
     const i32 = this.i32;
     const deadline = timeoutMs === undefined ? Infinity : t0 + timeoutMs;
-    while (Atomics.exchange(i32, kWriterMutexWord, kMutexHeldWaiters) !== kMutexFree) {
+    while (this.at.exchange(i32, kWriterMutexWord, kMutexHeldWaiters) !== kMutexFree) {
       const remaining = remainingMs(deadline, performance.now());
       if (remaining === 0) {
         if (op === 'readLock') this.recordWait(t0);
         throw new LockTimeoutError(op, timeoutMs!);
       }
       // Same pairing as the Atomics.wait in mutexLockContended.
-      const r = Atomics.waitAsync(i32, kWriterMutexWord, kMutexHeldWaiters, remaining);
+      const r = this.at.waitAsync(i32, kWriterMutexWord, kMutexHeldWaiters, remaining);
       if (r.async) await r.value;
     }
     if (op === 'readLock') this.recordWait(t0);
   }
 
   private releaseMutex(): void {
-    Atomics.store(this.i32, kWriterOwnerWord, 0);
-    if (mutexHasWaiters(Atomics.exchange(this.i32, kWriterMutexWord, kMutexFree))) {
+    this.at.store(this.i32, kWriterOwnerWord, 0);
+    if (mutexHasWaiters(this.at.exchange(this.i32, kWriterMutexWord, kMutexFree))) {
       // Pairs with the Atomics.wait(kWriterMutexWord, 2) in mutexLockContended(Async).
-      Atomics.notify(this.i32, kWriterMutexWord, 1);
+      this.at.notify(this.i32, kWriterMutexWord, 1);
     }
   }
 
@@ -533,7 +547,7 @@ export class RwLock {
     if (this.released) return;
     if (this.readHeld !== 0 || this.writing) throw new LockMisuseError(kMisuse.releaseWhileHeld);
     this.released = true;
-    Atomics.compareExchange(this.i32, slotOwnerWord(this.slot), this.ownerWord, 0);
+    this.at.compareExchange(this.i32, slotOwnerWord(this.slot), this.ownerWord, 0);
   }
 
   private throwReadMisuse(blocking: boolean, timeoutMs: number | undefined): never {

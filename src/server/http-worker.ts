@@ -7,8 +7,9 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { createFleetService } from '../fleet/index.js';
+import { lockStreamRouter } from '../http/routes/lock-stream.js';
 import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
 import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
@@ -22,7 +23,7 @@ import { renderSharedMetrics } from './shared-metrics.js';
 export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   const port = parentPort!;
   const post = (m: WorkerToMain) => port.postMessage(m);
-  const lock = RwLock.attach(data.sab);
+  const lock = RwLock.attach(data.sab, { threadId });
   const reader = new IndexReader(data.sab, lock, { cacheEntries: data.readCache });
   const store = await openBackend({ dataDir: data.dataDir, databaseUrl: data.databaseUrl, key: Buffer.from(data.key), poolMax: 2 });
 
@@ -70,7 +71,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     requestSync: () => void requestSync(data.sab),
     metricsText,
     degraded: () => (dbDownSince ? `degraded: database unreachable since ${new Date(dbDownSince).toISOString()}` : undefined),
-    mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }],
+    mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }, { path: '/api/v1/admin/lock', handler: lockStreamRouter(data.sab) }],
     options: {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,

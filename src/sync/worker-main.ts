@@ -9,7 +9,7 @@
  * After each pass it publishes the request ticket it served, which is what admin writes wait on
  * for read-your-writes.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { RwLock } from '../lock/index.js';
 import { IndexWriter } from '../index/index.js';
 import { kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
@@ -28,7 +28,7 @@ export const kDataVersionPollMs = 250;
 export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
   const port = parentPort!;
   const post = (m: WorkerToMain) => port.postMessage(m);
-  const lock = RwLock.attach(data.sab);
+  const lock = RwLock.attach(data.sab, { threadId });
   const writer = new IndexWriter(data.sab, lock);
   const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsBytes);
   if (data.databaseUrl) {

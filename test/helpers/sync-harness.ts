@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { Worker, threadId } from 'node:worker_threads';
 import { IndexReader } from '../../src/index/index.js';
 import { RwLock, recoverThread } from '../../src/lock/index.js';
 import { createSharedRegion, type LockMode } from '../../src/shm/layout.js';
@@ -65,7 +65,7 @@ export async function startSyncHarness(
     });
   };
   if (!opts.deferStart) await start();
-  const lock = RwLock.attach(sab);
+  const lock = RwLock.attach(sab, { threadId });
   const reader = new IndexReader(sab, lock);
   return {
     sab,

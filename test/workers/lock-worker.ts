@@ -41,7 +41,7 @@ function blockForever(): never {
 const roles: Record<string, () => unknown> = {
   /** Reader: invariant on every acquisition, then a checked lookup (head or whole) or list. */
   hammerReader() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     const reader = new IndexReader(p.sab, lock, { cacheEntries: 0 });
     const rand = rng(p.seed!);
     const n = p.entries!;
@@ -96,7 +96,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Writer: publish continuously (entry sizes vary per commit), plus a checked write lock. */
   hammerWriter() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     const writer = new IndexWriter(p.sab, lock);
     const rand = rng(p.seed!);
     const n = p.entries!;
@@ -127,7 +127,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Reader that never pauses: hold ~holdUs, release, immediately again, until stopped. */
   spinReader() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     let ops = 0;
     signalReady();
     while (Atomics.load(ctl, kCtlStop) === 0) {
@@ -142,7 +142,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Writer taking `count` write locks with a timeout each; reports how many it got. */
   countWriter() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     let acquired = 0;
     let maxWaitMs = 0;
     for (let i = 0; i < p.count!; i++) {
@@ -159,7 +159,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Take a read lock, signal, block until terminated. */
   holdRead() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     lock.readLock();
     signalReady();
     blockForever();
@@ -167,7 +167,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Take a read lock, signal, hold it until ctl[kCtlStop] != 0, then release and report. */
   holdReadUntilStop() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     lock.readLock();
     signalReady();
     // Pairs with the test's Atomics.notify(ctl, kCtlStop) after its store of 1: wait re-checks
@@ -180,7 +180,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Take the write lock, signal, block until terminated. */
   holdWrite() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     lock.writeLock();
     signalReady();
     blockForever();
@@ -188,7 +188,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Publish one index (blocks in writeLock while a reader holds its slot). */
   publishOnce() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     const writer = new IndexWriter(p.sab, lock);
     const entries = [];
     for (let i = 0; i < (p.entries ?? 3); i++) entries.push(makeEntry(i, 'published'));
@@ -200,7 +200,7 @@ const roles: Record<string, () => unknown> = {
 
   /** Look a name up from another thread (growth visibility). */
   lookupOnce() {
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     const reader = new IndexReader(p.sab, lock);
     const e = reader.lookup(`cluster-${String(p.count!).padStart(5, '0')}`);
     const all = reader.listSummary();
@@ -219,7 +219,7 @@ const roles: Record<string, () => unknown> = {
         out.push([c, (e as Error).name, (e as Error).message]);
       }
     };
-    const lock = RwLock.attach(p.sab);
+    const lock = RwLock.attach(p.sab, { threadId });
     run('readUnlockWithoutLock', () => lock.readUnlock());
     run('writeUnlockWithoutLock', () => lock.writeUnlock());
     run('recursiveReadLock', () => {
