@@ -307,6 +307,16 @@ describe('writes', () => {
   });
 
   it('DELETE removes, then 404; deletecollection by label; namespace delete takes its objects', async () => {
+    // dryRun=All answers as a delete would and deletes nothing, for one object and a collection.
+    const dry = await req(a, `${base}/w1?dryRun=All`, { method: 'DELETE' });
+    expect(dry.status).toBe(200);
+    expect(dry.json.metadata.name).toBe('w1');
+    expect((await req(a, `${base}/w1`)).status).toBe(200);
+    const listed = (await req(a, base)).json.items.length;
+    const dryAll = await req(a, `${base}?dryRun=All`, { method: 'DELETE' });
+    expect(dryAll.json.items.length).toBe(listed);
+    expect((await req(a, base)).json.items.length).toBe(listed);
+
     const d = await req(a, `${base}/w1`, { method: 'DELETE' });
     expect(d.status).toBe(200);
     expect(d.json.metadata.name).toBe('w1');

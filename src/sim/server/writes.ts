@@ -169,11 +169,12 @@ export async function patch(c: Call): Promise<void> {
 }
 
 export function deleteOne(c: Call): void {
-  const { rt, store, coll, route, res } = c;
+  const { rt, store, coll, route, query, res } = c;
   const def = route.def;
   const e = coll.byKey.get(entryKey(def, route.namespace, route.name));
   if (!e) throw notFound(def, route.name);
-  removeEntry(store, coll, e);
+  // dryRun=All answers what would be deleted and deletes nothing, as the API server does.
+  if (!isDryRun(query)) removeEntry(store, coll, e);
   send(rt, res, 200, e.json);
 }
 
@@ -197,6 +198,6 @@ export function deleteCollection(c: Call): void {
   const def = route.def;
   const entries = store.select(coll, route.namespace, parseLabelSelector(query.get('labelSelector')), parseFieldSelector(query.get('fieldSelector'), def.fields));
   const removed = [...entries];
-  for (const e of removed) removeEntry(store, coll, e);
+  if (!isDryRun(query)) for (const e of removed) removeEntry(store, coll, e);
   send(rt, res, 200, `{"kind":"${def.kind}List","apiVersion":"${def.groupVersion}","metadata":{"resourceVersion":"${store.rv}"},"items":[${removed.map((e) => e.json).join(',')}]}`);
 }
