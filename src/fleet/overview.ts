@@ -6,23 +6,24 @@
 import type { UpstreamClientCache } from '../http/client-cache.js';
 import { countOverview } from '../http/routes/resources.js';
 import type { IndexEntry } from '../index/types.js';
+import { roleMayRead } from '../http/view-role.js';
 import { kAcceptJson, kAcceptMetadata, scatter, type ClusterFetch } from './scatter.js';
 import type { ClusterOverview, FleetAccess, OverviewResult, OverviewTotals, QueryLimits } from './types.js';
 
 type Lists = Parameters<typeof countOverview> extends [unknown, ...infer L] ? L : never;
 
-/** Nodes and pods need their status; namespaces and services are only counted. */
-async function fetchOverviewLists(fetch: ClusterFetch): Promise<Lists> {
+/** Nodes and pods need their status; namespaces and services are only counted. Nodes only when `nodes`. */
+async function fetchOverviewLists(fetch: ClusterFetch, nodes: boolean): Promise<Lists> {
   return (await Promise.all([
-    fetch.getJson('/api/v1/nodes', kAcceptJson),
+    nodes ? fetch.getJson('/api/v1/nodes', kAcceptJson) : null,
     fetch.getJson('/api/v1/pods', kAcceptJson),
     fetch.getJson('/api/v1/namespaces', kAcceptMetadata),
     fetch.getJson('/api/v1/services', kAcceptMetadata),
   ])) as Lists;
 }
 
-function emptyTotals(): OverviewTotals {
-  return { clusters: 0, answered: 0, totalNodes: 0, readyNodes: 0, totalPods: 0, runningPods: 0, totalNamespaces: 0, totalServices: 0 };
+function emptyTotals(nodes: boolean): OverviewTotals {
+  return { clusters: 0, answered: 0, totalNodes: nodes ? 0 : null, readyNodes: nodes ? 0 : null, totalPods: 0, runningPods: 0, totalNamespaces: 0, totalServices: 0 };
 }
 
 export async function runOverview(
@@ -33,10 +34,11 @@ export async function runOverview(
 ): Promise<OverviewResult> {
   const t0 = performance.now();
   // Counted on the thread that parsed the lists: only the numbers travel back.
+  const nodes = roleMayRead(access.role, '', 'nodes');
   const { outcomes, partial } = await scatter(entries, access, cache, limits, async (fetch) =>
-    countOverview(fetch.entry, ...(await fetchOverviewLists(fetch))),
+    countOverview(fetch.entry, ...(await fetchOverviewLists(fetch, nodes))),
   );
-  const totals = emptyTotals();
+  const totals = emptyTotals(nodes);
   const clusters: ClusterOverview[] = outcomes.map((o) => {
     totals.clusters++;
     const base = { cluster: o.entry.name, state: o.entry.state, version: o.entry.version, prometheusEnabled: o.entry.prometheusUrl !== '' };
@@ -45,8 +47,8 @@ export async function runOverview(
     }
     const v = o.value;
     totals.answered++;
-    totals.totalNodes += v.totalNodes;
-    totals.readyNodes += v.readyNodes;
+    if (totals.totalNodes !== null) totals.totalNodes += v.totalNodes ?? 0;
+    if (totals.readyNodes !== null) totals.readyNodes += v.readyNodes ?? 0;
     totals.totalPods += v.totalPods;
     totals.runningPods += v.runningPods;
     totals.totalNamespaces += v.totalNamespaces;

@@ -6,9 +6,10 @@
 import { HttpError } from '../http/errors.js';
 import { resourceKind } from '../http/resources.js';
 import type { Role } from '../http/deps.js';
+import { viewMayRead } from '../http/view-role.js';
 import type { SearchQuery } from './types.js';
 
-/** The kinds Kite's search covers, in its order. `secrets` only for admins. */
+/** The kinds Kite's search covers, in its order. `secrets` and `nodes` only for admins. */
 export const kSearchKinds: readonly string[] = Object.freeze([
   'pods',
   'deployments',
@@ -25,8 +26,13 @@ export const kSearchKinds: readonly string[] = Object.freeze([
   'persistentvolumeclaims',
 ]);
 
-/** Kinds only admins may search. */
-export const kAdminOnlyKinds: ReadonlySet<string> = new Set(['secrets']);
+/** Kinds only admins may search: those Kubernetes' view role does not grant (view-role.ts). */
+export const kAdminOnlyKinds: ReadonlySet<string> = new Set(
+  kSearchKinds.filter((k) => {
+    const rk = resourceKind(k);
+    return !rk || !viewMayRead(rk.group, rk.plural);
+  }),
+);
 
 export const kDefaultLimit = 50;
 export const kMaxLimit = 1000;

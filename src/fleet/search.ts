@@ -9,6 +9,7 @@
  */
 import type { UpstreamClientCache } from '../http/client-cache.js';
 import { resourceKind, resourcePath } from '../http/resources.js';
+import { roleMayRead } from '../http/view-role.js';
 import type { IndexEntry } from '../index/types.js';
 import { kSearchKinds } from './query.js';
 import { kAcceptMetadata, scatter, type ClusterFetch } from './scatter.js';
@@ -87,7 +88,14 @@ export async function runSearch(
   limits: QueryLimits,
 ): Promise<SearchResult> {
   const t0 = performance.now();
-  const { outcomes, partial } = await scatter(entries, access, cache, limits, (fetch) => searchCluster(fetch, query));
+  // The HTTP worker refused kinds beyond the caller's role already; the thread that reaches the
+  // clusters holds to the same rule rather than trust the message.
+  const readable = query.kinds.filter((k) => {
+    const rk = resourceKind(k);
+    return rk !== undefined && roleMayRead(access.role, rk.group, rk.plural);
+  });
+  const asked = { ...query, kinds: readable };
+  const { outcomes, partial } = await scatter(entries, access, cache, limits, (fetch) => searchCluster(fetch, asked));
   const items: SearchItem[] = [];
   let total = 0;
   for (const o of outcomes) {

@@ -73,8 +73,9 @@ export interface OverviewTotals {
   clusters: number;
   /** Clusters whose counts are included below. */
   answered: number;
-  totalNodes: number;
-  readyNodes: number;
+  /** null when the caller may not read nodes (viewers). */
+  totalNodes: number | null;
+  readyNodes: number | null;
   totalPods: number;
   runningPods: number;
   totalNamespaces: number;

@@ -5,8 +5,9 @@
  * Streamed both ways: the request body is piped up and the response piped down, nothing is
  * buffered, so watches and log follows work. The caller's Authorization and cookies are never
  * forwarded; the cluster's own credentials are added (bearer token header, or the client
- * certificate held by the cached agent). Viewers may only read (GET, HEAD, OPTIONS) and may not
- * impersonate.
+ * certificate held by the cached agent). Viewers get what Kubernetes' `view` role grants
+ * (view-role.ts) and may not impersonate; paths that could be read two ways are refused for
+ * everyone (k8s-request.ts).
  *
  * proxyToCluster works on plain node:http objects: the worker's /k8s fast path
  * (k8s-fast-path.ts) calls it without entering Express; the Express route below (reached for
@@ -22,12 +23,14 @@ import type { UpstreamClientCache } from './client-cache.js';
 import type { ClusterDirectory } from './deps.js';
 import { HttpError, sendRawError } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
+import { k8sAccess } from './k8s-request.js';
 import { namedCluster } from './select.js';
 import { kHopByHop, responseHeaders, startUpstream } from './upstream.js';
+import { describeAccess, viewAllows } from './view-role.js';
 
 export const kPassthroughRoute = '/k8s/:cluster/*';
 
-const kReadVerbs = new Set(['GET', 'HEAD', 'OPTIONS']);
+const kReadMethods = new Set(['GET', 'HEAD']);
 
 export interface PassthroughDeps {
   directory: ClusterDirectory;
@@ -76,6 +79,21 @@ function hasBody(h: IncomingHttpHeaders): boolean {
 }
 
 /**
+ * 400 for a path that could be read two ways (any caller); 403 when a viewer asks for more than
+ * Kubernetes' `view` role grants. Shared by the passthrough and the upgrade tunnel.
+ */
+export function refuseBeyondRole(caller: Caller, method: string, path: string): void {
+  const access = k8sAccess(method, path);
+  if (caller.record.role === 'admin') return;
+  if (!kReadMethods.has(method)) {
+    throw new HttpError(403, `token "${caller.record.name}" is a viewer: ${method} through /k8s is not allowed`);
+  }
+  if (!viewAllows(access)) {
+    throw new HttpError(403, `token "${caller.record.name}" is a viewer: ${describeAccess(access)} is not granted by Kubernetes' view role`);
+  }
+}
+
+/**
  * Checks the caller's rights on cluster `name`, then streams `req` to the cluster's API server
  * at `path` (the rest of the URL after /k8s/NAME, with its query, starting with '/') and the
  * answer back. Throws HttpError before any I/O (403, 404, 503); errors after that (502, 504) are
@@ -84,9 +102,7 @@ function hasBody(h: IncomingHttpHeaders): boolean {
 export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: ServerResponse, caller: Caller, name: string, path: string): void {
   const isAdmin = caller.record.role === 'admin';
   const method = req.method ?? 'GET';
-  if (!isAdmin && !kReadVerbs.has(method)) {
-    throw new HttpError(403, `token "${caller.record.name}" is a viewer: ${method} through /k8s is not allowed`);
-  }
+  refuseBeyondRole(caller, method, path);
   if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
   const entry = namedCluster(d.directory, caller, name);
   const client = d.cache.acquire(entry);

@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { authenticate, canSee, type Caller } from './auth.js';
 import { errorBody, HttpError, mapError } from './errors.js';
 import { kK8sPrefix, splitK8sUrl, type K8sFastPathDeps } from './k8s-fast-path.js';
-import { kPassthroughRoute, upstreamRequestHeaders } from './passthrough.js';
+import { kPassthroughRoute, refuseBeyondRole, upstreamRequestHeaders } from './passthrough.js';
 import { namedCluster } from './select.js';
 import { addClusterHeaders, responseHeaders, UpstreamTimeout, upstreamFailure } from './upstream.js';
 
@@ -170,6 +170,7 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       if (caller.record.role !== 'admin') {
         throw new HttpError(403, `token "${caller.record.name}" is a viewer: connection upgrades (exec, attach, port-forward) through /k8s are not allowed`);
       }
+      refuseBeyondRole(caller, req.method ?? 'GET', path);
       if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
       const client = d.cache.acquire(namedCluster(d.directory, caller, name));
       let released = false;

@@ -13,6 +13,7 @@ import type { HttpMetrics } from '../metrics.js';
 import { kAllNamespaces, kPassThroughQuery, resourceKind, resourcePath } from '../resources.js';
 import { selectCluster } from '../select.js';
 import { callUpstream, getJson, readBody, upstreamErrorMessage } from '../upstream.js';
+import { roleMayRead } from '../view-role.js';
 
 export interface ResourceRouteDeps {
   directory: ClusterDirectory;
@@ -25,8 +26,9 @@ export interface ResourceRouteDeps {
 export interface Overview {
   cluster: string;
   version: string;
-  totalNodes: number;
-  readyNodes: number;
+  /** null when the caller may not read nodes (viewers: Kubernetes' view role has no nodes). */
+  totalNodes: number | null;
+  readyNodes: number | null;
   totalPods: number;
   runningPods: number;
   totalNamespaces: number;
@@ -46,18 +48,18 @@ interface PodLike {
 
 export function countOverview(
   entry: IndexHead,
-  nodes: List<NodeLike>,
+  nodes: List<NodeLike> | null,
   pods: List<PodLike>,
   namespaces: List<unknown>,
   services: List<unknown>,
 ): Overview {
-  const nodeItems = nodes.items ?? [];
+  const nodeItems = nodes?.items ?? [];
   const podItems = pods.items ?? [];
   return {
     cluster: entry.name,
     version: entry.version,
-    totalNodes: nodeItems.length,
-    readyNodes: nodeItems.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
+    totalNodes: nodes === null ? null : nodeItems.length,
+    readyNodes: nodes === null ? null : nodeItems.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
     totalPods: podItems.length,
     runningPods: podItems.filter((p) => p.status?.phase === 'Running').length,
     totalNamespaces: (namespaces.items ?? []).length,
@@ -83,12 +85,13 @@ function callerStatus(upstream: number): number {
 
 export function registerResourceRoutes(app: Express, d: ResourceRouteDeps): void {
   app.get('/api/v1/overview', async (req, res) => {
-    const entry = selectCluster(req, d.directory, callerOf(res));
+    const caller = callerOf(res);
+    const entry = selectCluster(req, d.directory, caller);
     const get = <T>(path: string) => getJson<T>(d.cache, d.cache.acquire(entry), path, d.timeoutMs, d.metrics);
     let lists;
     try {
       lists = await Promise.all([
-        get<List<NodeLike>>('/api/v1/nodes'),
+        roleMayRead(caller.record.role, '', 'nodes') ? get<List<NodeLike>>('/api/v1/nodes') : null,
         get<List<PodLike>>('/api/v1/pods'),
         get<List<unknown>>('/api/v1/namespaces'),
         get<List<unknown>>('/api/v1/services'),
@@ -104,12 +107,16 @@ export function registerResourceRoutes(app: Express, d: ResourceRouteDeps): void
     const resource = String(req.params.resource);
     const kind = resourceKind(resource);
     if (!kind) throw new HttpError(404, `unknown resource "${resource}"`);
+    const caller = callerOf(res);
+    if (!roleMayRead(caller.record.role, kind.group, kind.plural)) {
+      throw new HttpError(403, `token "${caller.record.name}" is a viewer: ${resource} are not granted by Kubernetes' view role`);
+    }
     let ns = namespace === undefined || namespace === kAllNamespaces ? '' : namespace;
     if (!kind.namespaced) ns = '';
     if (name !== undefined && kind.namespaced && ns === '') {
       throw new HttpError(400, `${resource} are namespaced: use /api/v1/${resource}/NAMESPACE/${name}`);
     }
-    const entry = selectCluster(req, d.directory, callerOf(res));
+    const entry = selectCluster(req, d.directory, caller);
     const path = resourcePath(kind, ns, name) + (name === undefined ? passThroughQuery(req) : '');
     const client = d.cache.acquire(entry);
     const { req: up, response } = callUpstream(
