@@ -4,6 +4,7 @@ export { redact, shorten, hideOnInspect } from './redact.js';
 export {
   parseKubeconfig,
   splitContexts,
+  fileReferences,
   checkAuthPlugins,
   validateClusterKubeconfig,
   resolveCurrentContext,

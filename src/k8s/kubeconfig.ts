@@ -6,13 +6,15 @@
  *
  * Field names and precedence follow kubectl / client-go: `*-data` beats the file reference,
  * `token` beats `tokenFile`, an empty `current-context` with exactly one context means that one.
- * File references are kept as paths (made absolute against `baseDir` when given); they are read
- * by `normaliseClientConfig` at sync time.
+ * File references are read once when the operator's own kubeconfig is imported (splitContexts
+ * with `baseDir`) and stored inline; kubeconfigs sent over the API may not carry any
+ * (fileReferences). normaliseClientConfig still reads those of rows stored before, safely.
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { inspect } from 'node:util';
 import { loadYaml } from '@kubernetes/client-node';
 import { K8sConfigError } from './errors.js';
+import { readRefFile } from './read-ref.js';
 
 type Raw = Record<string, unknown>;
 
@@ -97,6 +99,25 @@ function yamlReason(err: unknown): string {
   return 'cannot be parsed';
 }
 
+/**
+ * Most YAML nodes a kubeconfig may expand to, counting every alias use as a copy. A real
+ * kubeconfig has hundreds; a "billion laughs" document has few bytes and explodes only when
+ * something walks or serialises it (JSON.stringify in splitContexts would), so it is refused here.
+ */
+export const kMaxYamlNodes = 100_000;
+
+/** Throws once walking `doc` with aliases expanded would visit more than kMaxYamlNodes nodes. */
+function refuseAliasBomb(doc: unknown): void {
+  let budget = kMaxYamlNodes;
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (--budget < 0) throw new K8sConfigError(`kubeconfig expands to more than ${kMaxYamlNodes} YAML nodes (too many aliases)`);
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (isObj(v)) for (const k in v) stack.push(v[k]);
+  }
+}
+
 function load(text: string): Loaded {
   if (typeof text !== 'string') throw new K8sConfigError('kubeconfig must be a string');
   if (text.trim() === '') throw new K8sConfigError('kubeconfig is empty');
@@ -107,6 +128,7 @@ function load(text: string): Loaded {
     throw new K8sConfigError(`kubeconfig is not valid YAML: ${yamlReason(err)}`);
   }
   if (!isObj(doc)) throw new K8sConfigError('kubeconfig must be a YAML mapping (apiVersion, kind: Config, clusters, users, contexts)');
+  refuseAliasBomb(doc);
   if (doc.kind !== undefined && doc.kind !== 'Config') {
     throw new K8sConfigError(`kubeconfig: kind must be Config, not ${JSON.stringify(String(doc.kind)).slice(0, 60)}`);
   }
@@ -323,22 +345,54 @@ export interface SplitContext {
   error?: string;
 }
 
-const kPathFields: Array<[section: 'cluster' | 'user', key: string]> = [
-  ['cluster', 'certificate-authority'],
-  ['user', 'client-certificate'],
-  ['user', 'client-key'],
-  ['user', 'tokenFile'],
+/** Fields that name a file on the host, and the inline field that carries the same data. */
+export const kPathFields: Array<[section: 'cluster' | 'user', key: string, inline: string]> = [
+  ['cluster', 'certificate-authority', 'certificate-authority-data'],
+  ['user', 'client-certificate', 'client-certificate-data'],
+  ['user', 'client-key', 'client-key-data'],
+  ['user', 'tokenFile', 'token'],
 ];
 
-function absolutise(entry: Raw, section: 'cluster' | 'user', baseDir: string | undefined): Raw {
+/**
+ * Every file reference in a kubeconfig, as `clusters[0].cluster.certificate-authority`. A
+ * kubeconfig sent over the API must have none: fleetgate would read those files on its own host
+ * (its encryption key, /dev/zero, a FIFO) and send them to a server of the sender's choosing.
+ */
+export function fileReferences(text: string): string[] {
+  const { raw } = load(text);
+  const out: string[] = [];
+  for (const [list, name] of [[raw.clusters, 'clusters'], [raw.users, 'users']] as const) {
+    const section = name === 'clusters' ? 'cluster' : 'user';
+    list.forEach((e, i) => {
+      const inner = e[section];
+      if (!isObj(inner)) return;
+      for (const [s, key] of kPathFields) {
+        if (s === section && inner[key] !== undefined && inner[key] !== null && inner[key] !== '') out.push(`${name}[${i}].${section}.${key}`);
+      }
+    });
+  }
+  return out;
+}
+
+/**
+ * A copy of a cluster or user entry with its file references replaced by the data they name
+ * (read now, through readRefFile: regular files only, capped), relative paths resolved against
+ * `baseDir`. A data field already present wins over the file, as in kubectl, and the file is not
+ * read. Throws K8sConfigError naming the field when a file cannot be read.
+ */
+function inlineRefs(entry: Raw, section: 'cluster' | 'user', baseDir: string): Raw {
   const copy: Raw = structuredClone(entry);
-  if (!baseDir) return copy;
   const inner = copy[section];
   if (!isObj(inner)) return copy;
-  for (const [s, key] of kPathFields) {
+  for (const [s, key, inline] of kPathFields) {
     if (s !== section) continue;
     const v = inner[key];
-    if (typeof v === 'string' && v !== '' && !isAbsolute(v)) inner[key] = resolvePath(baseDir, v);
+    delete inner[key];
+    if (typeof v !== 'string' || v === '') continue;
+    const have = inner[inline];
+    if (typeof have === 'string' && have !== '') continue;
+    const text = readRefFile(isAbsolute(v) ? v : resolvePath(baseDir, v), `${section} "${String(entry.name)}" ${key}`);
+    inner[inline] = key === 'tokenFile' ? text.trim() : Buffer.from(text, 'utf8').toString('base64');
   }
   return copy;
 }
@@ -346,9 +400,11 @@ function absolutise(entry: Raw, section: 'cluster' | 'user', baseDir: string | u
 /**
  * Splits a kubeconfig into one self-contained kubeconfig per context (its cluster, its user, the
  * context, current-context set to it), in file order. Entries are copied verbatim, so exec and
- * auth-provider settings survive (and are refused later); relative file references are made
- * absolute against `baseDir` (the source file's folder) when given and are otherwise kept as
- * written. A context whose cluster or user is missing gets `error` instead of a kubeconfig.
+ * auth-provider settings survive (and are refused later). With `baseDir` (the kubeconfig came
+ * from a file in that folder: the operator's, at first start) file references are read once, now,
+ * and stored inline; without it they are kept as written (the admin API refuses them first, see
+ * fileReferences). A context whose cluster or user is missing, or whose file cannot be read, gets
+ * `error` instead of a kubeconfig.
  * Throws K8sConfigError when the file as a whole is malformed.
  */
 export function splitContexts(text: string, opts: { baseDir?: string } = {}): SplitContext[] {
@@ -363,11 +419,21 @@ export function splitContexts(text: string, opts: { baseDir?: string } = {}): Sp
     }
     const ci = parsed.clusters.findIndex((c) => c.name === ctx.cluster);
     const ui = ctx.user === '' ? -1 : parsed.users.findIndex((u) => u.name === ctx.user);
+    const entry = (e: Raw, section: 'cluster' | 'user') => (opts.baseDir ? inlineRefs(e, section, opts.baseDir) : structuredClone(e));
+    let clusters: Raw[];
+    let users: Raw[];
+    try {
+      clusters = [entry(raw.clusters[ci]!, 'cluster')];
+      users = ui >= 0 ? [entry(raw.users[ui]!, 'user')] : [];
+    } catch (err) {
+      if (!(err instanceof K8sConfigError)) throw err;
+      return { name: ctx.name, kubeconfig: '', isCurrent, error: err.message };
+    }
     const doc = {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [absolutise(raw.clusters[ci]!, 'cluster', opts.baseDir)],
-      users: ui >= 0 ? [absolutise(raw.users[ui]!, 'user', opts.baseDir)] : [],
+      clusters,
+      users,
       contexts: [structuredClone(raw.contexts[i]!)],
       'current-context': ctx.name,
       preferences: {},

@@ -3,26 +3,19 @@
  * references read now (the sync worker calls this on every rebuild, so rotated files are picked
  * up). Nothing is ever executed: exec and auth-provider users are refused.
  */
-import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { ClientConfig } from '../index/types.js';
 import { K8sConfigError } from './errors.js';
 import { runExecPlugin } from './exec-plugin.js';
 import { checkAuthPlugins, parseKubeconfig, resolveCurrentContext } from './kubeconfig.js';
+import { readRefFile } from './read-ref.js';
 import { hideOnInspect } from './redact.js';
 
 /** Fields of ClientConfig masked by util.inspect / console.log. */
 const kSecretFields = ['token', 'keyData', 'certData'] as const;
 
-function readRef(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new K8sConfigError(`${what} file ${path} cannot be read (${code})`);
-  }
-}
+const readRef = (path: string, what: string): string => readRefFile(path, what);
 
 /** Trims and ends with one newline, CRLF → LF: the same certificate always compares equal. */
 function normalisePem(pem: string): string {

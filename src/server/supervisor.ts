@@ -122,6 +122,7 @@ export class Supervisor {
     } else {
       const imported = await firstStartImport(this.store, { kubeconfigPath: o.kubeconfig, env: this.env, home: homedir(), allowExec: o.allowExec });
       if (imported.imported > 0) this.io.log(`fleetgate: imported ${imported.imported} cluster(s) from ${imported.source}`);
+      for (const s of imported.skipped ?? []) this.io.log(`fleetgate: skipped context "${s.context}" of ${imported.source}: ${s.reason}`);
     }
     const admin = await this.store.tokens.ensureAdminToken(this.env.FLEETGATE_ADMIN_TOKEN || undefined);
     this.adminToken = admin.token ?? this.env.FLEETGATE_ADMIN_TOKEN;

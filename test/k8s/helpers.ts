@@ -1,10 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const fixtureDir = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 export const fixture = (name: string): string => readFileSync(join(fixtureDir, name), 'utf8');
 export const b64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** A folder holding rel/ca.crt (the fixture CA), the file threeContexts() names relatively. */
+export function refDir(into = mkdtempSync(join(tmpdir(), 'fleetgate-refs-'))): string {
+  mkdirSync(join(into, 'rel'), { recursive: true });
+  copyFileSync(join(fixtureDir, 'ca.crt'), join(into, 'rel', 'ca.crt'));
+  return into;
+}
 
 /** A secret-looking token that must never show up in messages. */
 export const kToken = 'tok-SUPERSECRET-abcdefghijklmnopqrstuvwxyz0123456789';

@@ -11,7 +11,7 @@ import {
   splitContexts,
   validateClusterKubeconfig,
 } from '../../src/k8s/index.js';
-import { kToken, kubeconfig, threeContexts, toYaml } from './helpers.js';
+import { fixture, kToken, kubeconfig, refDir, threeContexts, toYaml } from './helpers.js';
 import { thrown } from '../helpers/thrown.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fg-kc-'));
@@ -151,8 +151,8 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
 });
 
 describe('splitContexts', () => {
-  it('returns one self-contained kubeconfig per context, current marked, paths made absolute', () => {
-    const parts = splitContexts(threeContexts(), { baseDir: '/etc/kube' });
+  it('returns one self-contained kubeconfig per context, current marked, referenced files stored inline', () => {
+    const parts = splitContexts(threeContexts(), { baseDir: refDir() });
     expect(parts.map((p) => [p.name, p.isCurrent])).toEqual([
       ['alpha', false],
       ['beta', true],
@@ -166,7 +166,8 @@ describe('splitContexts', () => {
       expect(p.users).toHaveLength(1);
     }
     const beta = parseKubeconfig(parts[1]!.kubeconfig);
-    expect(beta.clusters[0]!.caFile).toBe('/etc/kube/rel/ca.crt');
+    expect(beta.clusters[0]!.caFile).toBe('');
+    expect(Buffer.from(beta.clusters[0]!.caData, 'base64').toString()).toBe(fixture('ca.crt'));
     expect(beta.contexts[0]!.namespace).toBe('ns');
     expect(beta.users[0]!.token).toBe(kToken + 'B');
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { kSchemaVersion, openStore } from '../../src/store/index.js';
-import { kToken, kubeconfig, threeContexts } from '../k8s/helpers.js';
+import { kToken, kubeconfig, refDir, threeContexts } from '../k8s/helpers.js';
 import { open, storeError, tempDir } from './helpers.js';
 
 
@@ -151,13 +151,14 @@ describe('the default cluster', () => {
 describe('importKubeconfig', () => {
   it('one row per context, each with a one-context kubeconfig; current context becomes default', () => {
     const s = open();
-    const rows = s.clusters.importKubeconfig(threeContexts(), { baseDir: '/etc/kube' });
+    const rows = s.clusters.importKubeconfig(threeContexts(), { baseDir: refDir() });
     expect(rows.map((r) => [r.name, r.isDefault])).toEqual([
       ['alpha', false],
       ['beta', true],
       ['gamma', false],
     ]);
-    expect(rows[1]!.config).toContain('/etc/kube/rel/ca.crt');
+    expect(rows[1]!.config).toContain('certificate-authority-data');
+    expect(rows[1]!.config).not.toContain('rel/ca.crt');
     expect(rows[1]!.config).toContain(kToken + 'B');
     expect(rows[1]!.config).not.toContain(kToken + 'A');
   });

@@ -1,19 +1,19 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StoreError, firstStartImport } from '../../src/store/index.js';
-import { kubeconfig, threeContexts, toYaml } from '../k8s/helpers.js';
+import { kubeconfig, refDir, threeContexts, toYaml } from '../k8s/helpers.js';
 import { open, tempDir } from './helpers.js';
 
 function kubeDir(text: string): { dir: string; file: string } {
-  const dir = tempDir();
+  const dir = refDir(tempDir());
   const file = join(dir, 'config');
   writeFileSync(file, text);
   return { dir, file };
 }
 
 describe('firstStartImport', () => {
-  it('--kubeconfig with 3 contexts: one row each, current context default, relative paths resolved', async () => {
+  it('--kubeconfig with 3 contexts: one row each, current context default, relative paths read and stored inline', async () => {
     const s = open();
     const { dir, file } = kubeDir(threeContexts());
     const r = await firstStartImport(s, { kubeconfigPath: file, env: {}, home: '/nonexistent' });
@@ -23,7 +23,7 @@ describe('firstStartImport', () => {
       ['beta', true],
       ['gamma', false],
     ]);
-    expect(s.clusters.getByName('beta')!.config).toContain(join(dir, 'rel/ca.crt'));
+    expect(s.clusters.getByName('beta')!.config).toContain(Buffer.from(readFileSync(join(dir, 'rel/ca.crt'))).toString('base64'));
   });
 
   it('does nothing when the table is not empty', async () => {

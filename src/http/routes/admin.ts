@@ -12,6 +12,8 @@ import type { Express, Request } from 'express';
 import type { ClusterState, IndexSummary } from '../../index/types.js';
 import { requireAdmin, type TokenVerifier } from '../auth.js';
 import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, TokenRecord } from '../deps.js';
+import { K8sConfigError } from '../../k8s/errors.js';
+import { fileReferences } from '../../k8s/kubeconfig.js';
 import { HttpError } from '../errors.js';
 import { headByName } from '../select.js';
 import { listSummaries } from './clusters.js';
@@ -99,6 +101,28 @@ export function clusterFields(b: Record<string, unknown>): Partial<ClusterInput>
   return out;
 }
 
+/**
+ * 400 for a kubeconfig that names files: sent over the API it must carry its data inline, or
+ * fleetgate would read files on its own host (its encryption key, a FIFO, /dev/zero) at sync
+ * time and send them to whatever server the kubeconfig names.
+ */
+export function refuseFileReferences(text: string | undefined): void {
+  if (typeof text !== 'string' || text.trim() === '') return;
+  let refs: string[];
+  try {
+    refs = fileReferences(text);
+  } catch (err) {
+    if (err instanceof K8sConfigError) throw new HttpError(400, err.message);
+    throw err;
+  }
+  if (refs.length > 0) {
+    throw new HttpError(
+      400,
+      `kubeconfig: ${refs.join(', ')} ${refs.length === 1 ? 'names a file' : 'name files'} on the fleetgate host; send the data inline (certificate-authority-data, client-certificate-data, client-key-data, token)`,
+    );
+  }
+}
+
 function parseId(raw: string): number {
   if (!/^[1-9]\d{0,15}$/.test(raw)) throw new HttpError(400, `invalid cluster id "${raw}"`);
   return Number(raw);
@@ -158,6 +182,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     const fields = clusterFields(objectBody(req));
     if (fields.name === undefined) throw new HttpError(400, 'name is required');
     if (!fields.inCluster && !fields.config) throw new HttpError(400, 'config (a kubeconfig) is required unless inCluster is true');
+    refuseFileReferences(fields.config);
     if (await d.store.clusters.getByName(fields.name)) throw new HttpError(409, `cluster "${fields.name}" already exists`);
     const row = await d.store.clusters.create(fields as ClusterInput, { allowExec: d.allowExec });
     const { status, note } = await settle(201);
@@ -167,6 +192,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
   app.put('/api/v1/admin/clusters/:id', admin, async (req, res) => {
     const id = parseId(req.params.id as string);
     const patch = clusterFields(objectBody(req));
+    refuseFileReferences(patch.config);
     const before = await d.store.clusters.get(id);
     if (!before) throw new HttpError(404, `cluster ${id} not found`);
     if (patch.name !== undefined && patch.name !== before.name && (await d.store.clusters.getByName(patch.name))) {
@@ -195,6 +221,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
       text = (req.body as { config: string }).config;
     } else throw new HttpError(400, 'send a kubeconfig as the body (Content-Type: application/yaml) or JSON {"config": "..."}');
     if (text.trim() === '') throw new HttpError(400, 'empty kubeconfig');
+    refuseFileReferences(text);
     const result = await d.store.clusters.importKubeconfig(text, { allowExec: d.allowExec });
     const { rows, skipped } = importedRows(result);
     const { status, note } = await settle(201);
