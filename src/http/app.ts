@@ -92,11 +92,13 @@ export function createApp(deps: AppDeps): FleetgateApp {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const notReady = deps.notReadyReason ?? (() => (ready() ? undefined : 'not ready: the first cluster sync has not committed yet'));
   app.get('/readyz', (_req, res) => {
-    const degraded = ready() ? deps.degraded?.() : undefined;
-    if (degraded) res.json({ status: 'degraded', message: degraded });
-    else if (ready()) res.json({ status: 'ready' });
-    else res.status(503).json({ error: 'not ready: the first cluster sync has not committed yet' });
+    const reason = notReady();
+    const degraded = reason === undefined ? deps.degraded?.() : undefined;
+    if (reason !== undefined) res.status(503).json({ error: reason });
+    else if (degraded) res.json({ status: 'degraded', message: degraded });
+    else res.json({ status: 'ready' });
   });
   app.get('/metrics', async (_req, res) => {
     const text = await metricsText();

@@ -128,6 +128,8 @@ export interface AppDeps {
   metricsText?: () => Promise<string>;
   /** GET /readyz. Default: directory.isReady(). */
   readyz?: () => boolean;
+  /** GET /readyz with a reason: the text to answer 503 with, undefined when ready. Takes precedence over readyz. */
+  notReadyReason?: () => string | undefined;
   /**
    * Why a ready replica serves in a degraded way, e.g. "degraded: database unreachable since …"
    * (reads keep coming from the index; writes answer 503). /readyz stays 200 and says so.

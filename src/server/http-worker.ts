@@ -15,6 +15,7 @@ import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
 import { requestSync, waitSyncServed } from '../shm/sync-signal.js';
 import { openBackend } from '../store/index.js';
+import { notReadyReason } from './readiness.js';
 import type { HttpWorkerData, MainToWorker, WorkerToMain } from './messages.js';
 import { Drainer } from './drain.js';
 import { holdLockForTest } from './test-hold.js';
@@ -70,6 +71,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
     requestSync: () => void requestSync(data.sab),
     metricsText,
+    notReadyReason: () => notReadyReason(data.sab, data.syncIntervalMs),
     degraded: () => (dbDownSince ? `degraded: database unreachable since ${new Date(dbDownSince).toISOString()}` : undefined),
     mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }, { path: '/api/v1/admin/lock', handler: lockStreamRouter(data.sab) }],
     options: {

@@ -48,6 +48,8 @@ export interface HttpWorkerData {
   testHooks: boolean;
   /** IndexReaderOptions.cacheEntries of the worker's reader (serve --read-cache). */
   readCache: number;
+  /** The sync interval: /readyz turns 503 after three of them without a commit. */
+  syncIntervalMs: number;
 }
 
 /** workerData of the sync worker. */

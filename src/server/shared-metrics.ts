@@ -38,6 +38,8 @@ export function renderSharedMetrics(sab: SharedArrayBuffer): string {
   line(out, 'fleetgate_probes_total', 'Cluster /version probes.', 'counter', [['', sync.probes]]);
   line(out, 'fleetgate_probe_failures_total', 'Probes that failed or timed out.', 'counter', [['', sync.probeFailures]]);
   line(out, 'fleetgate_clusters', 'Clusters by state at the last commit.', 'gauge', STATES.map((s) => [`{state="${s}"}`, sync.clustersByState[s]]));
+  line(out, 'fleetgate_sync_last_commit_timestamp_seconds', 'Unix time of the latest index commit (0 = none yet).', 'gauge', [['', sync.lastCommitAt / 1e3]]);
+  line(out, 'fleetgate_sync_worker_up', '1 while the sync worker runs, 0 while it is being restarted.', 'gauge', [['', sync.syncDownSince === 0 ? 1 : 0]]);
 
   const name = 'fleetgate_commit_hold_microseconds';
   out.push(`# HELP ${name} Write-lock hold time of each index commit.`, `# TYPE ${name} histogram`);

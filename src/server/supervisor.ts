@@ -9,7 +9,8 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createSharedRegion, kMaxThreads } from '../shm/layout.js';
+import { createSharedRegion, kMaxThreads, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { SyncStats } from '../sync/stats.js';
 import { recoverThread } from '../lock/index.js';
 import { openBackend, firstStartImport, type StoreBackend } from '../store/index.js';
 import { workerEntry } from '../util/paths.js';
@@ -217,6 +218,10 @@ export class Supervisor {
     return this.sim?.sim;
   }
 
+  private syncStats(): SyncStats {
+    return new SyncStats(this.sab, kSyncStatsOffset, kSyncStatsBytes);
+  }
+
   private newSlot(role: Role, index: number): Slot {
     return { role, index, worker: undefined, failures: 0, readyAt: 0, restartTimer: undefined, everReady: false, children: new Set() };
   }
@@ -255,6 +260,7 @@ export class Supervisor {
       fleetQueue: o.fleetQueue,
       testHooks: this.hooks.testHooks === true,
       readCache: o.readCache,
+      syncIntervalMs: o.syncIntervalMs,
     };
   }
 
@@ -270,6 +276,7 @@ export class Supervisor {
       switch (msg.type) {
         case 'ready':
           ready = true;
+          if (slot.role === 'sync') this.syncStats().setSyncDownSince(0);
           slot.everReady = true;
           slot.readyAt = Date.now();
           if (msg.port && !this.port) this.port = msg.port;
@@ -326,6 +333,8 @@ export class Supervisor {
         this.fail(new Error(`${slot.role} worker ${slot.index} failed to start ${slot.failures} times in a row; giving up`));
         return;
       }
+      // /readyz answers 503 on every worker until the new sync worker is up (readiness.ts).
+      if (slot.role === 'sync') this.syncStats().setSyncDownSince(Date.now());
       const delay = restartDelayMs(slot.failures);
       this.io.warn(`fleetgate: ${slot.role} worker ${slot.index} exited (code ${code}); restarting in ${delay} ms`);
       slot.restartTimer = setTimeout(() => {

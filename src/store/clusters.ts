@@ -298,6 +298,24 @@ export class ClusterRepo {
     return this.read('listing clusters', () => this.sel.all().map((r) => this.toRow(r)));
   }
 
+  /**
+   * All clusters for the sync worker, ordered by name: a row whose kubeconfig cannot be
+   * decrypted (wrong key, tampered or corrupt value) comes back with `config` '' and the reason
+   * in `configError` instead of failing the whole list, so one bad row costs only its cluster.
+   */
+  listForSync(): Array<ClusterRow & { configError?: string }> {
+    return this.read('listing clusters', () =>
+      this.sel.all().map((r) => {
+        try {
+          return this.toRow(r);
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          return { ...this.toRow({ ...r, config: null }), configError: err.message };
+        }
+      }),
+    );
+  }
+
   get(id: number): ClusterRow | undefined {
     return this.read('reading a cluster', () => {
       const r = this.selId.get(id);

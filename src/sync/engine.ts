@@ -19,12 +19,18 @@
  * sync request (an admin write waiting for read-your-writes) is served in one pass's time.
  */
 import { createHash } from 'node:crypto';
+import { IndexCapacityError } from '../index/buffers.js';
+import { kStrCount, measureEntry } from '../index/encoding.js';
 import type { ClientConfig, ClusterState, IndexEntry, IndexEntryInput } from '../index/types.js';
 import type { ClusterRow } from '../store/index.js';
 import type { Phase, SyncStats } from './stats.js';
 
-/** The fields of a clusters-table row (kubeconfig decrypted) that a sync reads. */
-export type SyncRow = Omit<ClusterRow, 'createdAt' | 'updatedAt'>;
+/**
+ * The fields of a clusters-table row (kubeconfig decrypted) that a sync reads. `configError`:
+ * why the stored kubeconfig could not be read (it failed to decrypt); the cluster then commits in
+ * the error state with that reason and the others are unaffected.
+ */
+export type SyncRow = Omit<ClusterRow, 'createdAt' | 'updatedAt'> & { configError?: string };
 
 export type ProbeResult = { ok: true; gitVersion: string } | { ok: false; error: string };
 
@@ -84,7 +90,7 @@ interface ClusterRecord {
 /** Fingerprint of the row fields a client config and its hash are built from. */
 function rowPrint(row: SyncRow): string {
   return createHash('sha1')
-    .update(`${row.inCluster ? 1 : 0}\0${row.enabled ? 1 : 0}\0${row.prometheusUrl}\0`)
+    .update(`${row.inCluster ? 1 : 0}\0${row.enabled ? 1 : 0}\0${row.prometheusUrl}\0${row.configError ?? ''}\0`)
     .update(row.config)
     .digest('base64');
 }
@@ -246,6 +252,7 @@ export class SyncEngine {
     let configHash = prev?.entry.configHash ?? '';
     if (!prev || prev.rowPrint !== print || resync) {
       try {
+        if (row.configError) throw new Error(row.configError);
         client = this.deps.buildClient(row);
         buildError = '';
       } catch (err) {
@@ -327,7 +334,7 @@ export class SyncEngine {
     const entries = [...this.records.values()].map((r) => r.entry);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const t0 = performance.now();
-    const result = this.deps.publish(entries);
+    const result = this.publishFitting(entries);
     this.lastEncodeMs = performance.now() - t0;
     this.lastCommitAt = this.now();
     if (this.deps.stats) {
@@ -338,6 +345,39 @@ export class SyncEngine {
     this.lastCommitted = entries;
     this.maybeIdle();
     return result;
+  }
+
+  /**
+   * Publishes `entries`; when the index cannot hold them all, the largest entry still carrying a
+   * client config is committed without it, in the error state with the reason, and the rest are
+   * tried again. One oversized cluster therefore costs only itself, never the whole commit.
+   */
+  private publishFitting(entries: IndexEntryInput[]): { generation: number; holdNs: number } {
+    for (;;) {
+      try {
+        return this.deps.publish(entries);
+      } catch (err) {
+        if (!(err instanceof IndexCapacityError)) throw err;
+        const lens = new Int32Array(kStrCount);
+        let worst = -1;
+        let worstBytes = 0;
+        entries.forEach((e, i) => {
+          if (e.client.server === '' && e.client.caData === '' && e.client.certData === '') return;
+          const bytes = measureEntry(e, lens, 0);
+          if (bytes > worstBytes) [worst, worstBytes] = [i, bytes];
+        });
+        if (worst < 0) throw err;
+        const e = entries[worst]!;
+        const error = `the cluster index has no room for this cluster's entry (${worstBytes} bytes): ${err.message}`;
+        entries[worst] = { ...e, state: 'error', error, errorAt: this.now(), client: emptyClient };
+        const rec = this.records.get(e.id);
+        if (rec) {
+          rec.entry = entries[worst]!;
+          rec.buildError = error;
+        }
+        this.deps.log?.(`sync: cluster "${e.name}": ${error}`);
+      }
+    }
   }
 
   /** Batch probe results: commit at most every probeCommitMs, and never more often than encoding allows. */

@@ -2,7 +2,8 @@
  * Sync statistics in shared memory: what the sync worker reports for /metrics.
  *
  * Owner: the sync worker is the only writer (one writer, so plain Atomics.store/add suffice and
- * no lock is needed); any thread may read for /metrics. The block lives at the sync-stats offset
+ * no lock is needed), except kSyncDownSince, which only the supervisor writes (it sees the sync
+ * worker exit and restart); any thread may read for /metrics and /readyz. The block lives at the sync-stats offset
  * that src/shm/layout.ts reserves; this module owns its inner layout.
  *
  * Layout (BigInt64 words, offsets in words from the block start; all counters start at 0):
@@ -21,6 +22,8 @@
  * | kState+s        | clusters in state s (s = STATES index) at the last commit | count | ≥ 0     |
  * | kLastSyncAt     | wall clock of the latest completed sync               | ms    | 0 = never    |
  * | kContentCommits | commits whose entries differ from the previous commit's (the rest are no-op commits) | count | ≥ 0, ≤ kCommits |
+ * | kLastCommitAt   | wall clock of the latest index commit                 | ms    | 0 = never    |
+ * | kSyncDownSince  | wall clock the sync worker exited, while it restarts (supervisor) | ms | 0 = running |
  */
 import type { ClusterState } from '../index/types.js';
 
@@ -42,8 +45,10 @@ const kHoldBucket = kHoldTotal + 1;
 const kState = kHoldBucket + HOLD_BUCKETS_US.length + 1;
 const kLastSyncAt = kState + STATES.length;
 const kContentCommits = kLastSyncAt + 1;
+const kLastCommitAt = kContentCommits + 1;
+const kSyncDownSince = kLastCommitAt + 1;
 /** Words used; the block reserved by the layout must hold at least this many 8-byte words. */
-export const kSyncStatsWords = kContentCommits + 1;
+export const kSyncStatsWords = kSyncDownSince + 1;
 export const kSyncStatsBytes = kSyncStatsWords * 8;
 
 export interface SyncStatsSnapshot {
@@ -61,6 +66,9 @@ export interface SyncStatsSnapshot {
   holdBuckets: number[];
   clustersByState: Record<ClusterState, number>;
   lastSyncAt: number;
+  lastCommitAt: number;
+  /** 0 while the sync worker runs; when it exited, while the supervisor restarts it. */
+  syncDownSince: number;
 }
 
 export class SyncStats {
@@ -91,6 +99,7 @@ export class SyncStats {
   recordCommit(holdNs: number, states: Record<ClusterState, number>, changed = true): void {
     this.add(kCommits, 1);
     if (changed) this.add(kContentCommits, 1);
+    Atomics.store(this.w, kLastCommitAt, BigInt(Date.now()));
     this.add(kHoldTotal, holdNs);
     if (BigInt(Math.round(holdNs)) > Atomics.load(this.w, kHoldMax)) Atomics.store(this.w, kHoldMax, BigInt(Math.round(holdNs)));
     const us = holdNs / 1000;
@@ -103,6 +112,11 @@ export class SyncStats {
   recordSync(): void {
     this.add(kSyncs, 1);
     Atomics.store(this.w, kLastSyncAt, BigInt(Date.now()));
+  }
+
+  /** Supervisor only: the sync worker exited at `at` (ms) and is being restarted; 0 once it runs again. */
+  setSyncDownSince(at: number): void {
+    Atomics.store(this.w, kSyncDownSince, BigInt(at));
   }
 
   read(): SyncStatsSnapshot {
@@ -122,6 +136,8 @@ export class SyncStats {
       holdBuckets: Array.from({ length: HOLD_BUCKETS_US.length + 1 }, (_, i) => n(kHoldBucket + i)),
       clustersByState: per(STATES, kState),
       lastSyncAt: n(kLastSyncAt),
+      lastCommitAt: n(kLastCommitAt),
+      syncDownSince: n(kSyncDownSince),
     };
   }
 }

@@ -40,7 +40,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
 
   const engine = new SyncEngine(
     {
-      listRows: () => store.clusters.list(),
+      listRows: () => store.clusters.listForSync(),
       publish: (entries) => writer.publish(entries),
       initialSnapshot: () => writer.snapshot(),
       buildClient: (row) =>
@@ -48,6 +48,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
       hashConfig: configHash,
       probe: (client, timeoutMs) => probeVersion(client, { timeoutMs }),
       stats,
+      log: (line) => post({ type: 'log', line }),
     },
     {
       probeConcurrency: data.probeConcurrency,

@@ -1,0 +1,26 @@
+/**
+ * /readyz for fleetgate's own threads: ready once the first sync committed, and as long as the
+ * index keeps being committed. The sync worker commits at least once per sync interval (the
+ * periodic resync), so no commit for three intervals, or a sync worker that exited and is being
+ * restarted, means the index is going stale: the server still answers, but a load balancer
+ * should prefer a replica that is keeping up.
+ */
+import { headInt32, kReadyWord, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { SyncStats } from '../sync/stats.js';
+
+/** Missed resyncs before the server calls itself not ready. */
+export const kStaleIntervals = 3;
+
+/** Why this server is not ready, or undefined when it is. */
+export function notReadyReason(sab: SharedArrayBuffer, syncIntervalMs: number, now = Date.now()): string | undefined {
+  if (Atomics.load(headInt32(sab), kReadyWord) === 0) return 'not ready: the first cluster sync has not committed yet';
+  const s = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes).read();
+  if (s.syncDownSince !== 0) {
+    return `not ready: the sync worker exited ${Math.round((now - s.syncDownSince) / 1000)} s ago and is restarting; the cluster index is not being updated`;
+  }
+  const age = now - s.lastCommitAt;
+  if (s.lastCommitAt !== 0 && age > kStaleIntervals * syncIntervalMs) {
+    return `not ready: no cluster sync has committed for ${Math.round(age / 1000)} s (more than ${kStaleIntervals} sync intervals of ${Math.round(syncIntervalMs / 1000)} s)`;
+  }
+  return undefined;
+}
