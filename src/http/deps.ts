@@ -26,6 +26,8 @@ export interface ClusterDirectory {
   lookupDefaultHead?(): IndexHead | undefined;
   /** Every entry, sorted by name. */
   list(): IndexEntry[];
+  /** Optional: how many entries, without decoding them (the unknown-cluster 404). */
+  entryCount?(): number;
   /**
    * Optional: every entry without its client config (cheaper; no secrets), sorted by name. Used
    * where a route needs no credentials (the cluster lists, the client cache sweep).

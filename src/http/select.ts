@@ -55,7 +55,9 @@ export function namedCluster(directory: ClusterDirectory, caller: Caller, name: 
 export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
   const entry = headByName(directory, name);
   if (!entry) {
-    if (directory.list().length === 0) throw new HttpError(404, kNoClustersMessage);
+    // Only to choose the message: never decode entries (and their credentials) for a miss.
+    const none = directory.entryCount ? directory.entryCount() === 0 : (directory.listSummary?.() ?? directory.list()).length === 0;
+    if (none) throw new HttpError(404, kNoClustersMessage);
     throw new HttpError(404, `cluster "${name}" not found`);
   }
   if (!canSee(caller, entry.name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);

@@ -210,6 +210,11 @@ export class IndexReader {
     return this.copyOut(() => (this.listLocked(out, true), out));
   }
 
+  /** Entries in the live index, without decoding any (a 404 costs no more than a hit). */
+  entryCount(): number {
+    return this.copyOut(() => (this.activeLocked() ? this.count : 0));
+  }
+
   /** Every entry's summary (no client config, no secrets), sorted by name. */
   listSummary(): IndexSummary[] {
     const out: IndexSummary[] = [];
