@@ -2,8 +2,9 @@
  * client-go credential (exec) plugins, run only when the operator allows them (--allow-exec):
  * such a kubeconfig runs a command on the fleetgate host, so by default it is refused.
  *
- * The plugin gets KUBERNETES_EXEC_INFO (a non-interactive ExecCredential request) and the
- * kubeconfig's env on top of fleetgate's own, runs with a hard timeout and no stdin, and must
+ * The plugin gets what kubectl would need and nothing of fleetgate's own environment (which holds
+ * FLEETGATE_ENCRYPTION_KEY and FLEETGATE_ADMIN_TOKEN): PATH and HOME, the kubeconfig's env, and
+ * KUBERNETES_EXEC_INFO (a non-interactive ExecCredential request). It runs with a hard timeout and no stdin, and must
  * print an ExecCredential whose status carries a token or a client certificate and key. The sync
  * worker re-runs it on every resync, which renews short-lived tokens. Its output is a secret: no
  * error text ever quotes it; stderr is only summarised after redaction.
@@ -22,12 +23,22 @@ export interface ExecCredentials {
 /** How long a plugin may run before it is killed and the cluster goes to the error state. */
 export const kExecTimeoutMs = 10_000;
 
-export function runExecPlugin(user: KubeUser, opts: { timeoutMs?: number } = {}): ExecCredentials {
-  const who = `user "${user.name}" exec plugin`;
+/** The variables of fleetgate's environment a plugin inherits. */
+export const kExecInheritedEnv: readonly string[] = ['PATH', 'HOME'];
+
+/** A plugin's whole environment: kExecInheritedEnv from `base`, the kubeconfig's env, KUBERNETES_EXEC_INFO. */
+export function execPluginEnv(user: KubeUser, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const apiVersion = user.execApiVersion || 'client.authentication.k8s.io/v1';
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of kExecInheritedEnv) if (base[k] !== undefined) env[k] = base[k];
   for (const v of user.execEnv) env[v.name] = v.value;
   env.KUBERNETES_EXEC_INFO = JSON.stringify({ apiVersion, kind: 'ExecCredential', spec: { interactive: false } });
+  return env;
+}
+
+export function runExecPlugin(user: KubeUser, opts: { timeoutMs?: number } = {}): ExecCredentials {
+  const who = `user "${user.name}" exec plugin`;
+  const env = execPluginEnv(user);
   let stdout: string;
   try {
     stdout = execFileSync(user.execCommand, user.execArgs, {
