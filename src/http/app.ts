@@ -16,6 +16,8 @@
  *   GET  /api/v1/overview, /api/v1/:resource[/:ns[/:name]]  B  cluster by header, query, cookie, default
  *   ALL  /k8s/:cluster/*                                    B  streamed passthrough; viewers read only
  *   upgrades under /k8s/:cluster/ (exec, attach, port-forward) A  the 'upgrade' event: handle.upgrade
+ * Watches, log follows and upgraded sessions are held in a StreamRegistry (streams.ts): capped
+ * per token and cut when their token is revoked.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
@@ -29,6 +31,7 @@ import { passthrough } from './passthrough.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { listSummaries, registerClusterRoutes, SummarySnapshot } from './routes/clusters.js';
 import { registerResourceRoutes } from './routes/resources.js';
+import { kDefaultMaxStreamsPerToken, StreamRegistry } from './streams.js';
 import { k8sUpgrades, takesUpgrade, type UpgradeListener } from './upgrade.js';
 
 export interface FleetgateApp {
@@ -80,7 +83,8 @@ export function createApp(deps: AppDeps): FleetgateApp {
   // /k8s/NAME/... skips Express (k8s-fast-path.ts); everything else, and /k8s spellings the fast
   // path does not take, goes through the routes below. Wrapping app.handle (what the app function
   // calls) rather than adding a middleware keeps `handle.app` the one listener for every caller.
-  const k8sDeps = { directory, cache, metrics, timeoutMs, verifier, log };
+  const streams = new StreamRegistry(deps.store.tokens, { maxPerToken: o.maxStreamsPerToken ?? kDefaultMaxStreamsPerToken });
+  const k8sDeps = { directory, cache, metrics, timeoutMs, verifier, log, streams };
   const fastK8s = k8sFastPath(k8sDeps);
   const upgrades = k8sUpgrades(k8sDeps, (req, res) => app(req, res));
   const viaExpress = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
@@ -111,7 +115,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     next();
   });
   app.use('/k8s', auth);
-  app.use('/k8s/:cluster', passthrough({ directory, cache, metrics, timeoutMs }));
+  app.use('/k8s/:cluster', passthrough({ directory, cache, metrics, timeoutMs, streams }));
   app.use('/api', auth);
   app.use(
     '/api',
@@ -127,6 +131,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     requestSync: deps.requestSync ?? (() => void deps.syncBarrier(0)),
     syncWaitMs: o.syncWaitMs ?? kDefaults.syncWaitMs,
     verifier,
+    streams,
     allowExec: o.allowExec ?? false,
   });
   for (const m of deps.mounts ?? []) {
@@ -153,6 +158,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     upgrade: upgrades.listener,
     shouldUpgrade: takesUpgrade,
     close: () => {
+      streams.closeAll();
       upgrades.closeAll();
       return cache.close();
     },

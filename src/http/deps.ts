@@ -110,6 +110,8 @@ export interface AppOptions {
    * workers read the index under the read lock on every request (see src/server/http-worker.ts).
    */
   snapshotSummaries?: boolean;
+  /** Watches, log follows and exec sessions one token may hold open on this worker. Default 100. */
+  maxStreamsPerToken?: number;
   /** Identifies this worker in logs. */
   workerId?: number;
   /** Log sink; default console.error. Never receives secrets. */

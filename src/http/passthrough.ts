@@ -24,6 +24,7 @@ import type { ClusterDirectory } from './deps.js';
 import { HttpError, sendRawError } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { k8sAccess } from './k8s-request.js';
+import type { StreamRegistry } from './streams.js';
 import { namedCluster } from './select.js';
 import { kHopByHop, responseHeaders, startUpstream } from './upstream.js';
 import { describeAccess, viewAllows } from './view-role.js';
@@ -37,6 +38,8 @@ export interface PassthroughDeps {
   cache: UpstreamClientCache;
   metrics: HttpMetrics;
   timeoutMs: number;
+  /** Open watches, follows and sessions by token: capped, and cut when the token is revoked. */
+  streams?: StreamRegistry;
 }
 
 /** Request headers to send upstream. */
@@ -105,10 +108,17 @@ export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: Se
   refuseBeyondRole(caller, method, path);
   if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
   const entry = namedCluster(d.directory, caller, name);
-  const client = d.cache.acquire(entry);
   const streaming = isStream(path);
+  let up: ClientRequest | undefined;
+  if (streaming && d.streams) {
+    const done = d.streams.open(caller, () => {
+      res.destroy();
+      up?.destroy();
+    });
+    res.once('close', done);
+  }
+  const client = d.cache.acquire(entry);
   const piped = hasBody(req.headers);
-  let up: ClientRequest;
   try {
     up = startUpstream(
       d.cache,
@@ -118,7 +128,7 @@ export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: Se
       d.metrics,
       (err, upRes) => {
         if (err) {
-          if (piped) req.unpipe(up);
+          if (piped) req.unpipe(up!);
           sendRawError(res, err.status, err.message, err.headers, true);
           return;
         }
@@ -136,16 +146,17 @@ export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: Se
   }
 
   // Caller gone: abandon the upstream exchange too.
+  const upstream = up;
   res.on('close', () => {
-    if (!res.writableFinished) up.destroy();
+    if (!res.writableFinished) upstream.destroy();
   });
   if (piped) {
-    req.on('error', () => up.destroy());
-    req.pipe(up);
+    req.on('error', () => upstream.destroy());
+    req.pipe(upstream);
   } else {
     // No body to stream: end the upstream request now rather than when the (empty) caller
     // stream ends a tick later. The server dumps the caller stream when the response finishes.
-    up.end();
+    upstream.end();
   }
 }
 

@@ -172,7 +172,17 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       }
       refuseBeyondRole(caller, req.method ?? 'GET', path);
       if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
-      const client = d.cache.acquire(namedCluster(d.directory, caller, name));
+      const entry = namedCluster(d.directory, caller, name);
+      let up: ClientRequest | undefined;
+      if (d.streams) {
+        // An exec session is a stream like a watch: capped per token, cut when it is revoked.
+        const done = d.streams.open(caller, () => {
+          socket.destroy();
+          up?.destroy();
+        });
+        socket.once('close', done);
+      }
+      const client = d.cache.acquire(entry);
       let released = false;
       const release = () => {
         if (released) return;
@@ -183,7 +193,6 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       // Hop-by-hop, so dropped above; this hop must ask for the same upgrade.
       headers.connection = 'Upgrade';
       headers.upgrade = req.headers.upgrade;
-      let up: ClientRequest;
       try {
         up = client.request({
           protocol: client.protocol,

@@ -33,6 +33,7 @@ export interface ServeOptions {
   fleetQueue: number;
   /** Decoded index entries each HTTP worker keeps per generation (IndexReaderOptions.cacheEntries). */
   readCache: number;
+  maxStreamsPerToken: number;
 }
 
 export class ConfigError extends Error {
@@ -83,6 +84,12 @@ const settings: Record<keyof ServeOptions, Setting> = {
     type: 'int',
     help: 'decoded index entries each HTTP worker keeps per generation (default 256; 0 = off, so every read decodes, as --lock none always does)',
   },
+  maxStreamsPerToken: {
+    flag: 'max-streams-per-token',
+    env: 'FLEETGATE_MAX_STREAMS_PER_TOKEN',
+    type: 'int',
+    help: 'open watches, log follows and exec sessions per token and HTTP worker; one more is 429 (default 100)',
+  },
 };
 
 export function defaultServeOptions(): ServeOptions {
@@ -108,6 +115,7 @@ export function defaultServeOptions(): ServeOptions {
     fleetThreads: 1,
     fleetQueue: 64,
     readCache: 256,
+    maxStreamsPerToken: 100,
   };
 }
 
@@ -193,6 +201,7 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (o.workers < 1) throw new ConfigError('--workers must be at least 1');
   if (o.probeConcurrency < 1) throw new ConfigError('--probe-concurrency must be at least 1');
   if (o.fleetThreads < 1) throw new ConfigError('--fleet-threads must be at least 1');
+  if (o.maxStreamsPerToken < 1) throw new ConfigError('--max-streams-per-token must be at least 1');
   return o;
 }
 

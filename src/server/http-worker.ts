@@ -77,6 +77,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     options: {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,
+      maxStreamsPerToken: data.maxStreamsPerToken,
       workerId: data.workerIndex,
       // Every GET /api/v1/clusters reads the shared index under the read lock, in every lock
       // mode: the modes are then compared like for like, and the load suite's proof covers the

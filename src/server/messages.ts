@@ -50,6 +50,7 @@ export interface HttpWorkerData {
   readCache: number;
   /** The sync interval: /readyz turns 503 after three of them without a commit. */
   syncIntervalMs: number;
+  maxStreamsPerToken: number;
 }
 
 /** workerData of the sync worker. */

@@ -261,6 +261,7 @@ export class Supervisor {
       testHooks: this.hooks.testHooks === true,
       readCache: o.readCache,
       syncIntervalMs: o.syncIntervalMs,
+      maxStreamsPerToken: o.maxStreamsPerToken,
     };
   }
 

@@ -16,6 +16,7 @@ import { K8sConfigError } from '../../k8s/errors.js';
 import { fileReferences } from '../../k8s/kubeconfig.js';
 import { HttpError } from '../errors.js';
 import { headByName } from '../select.js';
+import type { StreamRegistry } from '../streams.js';
 import { listSummaries } from './clusters.js';
 
 /** A cluster as admin responses show it: the row without its config, plus its index state. */
@@ -56,6 +57,8 @@ export interface AdminRouteDeps {
   syncWaitMs: number;
   verifier: TokenVerifier;
   allowExec: boolean;
+  /** Open streams by token: a deleted token's are cut at once on this worker. */
+  streams?: StreamRegistry;
 }
 
 function objectBody(req: Request): Record<string, unknown> {
@@ -259,6 +262,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     if (!record) throw new HttpError(404, `token ${raw} not found`);
     await d.store.tokens.delete(record.id);
     d.verifier.forget(record.id);
+    d.streams?.revoke(record.id);
     res.json({ id: record.id, name: record.name, deleted: true });
   });
 }
