@@ -115,7 +115,8 @@ export function refuseFileReferences(text: string | undefined): void {
   try {
     refs = fileReferences(text);
   } catch (err) {
-    if (err instanceof K8sConfigError) throw new HttpError(400, err.message);
+    // Not a kubeconfig this parser reads: the store's own validation answers it.
+    if (err instanceof K8sConfigError) return;
     throw err;
   }
   if (refs.length > 0) {
