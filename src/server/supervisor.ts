@@ -22,11 +22,14 @@ import { loadServingCert, type ServingCert } from './tls.js';
 export interface SupervisorIO {
   log(line: string): void;
   warn(line: string): void;
+  /** Is `log` a terminal? A generated admin token is printed only there (not into log files). */
+  isTTY?: boolean;
 }
 
 const consoleIO: SupervisorIO = {
   log: (l) => console.log(l),
   warn: (l) => console.error(l),
+  isTTY: process.stdout.isTTY === true,
 };
 
 type Role = 'http' | 'sync';
@@ -127,8 +130,10 @@ export class Supervisor {
     }
     const admin = await this.store.tokens.ensureAdminToken(this.env.FLEETGATE_ADMIN_TOKEN || undefined);
     this.adminToken = admin.token ?? this.env.FLEETGATE_ADMIN_TOKEN;
+    if (admin.retired) this.io.log('fleetgate: FLEETGATE_ADMIN_TOKEN is no longer set: the token it registered is retired');
     if (admin.created && admin.token) {
-      this.io.log(`fleetgate: generated admin token (shown once; also in ${dataDir}/admin.token, mode 0600):\n  ${admin.token}`);
+      if (this.io.isTTY) this.io.log(`fleetgate: generated admin token (shown once; also in ${dataDir}/admin.token, mode 0600):\n  ${admin.token}`);
+      else this.io.log(`fleetgate: generated an admin token; it is in ${dataDir}/admin.token (mode 0600), not printed because stdout is not a terminal`);
     }
     if ((await this.store.clusters.count()) === 0) {
       this.io.log(

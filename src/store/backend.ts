@@ -25,7 +25,8 @@ export interface TokenRepoApi {
   list(): MaybePromise<TokenRecord[]>;
   delete(id: number): MaybePromise<void>;
   verify(secret: unknown): MaybePromise<TokenRecord | undefined>;
-  ensureAdminToken(envToken?: string): MaybePromise<{ token?: string; created: boolean }>;
+  /** `retired`: FLEETGATE_ADMIN_TOKEN is no longer set and the token it registered was removed. */
+  ensureAdminToken(envToken?: string): MaybePromise<{ token?: string; created: boolean; retired?: boolean }>;
 }
 
 export interface StoreBackend {

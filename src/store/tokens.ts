@@ -32,6 +32,8 @@ export interface TokenInput {
 export const kTokenPrefix = 'fg_';
 export const kAdminTokenFile = 'admin.token';
 export const kMaxSecretLength = 512;
+/** Shortest FLEETGATE_ADMIN_TOKEN accepted: guessing it must be as hopeless as a generated one. */
+export const kMinEnvSecretLength = 32;
 const kClusterNameRe = /^[A-Za-z0-9._-]{1,100}$/;
 
 interface DbToken {
@@ -80,6 +82,9 @@ export function checkTokenInput(input: TokenInput): string[] | null {
 export function checkEnvToken(envToken: string): void {
   if (envToken.length > kMaxSecretLength || /\s/.test(envToken)) {
     throw new StoreError('invalid', 'FLEETGATE_ADMIN_TOKEN must be at most 512 characters without whitespace');
+  }
+  if (envToken.length < kMinEnvSecretLength) {
+    throw new StoreError('invalid', `FLEETGATE_ADMIN_TOKEN must be at least ${kMinEnvSecretLength} characters (e.g. openssl rand -hex 32)`);
   }
 }
 
@@ -160,7 +165,7 @@ export class TokenRepo {
    * no admin token exists, one is generated, written to DATA/admin.token (mode 0600) and
    * returned so the caller prints it once.
    */
-  ensureAdminToken(envToken?: string): { token?: string; created: boolean } {
+  ensureAdminToken(envToken?: string): { token?: string; created: boolean; retired?: boolean } {
     if (envToken !== undefined && envToken !== '') {
       checkEnvToken(envToken);
       return this.run(
@@ -178,6 +183,9 @@ export class TokenRepo {
         true,
       );
     }
+    // The variable is gone: the token it set stops working (an operator who unsets a leaked
+    // token expects exactly that), and a generated one takes over if no admin is left.
+    const retired = this.run('retiring the FLEETGATE_ADMIN_TOKEN token', () => this.db.prepare("DELETE FROM tokens WHERE source = 'env'").run().changes > 0);
     const token = newTokenSecret();
     const created = this.run(
       'creating the admin token',
@@ -192,7 +200,9 @@ export class TokenRepo {
       },
       true,
     );
-    return created ? { token, created: true } : { created: false };
+    const out: { token?: string; created: boolean; retired?: boolean } = created ? { token, created: true } : { created: false };
+    if (retired) out.retired = true;
+    return out;
   }
 }
 

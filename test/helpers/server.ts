@@ -3,6 +3,7 @@
  * admin token, port 0 (the server prints the port it got), and helpers to call it and stop it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export interface ServerHandle {
 export async function startServer(args: string[], opts: { env?: Record<string, string>; dataDir?: string; timeoutMs?: number } = {}): Promise<ServerHandle> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetgate-test-'));
   // Replicas sharing one database must share FLEETGATE_ADMIN_TOKEN (each start registers it).
-  const token = opts.env?.FLEETGATE_ADMIN_TOKEN ?? 'fg_test_admin_' + Math.random().toString(36).slice(2);
+  const token = opts.env?.FLEETGATE_ADMIN_TOKEN ?? 'fg_test_admin_' + randomBytes(24).toString('hex');
   const child = spawn(process.execPath, [join(packageRoot, 'bin/fleetgate.js'), 'serve', '--port', '0', '--tls-port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, FLEETGATE_ADMIN_TOKEN: token, KUBECONFIG: join(dataDir, 'no-kubeconfig'), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

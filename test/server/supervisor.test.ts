@@ -19,7 +19,7 @@ const kubectl = kubectlOrSkip('test/server/supervisor.test.ts');
 
 describe('supervisor', () => {
   const logs: string[] = [];
-  const token = 'fg_supervisor_test_token';
+  const token = 'fg_supervisor_test_token_0123456789abcdef';
   let sup: Supervisor;
   let dataDir: string;
   let base: string;

@@ -81,15 +81,32 @@ describe('ensureAdminToken', () => {
   it('FLEETGATE_ADMIN_TOKEN is registered (no file) and replaced when it changes', () => {
     const dataDir = tempDir();
     const s = open({ dataDir });
-    expect(s.tokens.ensureAdminToken('env-admin-token-1')).toEqual({ created: true });
-    expect(s.tokens.ensureAdminToken('env-admin-token-1')).toEqual({ created: false });
+    expect(s.tokens.ensureAdminToken('env-admin-token-1-0123456789abcdef-x')).toEqual({ created: true });
+    expect(s.tokens.ensureAdminToken('env-admin-token-1-0123456789abcdef-x')).toEqual({ created: false });
     expect(existsSync(join(dataDir, 'admin.token'))).toBe(false);
-    expect(s.tokens.verify('env-admin-token-1')).toMatchObject({ role: 'admin', clusters: null });
-    s.tokens.ensureAdminToken('env-admin-token-2');
-    expect(s.tokens.verify('env-admin-token-1')).toBeUndefined();
-    expect(s.tokens.verify('env-admin-token-2')).toMatchObject({ role: 'admin' });
+    expect(s.tokens.verify('env-admin-token-1-0123456789abcdef-x')).toMatchObject({ role: 'admin', clusters: null });
+    s.tokens.ensureAdminToken('env-admin-token-2-0123456789abcdef-x');
+    expect(s.tokens.verify('env-admin-token-1-0123456789abcdef-x')).toBeUndefined();
+    expect(s.tokens.verify('env-admin-token-2-0123456789abcdef-x')).toMatchObject({ role: 'admin' });
     expect(s.tokens.list()).toHaveLength(1);
     const e = storeError(() => s.tokens.ensureAdminToken('has space'));
     expect(e.message).not.toContain('has space');
+  });
+
+  it('a FLEETGATE_ADMIN_TOKEN shorter than 32 characters is refused; unsetting it retires its token', () => {
+    const dataDir = tempDir();
+    const s = open({ dataDir });
+    const short = 'x'.repeat(31);
+    const e = storeError(() => s.tokens.ensureAdminToken(short));
+    expect(e.message).toMatch(/at least 32 characters/);
+    expect(e.message).not.toContain(short);
+    expect(s.tokens.list()).toHaveLength(0);
+    const env = 'y'.repeat(32);
+    expect(s.tokens.ensureAdminToken(env)).toEqual({ created: true });
+    const after = s.tokens.ensureAdminToken(undefined);
+    expect(after).toMatchObject({ created: true, retired: true, token: expect.stringMatching(/^fg_/) });
+    expect(s.tokens.verify(env)).toBeUndefined();
+    expect(s.tokens.verify(after.token!)).toMatchObject({ role: 'admin' });
+    expect(s.tokens.ensureAdminToken(undefined)).toEqual({ created: false });
   });
 });

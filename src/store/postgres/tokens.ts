@@ -117,7 +117,7 @@ export class PgTokenRepo implements TokenRepoApi {
     return record;
   }
 
-  async ensureAdminToken(envToken?: string): Promise<{ token?: string; created: boolean }> {
+  async ensureAdminToken(envToken?: string): Promise<{ token?: string; created: boolean; retired?: boolean }> {
     if (envToken !== undefined && envToken !== '') {
       checkEnvToken(envToken);
       return this.write('registering FLEETGATE_ADMIN_TOKEN', async (c) => {
@@ -134,8 +134,11 @@ export class PgTokenRepo implements TokenRepoApi {
       });
     }
     const token = newTokenSecret();
+    let retired = false;
     const created = await this.write('creating the admin token', async (c) => {
       await c.query('LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE');
+      // The variable is gone: the token it set stops working (as the SQLite backend does).
+      retired = ((await c.query("DELETE FROM tokens WHERE source = 'env'")).rowCount ?? 0) > 0;
       const admins = await c.query("SELECT 1 FROM tokens WHERE role = 'admin'");
       if (admins.rowCount! > 0) return false;
       await this.insert(c, { name: 'admin (generated)', role: 'admin' }, token, 'generated');
@@ -143,6 +146,8 @@ export class PgTokenRepo implements TokenRepoApi {
       writeSecretFile(join(this.dataDir, kAdminTokenFile), token + '\n');
       return true;
     });
-    return created ? { token, created: true } : { created: false };
+    const out: { token?: string; created: boolean; retired?: boolean } = created ? { token, created: true } : { created: false };
+    if (retired) out.retired = true;
+    return out;
   }
 }
