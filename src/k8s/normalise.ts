@@ -7,8 +7,8 @@ import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { ClientConfig } from '../index/types.js';
 import { K8sConfigError } from './errors.js';
-import { runExecPlugin } from './exec-plugin.js';
-import { checkAuthPlugins, parseKubeconfig, resolveCurrentContext } from './kubeconfig.js';
+import { runExecPlugin, type ExecCredentials } from './exec-plugin.js';
+import { checkAuthPlugins, parseKubeconfig, resolveCurrentContext, type KubeUser } from './kubeconfig.js';
 import { readRefFile } from './read-ref.js';
 import { hideOnInspect } from './redact.js';
 
@@ -56,7 +56,10 @@ export function protectClientConfig(config: ClientConfig): ClientConfig {
  * ExecCredential supplies the token or client certificate (exec-plugin.ts); auth-provider users
  * are refused either way (client-go retired those plugins; use exec).
  */
-export function normaliseClientConfig(kubeconfigText: string, opts: { allowExec?: boolean } = {}): ClientConfig {
+export function normaliseClientConfig(
+  kubeconfigText: string,
+  opts: { allowExec?: boolean; execCredentials?: (user: KubeUser) => ExecCredentials } = {},
+): ClientConfig {
   const parsed = parseKubeconfig(kubeconfigText);
   const reason = checkAuthPlugins(parsed);
   const current = resolveCurrentContext(parsed);
@@ -87,7 +90,8 @@ export function normaliseClientConfig(kubeconfigText: string, opts: { allowExec?
     else if (user.tokenFile !== '') token = readRef(user.tokenFile, `${uw} tokenFile`).trim();
     if (runsExec) {
       // Only reached with allowExec: the plugin's credentials take the place of static ones.
-      const cred = runExecPlugin(user);
+      // The sync worker passes its ExecCredentialCache here, so no plugin ever blocks its thread.
+      const cred = (opts.execCredentials ?? runExecPlugin)(user);
       token = cred.token;
       if (cred.certData !== '') {
         certData = cred.certData;

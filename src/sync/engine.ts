@@ -78,6 +78,8 @@ interface ClusterRecord {
   rowPrint: string;
   /** Why the config could not be built ('' when it could). */
   buildError: string;
+  /** The build is waiting on something running in the background (an exec plugin): building, not error. */
+  pending: boolean;
   failures: number;
   /** Earliest time the next probe may start (backoff); 0 = now. */
   nextProbeAt: number;
@@ -235,6 +237,7 @@ export class SyncEngine {
         entry,
         rowPrint: '', // unknown: forces a rebuild, which keeps the generation if the hash matches
         buildError: '',
+        pending: false,
         failures: e.state === 'error' ? 1 : 0,
         nextProbeAt: 0,
         probingGeneration: 0,
@@ -250,14 +253,18 @@ export class SyncEngine {
     let client: ClientConfig = prev?.entry.client ?? emptyClient;
     let buildError = prev?.buildError ?? '';
     let configHash = prev?.entry.configHash ?? '';
-    if (!prev || prev.rowPrint !== print || resync) {
+    let pending = prev?.pending ?? false;
+    if (!prev || prev.rowPrint !== print || resync || prev.pending) {
       try {
         if (row.configError) throw new Error(row.configError);
         client = this.deps.buildClient(row);
         buildError = '';
+        pending = false;
       } catch (err) {
         client = emptyClient;
         buildError = err instanceof Error ? err.message : String(err);
+        // Duck-typed (k8s/exec-plugin.ts ExecPendingError): the engine knows no plugin types.
+        pending = (err as { pending?: unknown } | null)?.pending === true;
       }
       configHash = this.deps.hashConfig({ config: client, prometheusUrl: row.prometheusUrl, enabled: row.enabled });
     }
@@ -288,6 +295,7 @@ export class SyncEngine {
       },
       rowPrint: print,
       buildError,
+      pending,
       failures: sameConfig ? (prev?.failures ?? 0) : 0,
       nextProbeAt: sameConfig ? (prev?.nextProbeAt ?? 0) : 0,
       probingGeneration: prev?.probingGeneration ?? 0,
@@ -298,6 +306,7 @@ export class SyncEngine {
       record.entry.state = 'disabled';
       return record;
     }
+    if (buildError && pending) return record; // building; the plugin's end requests a pass
     if (buildError) {
       record.entry.state = 'error';
       record.entry.error = buildError;

@@ -13,7 +13,8 @@ import { parentPort, threadId } from 'node:worker_threads';
 import { RwLock } from '../lock/index.js';
 import { IndexWriter } from '../index/index.js';
 import { kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
-import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
+import { markSyncServed, requestSync, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
+import { ExecCredentialCache } from '../k8s/exec-plugin.js';
 import { openStore } from '../store/index.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
 import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messages.js';
@@ -37,6 +38,8 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
     return;
   }
   const store = openStore({ dataDir: data.dataDir, key: Buffer.from(data.key) });
+  // Exec plugins run in the background; when one ends, a pass picks its credential up.
+  const execCredentials = new ExecCredentialCache(() => void requestSync(data.sab), { refreshAfterMs: data.syncIntervalMs });
 
   const engine = new SyncEngine(
     {
@@ -44,7 +47,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
       publish: (entries) => writer.publish(entries),
       initialSnapshot: () => writer.snapshot(),
       buildClient: (row) =>
-        row.inCluster ? inClusterClientConfig() : normaliseClientConfig(row.config, { allowExec: data.allowExec }),
+        row.inCluster ? inClusterClientConfig() : normaliseClientConfig(row.config, { allowExec: data.allowExec, execCredentials: (u) => execCredentials.get(u) }),
       hashConfig: configHash,
       probe: (client, timeoutMs) => probeVersion(client, { timeoutMs }),
       stats,
