@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { inspect } from 'node:util';
 import { K8sConfigError } from '../k8s/errors.js';
 import { splitContexts, validateClusterKubeconfig } from '../k8s/kubeconfig.js';
-import { open, seal } from './crypto.js';
+import { openRow, sealRow } from './crypto.js';
 import { StoreError, isUniqueViolation, toStoreError } from './errors.js';
 
 export interface ClusterRow {
@@ -241,6 +241,7 @@ export class ClusterRepo {
   private readonly upd: Database.Statement<unknown[]>;
   private readonly del: Database.Statement<[number]>;
   private readonly cnt: Database.Statement<[], { n: number }>;
+  private readonly setConfig: Database.Statement<[Buffer, number]>;
 
   constructor(
     private readonly db: Database.Database,
@@ -260,16 +261,35 @@ export class ClusterRepo {
     );
     this.del = db.prepare('DELETE FROM clusters WHERE id = ?');
     this.cnt = db.prepare('SELECT count(*) AS n FROM clusters');
+    this.setConfig = db.prepare('UPDATE clusters SET config = ? WHERE id = ?');
+  }
+
+  /**
+   * Re-seals kubeconfigs written before values were bound to their row (crypto.ts version 1), so
+   * old databases keep working and gain the binding. One transaction; returns how many it re-sealed.
+   * Rows that do not open are left as they are (the sync reports them per cluster).
+   */
+  resealLegacy(): number {
+    return this.write('re-sealing kubeconfigs', '', () => {
+      let n = 0;
+      for (const r of this.db.prepare('SELECT id, name, config FROM clusters WHERE config IS NOT NULL AND substr(config, 1, 1) = ?').all(Buffer.from([1])) as Pick<DbRow, 'id' | 'name' | 'config'>[]) {
+        const opened = openRow(this.key(), 'cluster-config', r, r.config!);
+        if (!opened?.legacy) continue;
+        this.setConfig.run(sealRow(this.key(), 'cluster-config', r, opened.plaintext), r.id);
+        n++;
+      }
+      return n;
+    });
   }
 
   private toRow(r: DbRow): ClusterRow {
     let config = '';
     if (r.config !== null) {
-      const plain = open(this.key(), 'cluster-config', r.config);
-      if (plain === undefined) {
-        throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${r.name}": the encryption key does not match the key it was written with`);
+      const opened = openRow(this.key(), 'cluster-config', r, r.config);
+      if (opened === undefined) {
+        throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${r.name}": the encryption key does not match the key it was written with, or the value was altered or moved from another row`);
       }
-      config = plain;
+      config = opened.plaintext;
     }
     return protectRow({
       id: r.id,
@@ -341,9 +361,13 @@ export class ClusterRepo {
   private insertLocked(n: Normalised, now: number): number {
     if (this.selName.get(n.name)) throw this.conflict(n.name);
     if (n.isDefault) this.clearDefault.run(now, -1);
-    const sealed = n.inCluster ? null : seal(this.key(), 'cluster-config', n.config);
-    const info = this.ins.run(n.name, n.description, sealed, n.prometheusUrl, +n.inCluster, +n.isDefault, +n.enabled, now, now);
-    return Number(info.lastInsertRowid);
+    // The sealed value binds the row id, known only after the insert: a placeholder first, the
+    // sealed value in the same transaction.
+    const placeholder = n.inCluster ? null : Buffer.alloc(0);
+    const info = this.ins.run(n.name, n.description, placeholder, n.prometheusUrl, +n.inCluster, +n.isDefault, +n.enabled, now, now);
+    const id = Number(info.lastInsertRowid);
+    if (!n.inCluster) this.setConfig.run(sealRow(this.key(), 'cluster-config', { id, name: n.name }, n.config), id);
+    return id;
   }
 
   private write<T>(action: string, name: string, fn: () => T): T {
@@ -377,7 +401,8 @@ export class ClusterRepo {
       const other = this.selName.get(n.name);
       if (other && other.id !== id) throw this.conflict(n.name);
       if (n.isDefault) this.clearDefault.run(now, id);
-      const sealed = n.inCluster ? null : seal(this.key(), 'cluster-config', n.config);
+      // Re-sealed on every update: a rename changes the binding too.
+      const sealed = n.inCluster ? null : sealRow(this.key(), 'cluster-config', { id, name: n.name }, n.config);
       this.upd.run(n.name, n.description, sealed, n.prometheusUrl, +n.inCluster, +n.isDefault, +n.enabled, now, id);
     });
     return this.get(id)!;

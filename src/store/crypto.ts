@@ -9,7 +9,11 @@
  * | 29     | n     | ciphertext (same length as the plaintext) |
  *
  * The purpose string is bound as additional authenticated data, so a key-check value cannot be
- * passed off as a kubeconfig or the other way round.
+ * passed off as a kubeconfig or the other way round. Version 2 (sealRow/openRow, what cluster
+ * kubeconfigs use) also binds the row it belongs to (id and name), so sealed values cannot be
+ * swapped between rows in the database: a moved value fails to open. Version 1 values of rows
+ * (databases from before) still open through openRow, reported as legacy so the store re-seals them.
+ * Both store backends call these functions; the binding text is defined here once.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
@@ -41,6 +45,52 @@ export function open(key: Buffer, purpose: SealPurpose, sealed: Buffer): string 
     decipher.setAAD(aad(purpose));
     decipher.setAuthTag(sealed.subarray(1 + kIvBytes, kHeaderBytes));
     return Buffer.concat([decipher.update(sealed.subarray(kHeaderBytes)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Format version of row-bound values. */
+export const kRowSealVersion = 2;
+
+/** The row a sealed value belongs to. */
+export interface RowBinding {
+  id: number | string;
+  name: string;
+}
+
+function rowAad(purpose: SealPurpose, row: RowBinding): Buffer {
+  // JSON: no separator inside a name can make two different rows bind the same text.
+  return Buffer.from(`fleetgate/v${kRowSealVersion}/${purpose}/${JSON.stringify([String(row.id), row.name])}`);
+}
+
+/** Seals `plaintext` for the row `row` (version 2). */
+export function sealRow(key: Buffer, purpose: SealPurpose, row: RowBinding, plaintext: string): Buffer {
+  const iv = randomBytes(kIvBytes);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(rowAad(purpose, row));
+  const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([Buffer.from([kRowSealVersion]), iv, cipher.getAuthTag(), ct]);
+}
+
+/**
+ * Opens a value sealed for `row`: the plaintext and whether it was a version 1 value (bound to
+ * the purpose only: re-seal it with sealRow), or undefined when the key is wrong, the value was
+ * tampered with or it belongs to another row.
+ */
+export function openRow(key: Buffer, purpose: SealPurpose, row: RowBinding, sealed: Buffer): { plaintext: string; legacy: boolean } | undefined {
+  if (!Buffer.isBuffer(sealed) || sealed.length < kHeaderBytes) return undefined;
+  if (sealed[0] === kSealVersion) {
+    const plaintext = open(key, purpose, sealed);
+    return plaintext === undefined ? undefined : { plaintext, legacy: true };
+  }
+  if (sealed[0] !== kRowSealVersion) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + kIvBytes));
+    decipher.setAAD(rowAad(purpose, row));
+    decipher.setAuthTag(sealed.subarray(1 + kIvBytes, kHeaderBytes));
+    const plaintext = Buffer.concat([decipher.update(sealed.subarray(kHeaderBytes)), decipher.final()]).toString('utf8');
+    return { plaintext, legacy: false };
   } catch {
     return undefined;
   }

@@ -3,14 +3,14 @@
  * key-check value (or, for a database from before the check, one sealed kubeconfig) must open
  * with the given key. A mismatch throws StoreError('key') and the caller writes nothing.
  */
-import { kKeyCheckText, open } from './crypto.js';
+import { kKeyCheckText, open, openRow, type RowBinding } from './crypto.js';
 import { StoreError } from './errors.js';
 
 export interface SealedSample {
   /** The `meta` key-check value, when recorded. */
   check: Buffer | undefined;
-  /** Any one sealed kubeconfig, when a row has one. */
-  sample: Buffer | undefined;
+  /** Any one sealed kubeconfig, when a row has one: with its row (id, name) for row-bound values. */
+  sample: Buffer | (RowBinding & { config: Buffer }) | undefined;
 }
 
 export function keyMismatch(source: string): StoreError {
@@ -22,6 +22,9 @@ export function verifyKey(sealed: SealedSample, key: Buffer, source: string): vo
   if (sealed.check !== undefined) {
     if (open(key, 'key-check', sealed.check) !== kKeyCheckText) throw keyMismatch(source);
   } else if (sealed.sample !== undefined) {
-    if (open(key, 'cluster-config', sealed.sample) === undefined) throw keyMismatch(source);
+    const ok = Buffer.isBuffer(sealed.sample)
+      ? open(key, 'cluster-config', sealed.sample) !== undefined
+      : openRow(key, 'cluster-config', sealed.sample, sealed.sample.config) !== undefined;
+    if (!ok) throw keyMismatch(source);
   }
 }

@@ -9,7 +9,7 @@
  * and a key check on first open.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterRepo } from './clusters.js';
 import { kKeyCheckText, seal } from './crypto.js';
@@ -61,10 +61,33 @@ export interface Store {
   close(): void;
 }
 
-function hasSealedData(db: Database.Database): { check: Buffer | undefined; sample: Buffer | undefined } {
+function hasSealedData(db: Database.Database): { check: Buffer | undefined; sample: { id: number; name: string; config: Buffer } | undefined } {
   const check = (db.prepare("SELECT value FROM meta WHERE key = 'key_check'").get() as { value: Buffer } | undefined)?.value;
-  const sample = (db.prepare('SELECT config FROM clusters WHERE config IS NOT NULL LIMIT 1').get() as { config: Buffer } | undefined)?.config;
+  const sample = db.prepare('SELECT id, name, config FROM clusters WHERE config IS NOT NULL AND length(config) > 0 LIMIT 1').get() as
+    | { id: number; name: string; config: Buffer }
+    | undefined;
   return { check, sample };
+}
+
+/**
+ * The database holds sealed kubeconfigs and token hashes: its file, and the WAL and shared-memory
+ * files next to it, are for this user only (0600). A new database file is created with that mode
+ * before SQLite opens it; SQLite creates -wal and -shm with the database file's mode. Files of
+ * an older database are tightened. Best effort on file systems without modes.
+ */
+function restrictDbFiles(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
+  } catch {
+    return; // SQLite reports why it cannot open the file
+  }
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(f).mode & 0o077) !== 0) chmodSync(f, 0o600);
+    } catch {
+      // absent (no WAL yet) or not ours to change
+    }
+  }
 }
 
 export function openStore(opts: StoreOptions): Store {
@@ -79,6 +102,7 @@ export function openStore(opts: StoreOptions): Store {
       throw new StoreError('io', `cannot create the data directory ${dataDir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
+  if (!readonly) restrictDbFiles(path);
   let db: Database.Database;
   try {
     db = new Database(path, { readonly, fileMustExist: readonly, timeout: kBusyTimeoutMs });
@@ -135,6 +159,10 @@ export function openStore(opts: StoreOptions): Store {
       return key;
     };
     const clusters = new ClusterRepo(db, keyFn);
+    if (key && !readonly) {
+      const resealed = clusters.resealLegacy();
+      if (resealed > 0) warnings.push(`re-sealed ${resealed} kubeconfig(s) so each is bound to its row`);
+    }
     const tokens = new TokenRepo(db, dataDir);
     const dv = db.prepare('PRAGMA data_version').pluck();
     return {
