@@ -14,8 +14,8 @@ describe('row-bound kubeconfigs', () => {
   it('a sealed value moved to another row does not open there; the row it came from is unchanged', () => {
     const dataDir = tempDir();
     const s = open({ dataDir });
-    const a = s.clusters.create({ name: 'a', config: kubeconfig({ token: kToken + 'A' }) });
-    s.clusters.create({ name: 'b', config: kubeconfig({ token: kToken + 'B' }) });
+    const a = s.clusters.create({ name: 'a', config: kubeconfig({ user: { token: kToken + 'A' } }) });
+    s.clusters.create({ name: 'b', config: kubeconfig({ user: { token: kToken + 'B' } }) });
     const db = new Database(join(dataDir, kDbFileName));
     const blob = (db.prepare('SELECT config FROM clusters WHERE name = ?').get('a') as { config: Buffer }).config;
     expect(blob[0]).toBe(2);
@@ -40,7 +40,7 @@ describe('row-bound kubeconfigs', () => {
     const dataDir = tempDir();
     const s = open({ dataDir });
     const key = s.encryptionKey();
-    const r = s.clusters.create({ name: 'old', config: kubeconfig({ token: kToken }) });
+    const r = s.clusters.create({ name: 'old', config: kubeconfig({ user: { token: kToken } }) });
     s.close();
     // What an older fleetgate wrote: bound to the purpose only.
     const db = new Database(join(dataDir, kDbFileName));
