@@ -21,7 +21,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import { requireAuth, TokenVerifier } from './auth.js';
+import { bearerToken, requireAuth, sameSecret, TokenVerifier } from './auth.js';
 import { UpstreamClientCache } from './client-cache.js';
 import type { AppDeps } from './deps.js';
 import { errorHandler, HttpError } from './errors.js';
@@ -104,7 +104,10 @@ export function createApp(deps: AppDeps): FleetgateApp {
     else if (degraded) res.json({ status: 'degraded', message: degraded });
     else res.json({ status: 'ready' });
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (o.metricsToken !== undefined && !sameSecret(bearerToken(req), o.metricsToken)) {
+      throw new HttpError(401, 'GET /metrics needs Authorization: Bearer <the --metrics-token>', { 'WWW-Authenticate': 'Bearer' });
+    }
     const text = await metricsText();
     res.type('text/plain; version=0.0.4; charset=utf-8').send(text);
   });
@@ -123,7 +126,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     express.text({ limit: bodyLimit, type: ['text/*', 'application/yaml', 'application/x-yaml'] }),
   );
 
-  registerClusterRoutes(app, directory, o.publicTls, new SummarySnapshot(directory, o.snapshotSummaries ?? false));
+  registerClusterRoutes(app, directory, o.publicTls, new SummarySnapshot(directory, o.snapshotSummaries ?? false), o.externalUrl);
   registerAdminRoutes(app, {
     directory,
     store: deps.store,

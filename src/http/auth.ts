@@ -7,6 +7,7 @@
  * worker that revoked it. Failed verifications are never cached, so a token created a moment ago
  * works immediately.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TokenRecord, TokenStoreLike } from './deps.js';
@@ -64,6 +65,13 @@ export function bearerToken(req: Pick<IncomingMessage, 'headers'>): string {
   if (!h) return '';
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m ? m[1]! : '';
+}
+
+/** Constant-time comparison of two secrets (the lengths may differ; that alone is not hidden). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const kChallenge = { 'WWW-Authenticate': 'Bearer' } as const;

@@ -110,6 +110,13 @@ export interface AppOptions {
    * workers read the index under the read lock on every request (see src/server/http-worker.ts).
    */
   snapshotSummaries?: boolean;
+  /**
+   * How clients reach fleetgate (`--external-url`): kubeconfig downloads point at
+   * EXTERNAL_URL/k8s/NAME instead of a URL built from the request's Host header.
+   */
+  externalUrl?: string;
+  /** When set, GET /metrics requires `Authorization: Bearer` this value (Prometheus' bearer_token). */
+  metricsToken?: string;
   /** Watches, log follows and exec sessions one token may hold open on this worker. Default 100. */
   maxStreamsPerToken?: number;
   /** Identifies this worker in logs. */

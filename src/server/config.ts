@@ -34,6 +34,12 @@ export interface ServeOptions {
   /** Decoded index entries each HTTP worker keeps per generation (IndexReaderOptions.cacheEntries). */
   readCache: number;
   maxStreamsPerToken: number;
+  /** How clients reach this server (https://fleetgate.example.com); kubeconfigs point there. */
+  externalUrl: string | undefined;
+  /** Extra host names / IPs of the generated serving certificate. */
+  tlsSan: string[];
+  /** When set, /metrics needs `Authorization: Bearer` this. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +90,14 @@ const settings: Record<keyof ServeOptions, Setting> = {
     type: 'int',
     help: 'decoded index entries each HTTP worker keeps per generation (default 256; 0 = off, so every read decodes, as --lock none always does)',
   },
+  externalUrl: {
+    flag: 'external-url',
+    env: 'FLEETGATE_EXTERNAL_URL',
+    type: 'string',
+    help: 'URL clients use to reach fleetgate (kubeconfig downloads point there; default: the request\'s Host)',
+  },
+  tlsSan: { flag: 'tls-san', env: 'FLEETGATE_TLS_SAN', type: 'string', help: 'extra names or IPs, comma-separated, for the generated HTTPS certificate' },
+  metricsToken: { flag: 'metrics-token', env: 'FLEETGATE_METRICS_TOKEN', type: 'string', help: '/metrics requires Authorization: Bearer TOKEN (default: open)' },
   maxStreamsPerToken: {
     flag: 'max-streams-per-token',
     env: 'FLEETGATE_MAX_STREAMS_PER_TOKEN',
@@ -116,6 +130,9 @@ export function defaultServeOptions(): ServeOptions {
     fleetQueue: 64,
     readCache: 256,
     maxStreamsPerToken: 100,
+    externalUrl: undefined,
+    tlsSan: [],
+    metricsToken: undefined,
   };
 }
 
@@ -201,6 +218,17 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   if (o.workers < 1) throw new ConfigError('--workers must be at least 1');
   if (o.probeConcurrency < 1) throw new ConfigError('--probe-concurrency must be at least 1');
   if (o.fleetThreads < 1) throw new ConfigError('--fleet-threads must be at least 1');
+  if (typeof o.tlsSan === 'string') o.tlsSan = (o.tlsSan as string).split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (o.externalUrl !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(o.externalUrl);
+    } catch {
+      throw new ConfigError(`--external-url must be a URL, got "${o.externalUrl}"`);
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError('--external-url must be an http or https URL');
+    o.externalUrl = u.href.replace(/\/+$/, '');
+  }
   if (o.maxStreamsPerToken < 1) throw new ConfigError('--max-streams-per-token must be at least 1');
   return o;
 }

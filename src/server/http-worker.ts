@@ -78,6 +78,8 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
       upstreamTimeoutMs: data.upstreamTimeoutMs,
       allowExec: data.allowExec,
       maxStreamsPerToken: data.maxStreamsPerToken,
+      externalUrl: data.externalUrl,
+      metricsToken: data.metricsToken,
       workerId: data.workerIndex,
       // Every GET /api/v1/clusters reads the shared index under the read lock, in every lock
       // mode: the modes are then compared like for like, and the load suite's proof covers the

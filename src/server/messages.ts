@@ -51,6 +51,8 @@ export interface HttpWorkerData {
   /** The sync interval: /readyz turns 503 after three of them without a commit. */
   syncIntervalMs: number;
   maxStreamsPerToken: number;
+  externalUrl: string | undefined;
+  metricsToken: string | undefined;
 }
 
 /** workerData of the sync worker. */

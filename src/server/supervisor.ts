@@ -118,7 +118,7 @@ export class Supervisor {
     // or the key file), so they never race to create a key file.
     this.key = new Uint8Array(this.store.encryptionKey());
 
-    if (o.tlsPort >= 0) this.tls = await loadServingCert(dataDir, { cert: o.tlsCert, key: o.tlsKey });
+    if (o.tlsPort >= 0) this.tls = await loadServingCert(dataDir, { cert: o.tlsCert, key: o.tlsKey, hosts: o.tlsSan });
 
     if (o.sim > 0) {
       this.sim = await registerSimulated(this.store, o.sim, o.simPods);
@@ -267,6 +267,8 @@ export class Supervisor {
       readCache: o.readCache,
       syncIntervalMs: o.syncIntervalMs,
       maxStreamsPerToken: o.maxStreamsPerToken,
+      externalUrl: o.externalUrl,
+      metricsToken: o.metricsToken,
     };
   }
 

@@ -3,6 +3,7 @@
  * handshakes cheap): one CA, one server certificate for 127.0.0.1 and localhost shared by every
  * cluster listener, and client certificates for certificate authentication.
  */
+import { isIP } from 'node:net';
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs a Reflect polyfill.
 import * as x509 from '@peculiar/x509';
 import { webcrypto, randomBytes } from 'node:crypto';
@@ -21,7 +22,8 @@ export interface Pem {
 
 export interface CertificateAuthority extends Pem {
   /** Issues a leaf certificate signed by this CA. */
-  issue(opts: { commonName: string; organization?: string; server?: boolean }): Promise<Pem>;
+  /** `hosts`: extra subject alternative names of a server certificate (IP addresses or DNS names). */
+  issue(opts: { commonName: string; organization?: string; server?: boolean; hosts?: readonly string[] }): Promise<Pem>;
 }
 
 async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
@@ -61,7 +63,7 @@ export async function createCertificateAuthority(name = 'fleetgate-sim-ca'): Pro
   return {
     certPem: caPem,
     keyPem: await keyPem(keys.privateKey),
-    async issue({ commonName, organization, server }) {
+    async issue({ commonName, organization, server, hosts = [] }) {
       const leaf = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
       const extensions: x509.Extension[] = [
         new x509.BasicConstraintsExtension(false, undefined, true),
@@ -74,6 +76,7 @@ export async function createCertificateAuthority(name = 'fleetgate-sim-ca'): Pro
           new x509.SubjectAlternativeNameExtension([
             { type: 'ip', value: '127.0.0.1' },
             { type: 'dns', value: 'localhost' },
+            ...hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h })),
           ]),
         );
       }

@@ -125,6 +125,7 @@ export function registerClusterRoutes(
   directory: ClusterDirectory,
   tls?: AppOptions['publicTls'],
   summaries: SummarySnapshot = new SummarySnapshot(directory, false),
+  externalUrl?: string,
 ): void {
   app.get('/api/v1/clusters', (_req, res) => {
     const caller = callerOf(res);
@@ -141,7 +142,11 @@ export function registerClusterRoutes(
     const name = req.params.name;
     // Existence and rights only: a kubeconfig for a cluster that is down right now is still useful.
     findCluster(directory, caller, name);
-    const text = passthroughKubeconfig(externalBaseUrl(req, tls), name, caller.token, tls?.caPem);
+    // --external-url when set: the Host header is the caller's to choose, and a kubeconfig built
+    // from it could send the token wherever a crafted link or a confused proxy points.
+    const text = passthroughKubeconfig(externalUrl ?? externalBaseUrl(req, tls), name, caller.token, tls?.caPem);
+    // It carries the caller's token: no cache (browser, proxy) may keep a copy.
+    res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}.kubeconfig"`);
     res.type('application/yaml').send(text);
   });
