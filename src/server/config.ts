@@ -80,7 +80,7 @@ const settings: Record<keyof ServeOptions, Setting> = {
   kubeconfig: { flag: 'kubeconfig', env: 'FLEETGATE_KUBECONFIG', type: 'string', help: 'kubeconfig imported at first start (else $KUBECONFIG, else ~/.kube/config)' },
   sim: { flag: 'sim', env: 'FLEETGATE_SIM', type: 'int', help: 'also start N simulated clusters in-process and register them' },
   simPods: { flag: 'sim-pods', env: 'FLEETGATE_SIM_PODS', type: 'int', help: 'pods per simulated cluster (default 20)' },
-  allowExec: { flag: 'allow-exec', env: 'FLEETGATE_ALLOW_EXEC', type: 'bool', help: 'accept kubeconfigs whose users run exec plugins (runs commands on this server)' },
+  allowExec: { flag: 'allow-exec', env: 'FLEETGATE_ALLOW_EXEC', type: 'bool', help: 'accept kubeconfigs whose users run exec plugins (runs commands on this server: every admin token becomes a shell on it)' },
   drainMs: { flag: 'drain-timeout', env: 'FLEETGATE_DRAIN_TIMEOUT', type: 'duration', help: 'how long shutdown waits for in-flight requests (default 10s)' },
   fleetThreads: { flag: 'fleet-threads', env: 'FLEETGATE_FLEET_THREADS', type: 'int', help: 'fleet query pool threads per HTTP worker (default 1)' },
   fleetQueue: { flag: 'fleet-queue', env: 'FLEETGATE_FLEET_QUEUE', type: 'int', help: 'queued fleet queries before 503 (default 64)' },
@@ -182,6 +182,8 @@ export function serveUsage(): string {
   lines.push(
     '',
     'environment only:',
+    `  ${'FLEETGATE_ADMIN_TOKEN'.padEnd(28)} admin token to register (at least 32 characters); unset it to retire it`,
+    `  ${'FLEETGATE_ENCRYPTION_KEY'.padEnd(28)} key of the stored kubeconfigs (default: DATA/encryption.key, created 0600)`,
     `  ${'FLEETGATE_V8_POOL_SIZE'.padEnd(28)} V8 helper threads (GC, compiles) for the whole process: N, or "node" for`,
     `  ${''.padEnd(28)} Node's default (default: half the cores, at least 1; see src/server/v8-pool.ts)`,
   );
