@@ -12,6 +12,7 @@ import { defaultServeOptions } from '../../src/server/config.js';
 import { Supervisor } from '../../src/server/supervisor.js';
 import { ownerWordFor } from '../../src/lock/predicates.js';
 import { headInt32, kMaxThreadsWord, kWriterMutexWord, kWriterOwnerWord, kWriterPendingWord, slotOwnerWord, slotStateWord } from '../../src/shm/layout.js';
+import { notReadyReason } from '../../src/server/readiness.js';
 import { eventually } from '../helpers/server.js';
 import { kubectlOrSkip } from '../helpers/kubectl.js';
 
@@ -168,7 +169,11 @@ describe('supervisor', () => {
   it('replaces a dead sync worker, and commits continue', async () => {
     const sync = sup.syncWorkerThread()!;
     await sync.terminate();
+    // The supervisor's exit handler ran before terminate() resolved; the replacement is at least a
+    // restart delay (250 ms) away, so every worker's /readyz now says why it is not ready.
+    expect(notReadyReason(sup.sab, defaultServeOptions().syncIntervalMs)).toMatch(/sync worker exited .* restarting/);
     await eventually(async () => sup.syncWorkerThread() !== undefined && sup.syncWorkerThread() !== sync, 15_000);
+    await eventually(async () => (await get('/readyz')).status === 200, 15_000);
     const rows = JSON.parse((await get('/api/v1/admin/clusters')).body) as Array<{ id: number; name: string }>;
     const id = rows.find((c) => c.name === 'after-kill')!.id;
     const r = await send('PUT', `/api/v1/admin/clusters/${id}`, { description: 'after sync restart' });
