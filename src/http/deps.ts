@@ -52,6 +52,8 @@ export type ImportOptions = WriteOptions;
 
 export interface ClusterStoreLike {
   list(): MaybePromise<ClusterRow[]>;
+  /** Optional: list() that reports an undecryptable row (configError) instead of failing the whole list. */
+  listForSync?(): MaybePromise<Array<ClusterRow & { configError?: string }>>;
   get(id: number): MaybePromise<ClusterRow | undefined>;
   getByName(name: string): MaybePromise<ClusterRow | undefined>;
   create(input: ClusterInput, opts?: WriteOptions): MaybePromise<ClusterRow>;

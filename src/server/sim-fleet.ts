@@ -13,7 +13,7 @@ export interface SimHandle {
 
 export async function registerSimulated(store: StoreBackend, clusters: number, podsPerCluster: number): Promise<SimHandle> {
   const sim = await startSimulator({ clusters, podsPerCluster });
-  const hasDefault = (await store.clusters.list()).some((r) => r.isDefault);
+  const hasDefault = (await store.clusters.listForSync()).some((r) => r.isDefault);
   for (const [i, c] of sim.clusters.entries()) {
     const config = sim.singleKubeconfig(c.name);
     const existing = await store.clusters.getByName(c.name);

@@ -164,7 +164,8 @@ export class Supervisor {
     this.io.log(
       `fleetgate: listening on http://${o.host}:${this.port}${https} with ${this.httpWorkers} HTTP worker(s), lock mode ${o.lock}`,
     );
-    const exampleCluster = (await this.store.clusters.list()).find((c) => c.enabled)?.name;
+    // listForSync: a row that cannot be decrypted must not stop start-up over a hint line.
+    const exampleCluster = (await this.store.clusters.listForSync()).find((c) => c.enabled)?.name;
     for (const line of startupHints({ host: o.host, port: this.port, dataDir, envToken: !!this.env.FLEETGATE_ADMIN_TOKEN, exampleCluster })) this.io.log(line);
   }
 

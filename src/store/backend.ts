@@ -10,6 +10,11 @@ export type MaybePromise<T> = T | Promise<T>;
 
 export interface ClusterRepoApi {
   list(): MaybePromise<ClusterRow[]>;
+  /**
+   * list() for the sync and start-up: a row whose kubeconfig cannot be decrypted comes back with
+   * `config` '' and the reason in `configError` instead of failing the whole list.
+   */
+  listForSync(): MaybePromise<Array<ClusterRow & { configError?: string }>>;
   get(id: number): MaybePromise<ClusterRow | undefined>;
   getByName(name: string): MaybePromise<ClusterRow | undefined>;
   count(): MaybePromise<number>;

@@ -65,6 +65,10 @@ describe('a row that cannot be decrypted', () => {
       for (const name of [good1, good2]) {
         expect((await server.get('/api/v1/pods', { 'x-cluster-name': name })).status).toBe(200);
       }
+      // The admin still sees every row, the bad one included, to fix it.
+      const adminList = (await server.get('/api/v1/admin/clusters')).json() as Listed[];
+      expect(adminList.map((c) => c.name)).toEqual([good1, bad, good2]);
+      expect(adminList.find((c) => c.name === bad)!.error).toMatch(/cannot decrypt/);
       const refused = await server.get('/api/v1/pods', { 'x-cluster-name': bad });
       expect(refused.status).toBe(503);
       expect(refused.json().error).toMatch(/cannot decrypt/);

@@ -177,7 +177,9 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
   });
 
   app.get('/api/v1/admin/clusters', admin, async (_req, res) => {
-    const rows = await d.store.clusters.list();
+    // One row that cannot be decrypted must not hide the others (or itself) from the admin who
+    // has to fix it; its index entry carries the reason.
+    const rows = await (d.store.clusters.listForSync ? d.store.clusters.listForSync() : d.store.clusters.list());
     const byName = new Map(listSummaries(d.directory).map((e) => [e.name, e]));
     res.json(rows.map((r) => clusterView(r, byName.get(r.name))));
   });

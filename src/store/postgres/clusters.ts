@@ -16,7 +16,7 @@ import {
   type Normalised,
   type WriteOptions,
 } from '../clusters.js';
-import { open, seal } from '../crypto.js';
+import { openRow, seal } from '../crypto.js';
 import { StoreError } from '../errors.js';
 import type { ClusterRepoApi } from '../backend.js';
 import { inTransaction, query } from './db.js';
@@ -44,11 +44,12 @@ export class PgClusterRepo implements ClusterRepoApi {
   private toRow(r: PgRow): ClusterRow {
     let config = '';
     if (r.config !== null) {
-      const plain = open(this.key(), 'cluster-config', r.config);
-      if (plain === undefined) {
-        throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${r.name}": the encryption key does not match the key it was written with`);
+      // openRow: values sealed for the row (SQLite's format) open too, should a database be copied over.
+      const opened = openRow(this.key(), 'cluster-config', r, r.config);
+      if (opened === undefined) {
+        throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${r.name}": the encryption key does not match the key it was written with, or the value was altered`);
       }
-      config = plain;
+      config = opened.plaintext;
     }
     return protectRow({
       id: r.id,
@@ -66,6 +67,17 @@ export class PgClusterRepo implements ClusterRepoApi {
 
   async list(): Promise<ClusterRow[]> {
     return (await query<PgRow>(this.pool, 'listing clusters', 'SELECT * FROM clusters ORDER BY name COLLATE "C"')).map((r) => this.toRow(r));
+  }
+
+  async listForSync(): Promise<Array<ClusterRow & { configError?: string }>> {
+    return (await query<PgRow>(this.pool, 'listing clusters', 'SELECT * FROM clusters ORDER BY name COLLATE "C"')).map((r) => {
+      try {
+        return this.toRow(r);
+      } catch (err) {
+        if (!(err instanceof StoreError)) throw err;
+        return { ...this.toRow({ ...r, config: null }), configError: err.message };
+      }
+    });
   }
 
   async get(id: number): Promise<ClusterRow | undefined> {
