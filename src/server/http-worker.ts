@@ -71,7 +71,7 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),
     requestSync: () => void requestSync(data.sab),
     metricsText,
-    notReadyReason: () => notReadyReason(data.sab, data.syncIntervalMs),
+    notReadyReason: () => notReadyReason(data.sab, data.syncIntervalMs, Date.now(), dbDownSince !== 0),
     degraded: () => (dbDownSince ? `degraded: database unreachable since ${new Date(dbDownSince).toISOString()}` : undefined),
     mounts: [{ path: '/api/v1/fleet', handler: fleet.router() }, { path: '/api/v1/admin/lock', handler: lockStreamRouter(data.sab) }],
     options: {

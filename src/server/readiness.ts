@@ -11,15 +11,19 @@ import { SyncStats } from '../sync/stats.js';
 /** Missed resyncs before the server calls itself not ready. */
 export const kStaleIntervals = 3;
 
-/** Why this server is not ready, or undefined when it is. */
-export function notReadyReason(sab: SharedArrayBuffer, syncIntervalMs: number, now = Date.now()): string | undefined {
+/**
+ * Why this server is not ready, or undefined when it is. `databaseDown`: the PostgreSQL backend
+ * cannot reach its database, so no commit can happen; /readyz then says "degraded" (reads are
+ * served from the index) rather than calling a stale index not ready.
+ */
+export function notReadyReason(sab: SharedArrayBuffer, syncIntervalMs: number, now = Date.now(), databaseDown = false): string | undefined {
   if (Atomics.load(headInt32(sab), kReadyWord) === 0) return 'not ready: the first cluster sync has not committed yet';
   const s = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes).read();
   if (s.syncDownSince !== 0) {
     return `not ready: the sync worker exited ${Math.round((now - s.syncDownSince) / 1000)} s ago and is restarting; the cluster index is not being updated`;
   }
   const age = now - s.lastCommitAt;
-  if (s.lastCommitAt !== 0 && age > kStaleIntervals * syncIntervalMs) {
+  if (!databaseDown && s.lastCommitAt !== 0 && age > kStaleIntervals * syncIntervalMs) {
     return `not ready: no cluster sync has committed for ${Math.round(age / 1000)} s (more than ${kStaleIntervals} sync intervals of ${Math.round(syncIntervalMs / 1000)} s)`;
   }
   return undefined;

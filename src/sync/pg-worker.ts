@@ -14,9 +14,10 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ClientConfig } from '../index/types.js';
 import type { IndexWriter } from '../index/index.js';
+import { ExecCredentialCache } from '../k8s/exec-plugin.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
 import type { SyncWorkerData, WorkerToMain } from '../server/messages.js';
-import { markSyncServed, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
+import { markSyncServed, requestSync, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
 import { StoreError } from '../store/errors.js';
 import { loadProbeResults, recordProbe, type ProbeRecord } from '../store/postgres/probes.js';
 import { openPgStore } from '../store/postgres/store.js';
@@ -172,13 +173,16 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     return result;
   }
 
+  // Exec plugins run in the background; when one ends, a pass picks its credential up.
+  const execCredentials = new ExecCredentialCache(() => void requestSync(data.sab), { refreshAfterMs: data.syncIntervalMs });
   const engine = new SyncEngine(
     {
       listRows: () => rows,
+      log,
       publish: (entries) => writer.publish(entries),
       initialSnapshot: () => writer.snapshot(),
       buildClient: (row) => {
-        const client = row.inCluster ? inClusterClientConfig() : normaliseClientConfig(row.config, { allowExec: data.allowExec });
+        const client = row.inCluster ? inClusterClientConfig() : normaliseClientConfig(row.config, { allowExec: data.allowExec, execCredentials: (u) => execCredentials.get(u) });
         clientId.set(client, row.id);
         return client;
       },
@@ -218,7 +222,8 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     const ticket = syncRequested(data.sab);
     let fresh: number[] = [];
     try {
-      const [r, p] = await Promise.all([pgStore.clusters.list(), loadProbeResults(pgStore.pool)]);
+      // listForSync: a row that cannot be decrypted errors its own cluster, not the pass.
+      const [r, p] = await Promise.all([pgStore.clusters.listForSync(), loadProbeResults(pgStore.pool)]);
       rows = r;
       // Results the prober recorded since the last pass: a non-prober applies them by
       // "probing" those clusters again (the engine takes the recorded result at once).
