@@ -2,6 +2,7 @@
  * Several fleetgate replicas (separate `fleetgate serve` processes, own data directories and
  * ports) on one throwaway PostgreSQL, and one `fleetgate sim` process as their clusters.
  */
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { packageRoot } from '../../src/util/paths.js';
 import { startServer, type ServerHandle } from '../helpers/server.js';
 
 export const kSharedKey = 'c0ffee'.repeat(10) + 'c0ffee'.slice(0, 4);
-export const kSharedAdmin = 'fg_replicas_admin_' + Math.random().toString(36).slice(2);
+export const kSharedAdmin = 'fg_replicas_admin_' + randomBytes(16).toString('hex');
 
 export interface SimProcess {
   kubeconfig: string;

@@ -93,9 +93,9 @@ describe.each<Backend>(['sqlite', 'postgres'])('store contract on %s', (backend)
 
   it('tokens: create, verify, list, delete; the last admin stays; a deleted token is refused', async () => {
     const s = await openIt(fresh(backend));
-    expect(await s.tokens.ensureAdminToken('fg_env_admin_secret')).toEqual({ created: true });
-    expect(await s.tokens.ensureAdminToken('fg_env_admin_secret')).toEqual({ created: false });
-    const admin = (await s.tokens.verify('fg_env_admin_secret'))!;
+    expect(await s.tokens.ensureAdminToken('fg_env_admin_secret_0123456789abcdef')).toEqual({ created: true });
+    expect(await s.tokens.ensureAdminToken('fg_env_admin_secret_0123456789abcdef')).toEqual({ created: false });
+    const admin = (await s.tokens.verify('fg_env_admin_secret_0123456789abcdef'))!;
     expect(admin.role).toBe('admin');
     const { token, record } = await s.tokens.create({ name: 'dev', role: 'viewer', clusters: ['b', 'a', 'a'] });
     expect(record.clusters).toEqual(['a', 'b']);
@@ -107,6 +107,12 @@ describe.each<Backend>(['sqlite', 'postgres'])('store contract on %s', (backend)
     expect(await s.tokens.verify(token)).toBeUndefined();
     expect((await rejection(() => s.tokens.delete(admin.id as number))).message).toMatch(/last admin token/);
     expect((await rejection(() => s.tokens.create({ name: '', role: 'viewer' }))).code).toBe('invalid');
+    // FLEETGATE_ADMIN_TOKEN unset: its token is retired, a generated one takes over; a short one is refused.
+    const after = await s.tokens.ensureAdminToken(undefined);
+    expect(after).toMatchObject({ created: true, retired: true });
+    expect(await s.tokens.verify('fg_env_admin_secret_0123456789abcdef')).toBeUndefined();
+    expect(await s.tokens.verify(after.token)).toMatchObject({ role: 'admin' });
+    expect((await rejection(() => s.tokens.ensureAdminToken('x'.repeat(31)))).message).toMatch(/at least 32 characters/);
   });
 
   it('a second opener (replica or thread) sees the first one\'s rows; a wrong key is refused and writes nothing', async () => {
