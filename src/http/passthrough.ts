@@ -15,15 +15,16 @@
  * Connection upgrades (exec, attach, port-forward) arrive on the server's 'upgrade' event and
  * never reach a request listener: upgrade.ts serves them with the same checks.
  */
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { callerOf, canSee, type Caller } from './auth.js';
 import type { UpstreamClientCache } from './client-cache.js';
 import type { ClusterDirectory } from './deps.js';
-import { HttpError, sendRawError } from './errors.js';
+import { HttpError } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { namedCluster } from './select.js';
-import { kHopByHop, responseHeaders, startUpstream } from './upstream.js';
+import { relayUpstream } from './relay.js';
+import { kHopByHop } from './upstream.js';
 
 export const kPassthroughRoute = '/k8s/:cluster/*';
 
@@ -46,11 +47,11 @@ export function upstreamRequestHeaders(h: IncomingHttpHeaders, isAdmin: boolean)
     // Front-proxy identity headers are only meaningful to an API server from its own proxy.
     if (k.startsWith('x-remote-')) continue;
     if (!isAdmin && k.startsWith('impersonate-')) continue;
+    // 100-continue is this hop's business: node:http answers the caller's Expect itself, and
+    // the body then goes up like any other (a body without Content-Length goes up chunked).
+    if (k === 'expect') continue;
     out[k] = v;
   }
-  // Transfer-Encoding is hop-by-hop, but a chunked body must stay chunked on the way up (Node
-  // would not chunk a DELETE body by default).
-  if (h['transfer-encoding'] !== undefined && h['content-length'] === undefined) out['transfer-encoding'] = 'chunked';
   return out;
 }
 
@@ -89,48 +90,12 @@ export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: Se
   }
   if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
   const entry = namedCluster(d.directory, caller, name);
+  const headers = upstreamRequestHeaders(req.headers, isAdmin);
   const client = d.cache.acquire(entry);
   const streaming = isStream(path);
-  const piped = hasBody(req.headers);
-  let up: ClientRequest;
-  try {
-    up = startUpstream(
-      d.cache,
-      client,
-      upstreamRequestHeaders(req.headers, isAdmin),
-      { method, path, timeoutMs: d.timeoutMs, streaming },
-      d.metrics,
-      (err, upRes) => {
-        if (err) {
-          if (piped) req.unpipe(up);
-          sendRawError(res, err.status, err.message, err.headers, true);
-          return;
-        }
-        res.writeHead(upRes!.statusCode ?? 502, responseHeaders(upRes!.headers));
-        if (streaming) res.flushHeaders();
-        upRes!.on('error', () => res.destroy());
-        upRes!.on('aborted', () => res.destroy());
-        upRes!.pipe(res);
-      },
-    );
-  } catch (err) {
-    // The request could not even be built: nothing will release the client otherwise.
-    d.cache.release(client);
-    throw err;
-  }
-
-  // Caller gone: abandon the upstream exchange too.
-  res.on('close', () => {
-    if (!res.writableFinished) up.destroy();
-  });
-  if (piped) {
-    req.on('error', () => up.destroy());
-    req.pipe(up);
-  } else {
-    // No body to stream: end the upstream request now rather than when the (empty) caller
-    // stream ends a tick later. The server dumps the caller stream when the response finishes.
-    up.end();
-  }
+  // Without a body the caller stream is left alone; the server dumps it when the response ends.
+  const body = hasBody(req.headers) ? req : null;
+  relayUpstream(d.cache, client, headers, body, res, { method, path, timeoutMs: d.timeoutMs, streaming }, d.metrics);
 }
 
 /** Mounted with app.use('/k8s/:cluster', ...): req.url is the rest of the path with its query. */

@@ -184,14 +184,14 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       headers.upgrade = req.headers.upgrade;
       let up: ClientRequest;
       try {
-        up = client.request({
+        up = client.upgradeRequest({
           protocol: client.protocol,
           hostname: client.hostname,
           port: client.port,
           method: req.method,
           path: client.basePath + path,
           headers: addClusterHeaders(client, headers),
-          agent: client.agent,
+          agent: client.upgradeAgent(),
         });
       } catch (err) {
         release();
