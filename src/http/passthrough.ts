@@ -2,10 +2,10 @@
  * `/k8s/:cluster/*`: the raw Kubernetes API of one cluster, so kubectl can use fleetgate as its
  * server (`kubectl --server http://HOST:PORT/k8s/NAME --token TOKEN ...`).
  *
- * Streamed both ways: the request body is piped up and the response piped down, nothing is
- * buffered, so watches and log follows work. The caller's Authorization and cookies are never
- * forwarded; the cluster's own credentials are added (bearer token header, or the client
- * certificate held by the cached agent). Viewers may only read (GET, HEAD, OPTIONS) and may not
+ * Streamed both ways (relay.ts): the request body goes up and the response down as they come,
+ * nothing is buffered, so watches and log follows work. The caller's Authorization and cookies
+ * are never forwarded; the cluster's own credentials are added (bearer token header, or the
+ * client certificate held by the cluster's pool). Viewers may only read (GET, HEAD, OPTIONS) and may not
  * impersonate.
  *
  * proxyToCluster works on plain node:http objects: the worker's /k8s fast path

@@ -98,12 +98,10 @@ class Relay implements Dispatcher.DispatchHandler {
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     clearTimeout(this.timer);
     this.release();
-    if (this.answered) {
-      // Cut mid-body (reset, idle timeout) or the caller left: the caller cannot be told more.
-      this.res.destroy();
-      return;
-    }
-    this.fail(err);
+    if (!this.answered) return this.fail(err);
+    // Cut mid-body (reset, idle timeout) or the caller left: the caller cannot be told more. An
+    // error answer already sent (a timeout while queued) stays as it was sent.
+    if (!this.res.writableEnded) this.res.destroy();
   }
 
   private fail(err: Error): void {
