@@ -8,7 +8,7 @@
  * are the ones measured) and the waits, in µs, are posted back when stopped, together with the
  * waits of the acquisitions that met a pending writer (the lock's own contended counter moved).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { IndexReader } from '../src/index/reader.js';
 import { RwLock } from '../src/lock/rwlock.js';
 import { statsLine } from '../src/lock/stats.js';
@@ -22,7 +22,7 @@ const { sab, ctl: ctlBuf, names, time } = workerData as {
   time: boolean;
 };
 const ctl = new Int32Array(ctlBuf);
-const lock = RwLock.attach(sab);
+const lock = RwLock.attach(sab, { threadId });
 const reader = new IndexReader(sab, lock);
 
 let waits = new Float64Array(1 << 20);
