@@ -7,7 +7,18 @@
  *  inlineP99Ms  the same while the same searches run inline on the HTTP worker's thread
  *  searchMs     median time of one fleet search on the pool (HTTP round trip), run alone
  *  poolSearchMedianMs / inlineSearchMedianMs  median search time during the loaded runs
+ *  poolFailedSearches / inlineFailedSearches  searches that did not answer 200 (summed over
+ *               rounds); *PartialSearches those that answered with some clusters missing, and
+ *               *PartialClusters how many clusters were missing in all. searchesComplete is false
+ *               when any search failed or was partial: such a run did less work than it claims
+ *               and its latency is not comparable.
  * Goal (issue 7): poolP99Ms <= 3 x idleP99Ms and well under inlineP99Ms.
+ *
+ * Rounds: `--rounds` (default 3) rounds each measure idle, pool and inline once for `--duration`
+ * seconds (default 10), in an order rotated every round, so machine noise falls on all three
+ * alike; every latency figure is the median over rounds (poolVsIdle the median of per-round
+ * ratios). Two HTTP worker threads serve throughout, one with the pool and one running searches
+ * inline; the idle and pool legs use the former.
  *
  * Setup: this process runs the orchestration and autocannon on its main thread, the simulator on
  * a thread of its own, and one HTTP worker thread wired as fleetgate's (own reader slot, Express
@@ -40,7 +51,8 @@ function arg(name: string, dflt: number): number {
 }
 const clusters = arg('clusters', 100);
 const pods = arg('pods', 2000);
-const durationS = arg('duration', 30);
+const durationS = arg('duration', 10);
+const rounds = Math.max(1, arg('rounds', 3));
 const connections = arg('connections', 10);
 // One pool thread per HTTP worker, as `fleetgate serve` runs by default (--fleet-threads 1).
 const poolThreads = arg('threads', 1);
@@ -89,29 +101,50 @@ async function latency(url: string): Promise<{ p50: number; p99: number }> {
 interface SearchLoop {
   stop(): Promise<void>;
   durations: number[];
+  /** Clusters missing from partial answers, and the partial answers themselves. */
   partial: number;
+  partialSearches: number;
+  /** Searches that did not answer 200 (or whose connection failed). */
+  failed: number;
 }
 
 /** `searchers` loops, each issuing one fleet search after the other until stopped. */
 function searchLoop(url: string): SearchLoop {
   let running = true;
   const durations: number[] = [];
-  const state = { partial: 0 };
+  const state = { partial: 0, partialSearches: 0, failed: 0 };
   const q = ['api', 'worker', 'cache', 'gateway'];
   const loops = Array.from({ length: searchers }, async (_, i) => {
     for (let n = 0; running; n++) {
       const t = performance.now();
-      const res = await fetch(`${url}/api/v1/fleet/search?q=${q[(i + n) % q.length]}&limit=${query}`, { headers: { authorization: `Bearer ${token}` } });
-      const body = (await res.json()) as { partial?: unknown[]; error?: string };
-      if (res.status !== 200) throw new Error(`bench: fleet search answered ${res.status}: ${body.error}`);
-      durations.push(performance.now() - t);
-      state.partial += body.partial?.length ?? 0;
+      try {
+        const res = await fetch(`${url}/api/v1/fleet/search?q=${q[(i + n) % q.length]}&limit=${query}`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as { partial?: unknown[]; error?: string };
+        if (res.status !== 200) {
+          state.failed++;
+          say(`fleet search answered ${res.status}: ${body.error}`);
+          continue;
+        }
+        durations.push(performance.now() - t);
+        const missing = body.partial?.length ?? 0;
+        state.partial += missing;
+        if (missing > 0) state.partialSearches++;
+      } catch (err) {
+        state.failed++;
+        say(`fleet search failed: ${(err as Error).message}`);
+      }
     }
   });
   return {
     durations,
     get partial() {
       return state.partial;
+    },
+    get partialSearches() {
+      return state.partialSearches;
+    },
+    get failed() {
+      return state.failed;
     },
     async stop() {
       running = false;
@@ -135,54 +168,78 @@ const sab = createSharedRegion();
 const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1_000_000 }));
 writer.publish(simEntries(simClusters));
 
-const out: Record<string, number | string> = { clusters, pods, v8PoolSize };
-for (const inline of [false, true]) {
-  const mode = inline ? 'inline' : 'pool';
-  const http = await startThread({ role: 'http', sab, inline, threads: poolThreads, timeoutMs, token });
-  const url = http.ready.url as string;
-  // Warm-up: the first search generates every simulated cluster's objects (once per run) and
-  // opens the keep-alive connections.
+const out: Record<string, unknown> = { clusters, pods, v8PoolSize, rounds, durationS };
+const pool = await startThread({ role: 'http', sab, inline: false, threads: poolThreads, timeoutMs, token });
+const inline = await startThread({ role: 'http', sab, inline: true, threads: poolThreads, timeoutMs, token });
+const urls = { pool: pool.ready.url as string, inline: inline.ready.url as string };
+// Warm-up: the first search generates every simulated cluster's objects (once per run) and opens
+// the keep-alive connections, on each thread.
+for (const mode of ['pool', 'inline'] as const) {
   const tw = performance.now();
-  const warm = searchLoop(url);
-  while (warm.durations.length === 0) await new Promise((r) => setTimeout(r, 50));
+  const warm = searchLoop(urls[mode]);
+  while (warm.durations.length === 0 && warm.failed === 0) await new Promise((r) => setTimeout(r, 50));
   await warm.stop();
   say(`${mode}: warm-up search ${Math.round(performance.now() - tw)} ms`);
-  if (!inline) {
-    const idle = await latency(url);
-    out.idleP50Ms = idle.p50;
-    out.idleP99Ms = idle.p99;
-    say(`idle p99 ${out.idleP99Ms} ms`);
-  }
-  const loop = searchLoop(url);
-  const busyLatency = await latency(url);
-  const busy = busyLatency.p99;
-  await loop.stop();
-  out[`${mode}P50Ms`] = busyLatency.p50;
-  out[`${mode}P99Ms`] = busy;
-  out[`${mode}Searches`] = loop.durations.length;
-  out[`${mode}SearchMedianMs`] = Math.round(median(loop.durations));
-  if (loop.partial) out[`${mode}PartialClusters`] = loop.partial;
-  if (!inline) {
-    const alone: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const t = performance.now();
-      const res = await fetch(`${url}/api/v1/fleet/search?q=api&limit=${query}`, { headers: { authorization: `Bearer ${token}` } });
-      await res.arrayBuffer();
-      alone.push(performance.now() - t);
-    }
-    out.searchMs = Math.round(median(alone));
-  }
-  say(`${mode}: p99 ${busy} ms while ${loop.durations.length} searches ran (median ${Math.round(median(loop.durations))} ms)`);
-  await stopThread(http.worker);
 }
+
+type Leg = 'idle' | 'pool' | 'inline';
+interface Measured {
+  p50: number;
+  p99: number;
+  loop?: SearchLoop;
+}
+const legs: Leg[] = ['idle', 'pool', 'inline'];
+const results: Record<Leg, Measured[]> = { idle: [], pool: [], inline: [] };
+for (let r = 0; r < rounds; r++) {
+  for (let i = 0; i < legs.length; i++) {
+    const leg = legs[(i + r) % legs.length]!;
+    if (leg === 'idle') {
+      results.idle.push(await latency(urls.pool));
+    } else {
+      const loop = searchLoop(urls[leg]);
+      const lat = await latency(urls[leg]);
+      await loop.stop();
+      results[leg].push({ ...lat, loop });
+    }
+    const last = results[leg].at(-1)!;
+    say(`round ${r + 1} ${leg}: p50 ${last.p50} p99 ${last.p99} ms${last.loop ? `, ${last.loop.durations.length} searches (median ${Math.round(median(last.loop.durations))} ms, ${last.loop.failed} failed, ${last.loop.partialSearches} partial)` : ''}`);
+  }
+}
+const alone: number[] = [];
+for (let i = 0; i < samples; i++) {
+  const t = performance.now();
+  const res = await fetch(`${urls.pool}/api/v1/fleet/search?q=api&limit=${query}`, { headers: { authorization: `Bearer ${token}` } });
+  await res.arrayBuffer();
+  alone.push(performance.now() - t);
+}
+await stopThread(pool.worker);
+await stopThread(inline.worker);
 await stopThread(sim.worker);
-out.poolVsIdle = Math.round(((out.poolP99Ms as number) / (out.idleP99Ms as number)) * 10) / 10;
+
+for (const leg of legs) {
+  out[`${leg}P50Ms`] = median(results[leg].map((m) => m.p50));
+  out[`${leg}P99Ms`] = median(results[leg].map((m) => m.p99));
+}
+out.searchMs = Math.round(median(alone));
+let complete = true;
+for (const leg of ['pool', 'inline'] as const) {
+  const loops = results[leg].map((m) => m.loop!);
+  out[`${leg}Searches`] = loops.reduce((a, l) => a + l.durations.length, 0);
+  out[`${leg}SearchMedianMs`] = Math.round(median(loops.flatMap((l) => l.durations)));
+  out[`${leg}FailedSearches`] = loops.reduce((a, l) => a + l.failed, 0);
+  out[`${leg}PartialSearches`] = loops.reduce((a, l) => a + l.partialSearches, 0);
+  out[`${leg}PartialClusters`] = loops.reduce((a, l) => a + l.partial, 0);
+  if (out[`${leg}FailedSearches`] !== 0 || out[`${leg}PartialSearches`] !== 0) complete = false;
+}
+out.searchesComplete = complete;
+out.poolVsIdle = Math.round(median(results.pool.map((m, i) => m.p99 / results.idle[i]!.p99)) * 10) / 10;
+out.perRoundP99Ms = Object.fromEntries(legs.map((l) => [l, results[l].map((m) => m.p99)]));
 
 if (json) {
   console.log(JSON.stringify(out));
 } else {
-  const goals: Record<string, string> = { poolP99Ms: '<= 3 x idleP99Ms', inlineP99Ms: '> poolP99Ms' };
+  const goals: Record<string, string> = { poolP99Ms: '<= 3 x idleP99Ms', inlineP99Ms: '> poolP99Ms', searchesComplete: '(false: some searches failed or were partial)' };
   console.log('figure'.padEnd(24) + 'value'.padStart(12) + '   goal');
-  for (const [k, v] of Object.entries(out)) console.log(k.padEnd(24) + String(v).padStart(12) + '   ' + (goals[k] ?? ''));
+  for (const [k, v] of Object.entries(out)) console.log(k.padEnd(24) + (typeof v === 'object' ? JSON.stringify(v) : String(v)).padStart(12) + '   ' + (goals[k] ?? ''));
 }
 process.exit(0);

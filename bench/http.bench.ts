@@ -10,6 +10,14 @@
  *                      least a node:http reverse proxy does, and a TLS byte tunnel that parses no
  *                      HTTP at all (the ceiling for any Node proxy that reads requests, on this
  *                      machine); passthroughOverAnchorHttpProxy compares fleetgate with the former
+ *  kubectlProxyRps, passthroughOverKubectlProxy
+ *                      the same request through `kubectl proxy` (client-go's reverse proxy, the Go
+ *                      peer) to the same simulated cluster, when kubectl is on PATH (else null)
+ *  passthroughTlsRps, passthroughTlsRatio
+ *                      the passthrough over fleetgate's HTTPS port, over direct: autocannon does
+ *                      TLS on both sides of this ratio. Every other proxied leg is plain HTTP from
+ *                      autocannon and only `direct` is HTTPS (the simulator serves nothing else),
+ *                      which flatters direct; `callerScheme` in the output says which leg is which
  *
  * autocannon runs in its own process pinned to CPU 1 with taskset (when available), the servers
  * are not pinned; the simulator is a separate process. Figures are side by side in one run.
@@ -17,7 +25,8 @@
  * On a small shared machine one measurement says little: every server is started first, then
  * `--rounds` rounds (default 3) measure each target once, in an order rotated every round, and
  * the figures are medians over rounds (ratios: the median of the per-round ratios, whose two
- * sides ran seconds apart). `cpuUsPerReq` is the CPU time (user + system, all threads, from
+ * sides ran seconds apart); before the rounds, every leg gets an unrecorded warm-up of up to 2 s
+ * (JIT, pooled connections). `cpuUsPerReq` is the CPU time (user + system, all threads, from
  * /proc) each process spent per request during a measurement: where a ratio goal is out of reach
  * on two cores, it says whose work fills them. `loadavg` is the 1-minute load at start and end.
  */
@@ -33,10 +42,12 @@ import { distPath } from '../src/util/paths.js';
 const run = promisify(execFile);
 const json = process.argv.includes('--json');
 const durIdx = process.argv.indexOf('--duration');
-const duration = durIdx > 0 ? Number(process.argv[durIdx + 1]) : 5;
+let duration = durIdx > 0 ? Number(process.argv[durIdx + 1]) : 5;
 const roundsIdx = process.argv.indexOf('--rounds');
 const rounds = roundsIdx > 0 ? Math.max(1, Number(process.argv[roundsIdx + 1])) : 3;
 const connections = 20;
+/** Seconds of unrecorded load on each leg before the rounds: JIT and connection pools warm. */
+const warmupS = Math.min(2, duration);
 const token = 'fg_bench_http_token_0123456789abcdef';
 const work = mkdtempSync(join(tmpdir(), 'fleetgate-bench-http-'));
 const children: Child[] = [];
@@ -84,7 +95,8 @@ async function cannon(
   watch: Record<string, number | undefined>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Cannon> {
-  const args = [distPath('bench', 'autocannon-child.js'), JSON.stringify({ url, headers, connections, duration })];
+  const seconds = duration;
+  const args = [distPath('bench', 'autocannon-child.js'), JSON.stringify({ url, headers, connections, duration: seconds })];
   const [cmd, ...rest] = taskset.length ? [...taskset, process.execPath, ...args] : [process.execPath, ...args];
   const before = Object.fromEntries(Object.entries(watch).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const { stdout } = await run(cmd!, rest, { env, maxBuffer: 1 << 20 });
@@ -119,15 +131,16 @@ async function startAnchor(script: string, args: (port: number) => string[]): Pr
   return port;
 }
 
-async function fleetgate(workers: number, kubeconfig: string): Promise<{ child: Child; url: string }> {
+async function fleetgate(workers: number, kubeconfig: string, tls = false): Promise<{ child: Child; url: string; tlsUrl: string }> {
   const dataDir = mkdtempSync(join(work, 'data-'));
   const { child, match } = await startFleetgate(
-    ['serve', '--port', '0', '--tls-port', 'off', '--workers', String(workers), '--data-dir', dataDir, '--kubeconfig', kubeconfig],
+    ['serve', '--port', '0', '--tls-port', tls ? '0' : 'off', '--workers', String(workers), '--data-dir', dataDir, '--kubeconfig', kubeconfig],
     { ...process.env, FLEETGATE_ADMIN_TOKEN: token },
-    /listening on http:\/\/[^:]+:(\d+)/,
+    /listening on http:\/\/[^:]+:(\d+)(?: and https:\/\/[^:]+:(\d+))?/,
   );
   children.push(child);
   const url = `http://127.0.0.1:${match[1]}`;
+  const tlsUrl = match[2] ? `https://127.0.0.1:${match[2]}` : '';
   await waitFor200(url + '/readyz');
   // Wait until every cluster has been probed, so the list is the steady-state one.
   for (let i = 0; i < 200; i++) {
@@ -135,7 +148,38 @@ async function fleetgate(workers: number, kubeconfig: string): Promise<{ child: 
     if (list.length === 50 && list.every((c) => c.state === 'ok')) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, url };
+  return { child, url, tlsUrl };
+}
+
+/** Is kubectl on PATH? */
+async function haveKubectl(): Promise<boolean> {
+  try {
+    await run('kubectl', ['version', '--client'], { timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `kubectl proxy` to one context of `kubeconfig` on a port of its choosing; resolves with the
+ * port once it says "Starting to serve on HOST:PORT".
+ */
+async function startKubectlProxy(kubeconfig: string, context: string): Promise<{ port: number; pid: number | undefined }> {
+  const proc = spawn('kubectl', ['proxy', '--kubeconfig', kubeconfig, '--context', context, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  anchors.push(proc);
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /Starting to serve on [^\s]*:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`bench: kubectl proxy exited with ${code} before serving: ${out.slice(-2000)}`)));
+  });
+  return { port, pid: proc.pid };
 }
 
 try {
@@ -150,7 +194,7 @@ try {
   const auth = { authorization: `Bearer ${token}` };
 
   const one = await fleetgate(1, kubeconfig);
-  const two = await fleetgate(2, kubeconfig);
+  const two = await fleetgate(2, kubeconfig, true);
   const body = await (await fetch(one.url + '/api/v1/clusters', { headers: auth })).text();
   const bodyFile = join(work, 'clusters.json');
   writeFileSync(bodyFile, body);
@@ -159,6 +203,11 @@ try {
   // untouched, so its callers send that token themselves.
   const httpProxyPort = await startAnchor('proxy-anchor.js', (port) => ['http', String(port), target.server, target.token]);
   const tunnelPort = await startAnchor('proxy-anchor.js', (port) => ['tunnel', String(port), target.server, target.token]);
+
+  const kubectlProxy = (await haveKubectl()) ? await startKubectlProxy(kubeconfig, target.name) : undefined;
+  // Both sides of passthroughTlsRatio speak TLS to autocannon; the simulator's and fleetgate's
+  // run CAs are not handed to autocannon (loopback only, benchmark only).
+  const insecureEnv = { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' };
 
   const simPid = sim.child.proc.pid;
   const targets: Record<string, () => Promise<Cannon>> = {
@@ -169,24 +218,37 @@ try {
     anchorHttpProxy: () => cannon(`http://127.0.0.1:${httpProxyPort}/api/v1/namespaces`, auth, { proxy: anchorPid(httpProxyPort), sim: simPid }),
     anchorTunnel: () =>
       cannon(`http://127.0.0.1:${tunnelPort}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { proxy: anchorPid(tunnelPort), sim: simPid }),
-    direct: () =>
-      cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }, {
-        ...process.env,
-        NODE_TLS_REJECT_UNAUTHORIZED: '0', // the simulator's run CA; loopback only, benchmark only
-      }),
+    passthroughTls: () => cannon(`${two.tlsUrl}/k8s/${target.name}/api/v1/namespaces`, auth, { fleetgate: two.child.proc.pid, sim: simPid }, insecureEnv),
+    direct: () => cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }, insecureEnv),
   };
-  const names = Object.keys(targets);
+  // kubectl proxy adds the kubeconfig's credentials itself (and would forward a caller's own).
+  if (kubectlProxy) targets.kubectlProxy = () => cannon(`http://127.0.0.1:${kubectlProxy.port}/api/v1/namespaces`, {}, { kubectl: kubectlProxy.pid, sim: simPid });
+  // --only a,b: measure only these legs (for quick comparisons while developing); figures that
+  // need a leg left out are printed as null.
+  const onlyIdx = process.argv.indexOf('--only');
+  const only = onlyIdx > 0 ? new Set(process.argv[onlyIdx + 1]!.split(',')) : undefined;
+  const names = Object.keys(targets).filter((n) => !only || only.has(n));
   const results: Record<string, Cannon[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) {
+    const measure = duration;
+    duration = warmupS;
+    try {
+      await targets[n]!();
+    } finally {
+      duration = measure;
+    }
+  }
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < names.length; i++) {
       const n = names[(i + r) % names.length]!;
       results[n]!.push(await targets[n]!());
     }
   }
-  const med = (n: string, f: (c: Cannon) => number) => median(results[n]!.map(f));
+  const has = (n: string) => (results[n]?.length ?? 0) > 0;
+  const med = (n: string, f: (c: Cannon) => number) => (has(n) ? median(results[n]!.map(f)) : NaN);
   const rps = (n: string) => med(n, (c) => c.rps);
-  const ratio = (a: string, b: string) => Number(median(results[a]!.map((c, i) => c.rps / results[b]![i]!.rps)).toFixed(2));
-  const cpu = (n: string) => Object.fromEntries(Object.keys(results[n]![0]!.cpuUs).map((k) => [k, med(n, (c) => c.cpuUs[k]!)]));
+  const ratio = (a: string, b: string) => (has(a) && has(b) ? Number(median(results[a]!.map((c, i) => c.rps / results[b]![i]!.rps)).toFixed(2)) : null);
+  const cpu = (n: string) => (has(n) ? Object.fromEntries(Object.keys(results[n]![0]!.cpuUs).map((k) => [k, med(n, (c) => c.cpuUs[k]!)])) : null);
 
   const out = {
     rps1: Math.round(rps('rps1')),
@@ -200,6 +262,10 @@ try {
     anchorHttpProxyRatio: ratio('anchorHttpProxy', 'direct'),
     anchorTunnelRatio: ratio('anchorTunnel', 'direct'),
     passthroughOverAnchorHttpProxy: ratio('passthrough', 'anchorHttpProxy'),
+    kubectlProxyRps: kubectlProxy ? Math.round(rps('kubectlProxy')) : null,
+    passthroughOverKubectlProxy: kubectlProxy ? ratio('passthrough', 'kubectlProxy') : null,
+    passthroughTlsRps: Math.round(rps('passthroughTls')),
+    passthroughTlsRatio: ratio('passthroughTls', 'direct'),
     passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
     directP50Ms: med('direct', (c) => c.p50Ms),
     p99Ms2: med('rps2', (c) => c.p99Ms),
@@ -210,8 +276,11 @@ try {
       passthrough: cpu('passthrough'),
       anchorHttpProxy: cpu('anchorHttpProxy'),
       anchorTunnel: cpu('anchorTunnel'),
+      passthroughTls: cpu('passthroughTls'),
+      ...(kubectlProxy && { kubectlProxy: cpu('kubectlProxy') }),
       direct: cpu('direct'),
     },
+    callerScheme: Object.fromEntries(names.map((n) => [n, n === 'direct' || n === 'passthroughTls' ? 'https' : 'http'])),
     perRound: Object.fromEntries(names.map((n) => [n, results[n]!.map((c) => Math.round(c.rps))])),
     loadavg: [Number(load0.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
     pinned: taskset.length > 0,

@@ -12,7 +12,21 @@
  *                         its credentials, head checksum verified)
  *   lookupFullNs10k       the same with the credentials copied out and the whole entry verified
  *                         (IndexReader.lookup: what the client cache reads on a miss)
- *   writerAcquireP99Us    writeLock acquisition p99 while 2 threads read without pause, µs
+ *   lookupMissNs10k       lookupHead of a name that is not in the 10,000-entry index (same
+ *                         shape of name), ns: an unknown cluster must cost no more than a hit
+ *   writerAcquireP99Us    writeLock acquisition p99 while 2 threads read without pause, µs; the
+ *                         readers hold the lock for one word read
+ *   writerAcquireP99UsCopying  the same with readers that look up and copy real entries (head and
+ *                         whole, alternating) from a 10,000-entry index: the hold a writer waits out
+ *   readerStallP99Us10k   what a reader feels of commits: the p99 of the read-lock wait of 2
+ *                         threads that look up and copy real entries (head and whole, alternating,
+ *                         names uniformly random) from a 10,000-entry index without pause while
+ *                         the main thread commits a rebuilt index every millisecond (or back to
+ *                         back when a build takes longer); every acquisition the lookups make is
+ *                         timed, µs. readerStallP99Us10 the same with 10 entries. Extras: the p99
+ *                         of only the acquisitions that met a pending writer (readerStallP99UsMet*:
+ *                         the stall itself, whatever the commit rate), the max, the share of
+ *                         acquisitions that waited over 1 µs, and commits per second.
  * Extras: lookupNs10kHot (64 hot names, reader cache warm), lookupNs10k4k and lookupFullNs10k4k
  * (4 KB CA per entry, uniform names), and the raw throughputs.
  */
@@ -138,7 +152,7 @@ function benchCommitHold(count: number, commits: number): number {
   return percentile(holds, 99);
 }
 
-function benchLookup(caBytes: number, pattern: 'uniform' | 'hot', what: 'head' | 'full'): number {
+function benchLookup(caBytes: number, pattern: 'uniform' | 'hot' | 'miss', what: 'head' | 'full'): number {
   const sab = createSharedRegion();
   const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1 }));
   const reader = new IndexReader(sab, RwLock.attach(sab, { threadId: 2 }));
@@ -147,7 +161,8 @@ function benchLookup(caBytes: number, pattern: 'uniform' | 'hot', what: 'head' |
   let x = 12345;
   for (let i = 0; i < 65536; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const k = pattern === 'hot' ? x % 64 : x % 10_000;
+    // Misses: names of the same shape that no entry has (cluster-10000 ... cluster-19999).
+    const k = pattern === 'hot' ? x % 64 : pattern === 'miss' ? 10_000 + (x % 10_000) : x % 10_000;
     names.push(`cluster-${String(k).padStart(5, '0')}`);
   }
   const runs: number[] = [];
@@ -155,22 +170,101 @@ function benchLookup(caBytes: number, pattern: 'uniform' | 'hot', what: 'head' |
   const n = 200_000;
   for (let r = 0; r < 6; r++) {
     const t0 = performance.now();
-    if (what === 'head') for (let i = 0; i < n; i++) sink += reader.lookupHead(names[i & 65535]!)!.id;
+    if (pattern === 'miss') for (let i = 0; i < n; i++) sink += reader.lookupHead(names[i & 65535]!) === undefined ? 1 : 0;
+    else if (what === 'head') for (let i = 0; i < n; i++) sink += reader.lookupHead(names[i & 65535]!)!.id;
     else for (let i = 0; i < n; i++) sink += reader.lookup(names[i & 65535]!)!.id;
     runs.push(((performance.now() - t0) * 1e6) / n);
   }
   if (sink === 0) throw new Error('unreachable');
+  if (pattern === 'miss' && sink !== 6 * n) throw new Error('bench: a miss name was found');
   return median(runs.slice(1));
 }
 
-async function benchWriterAcquire(): Promise<number> {
-  const sab = createSharedRegion();
+/** Starts `threads` stall-worker readers over `sab` (waiting for the start word). */
+async function startReaders(sab: SharedArrayBuffer, names: string[], threads: number, time: boolean) {
   const ctl = new Int32Array(new SharedArrayBuffer(64));
-  const workers = [0, 1].map((id) => new Worker(distPath('bench', 'lock-worker.js'), { workerData: { kind: 'fleet', sab, baseSab: sab, ctl: ctl.buffer, id } }));
-  const done = workers.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej))));
-  while (Atomics.load(ctl, 2) < 2) await new Promise((r) => setTimeout(r, 5));
+  const workers = Array.from({ length: threads }, (_, id) => new Worker(distPath('bench', 'stall-worker.js'), { workerData: { sab, ctl: ctl.buffer, id, names, time } }));
+  const done = workers.map(
+    (w) => new Promise<{ ops: number; waits: Float64Array; contended: number[] }>((res, rej) => (w.once('message', res), w.once('error', rej))),
+  );
+  while (Atomics.load(ctl, 2) < threads) await new Promise((r) => setTimeout(r, 5));
+  // Pairs with the Atomics.wait(ctl, 0, 0) in stall-worker.ts.
   Atomics.store(ctl, 0, 1);
   Atomics.notify(ctl, 0);
+  return {
+    async stop() {
+      Atomics.store(ctl, 1, 1);
+      const results = await Promise.all(done);
+      await Promise.all(workers.map((w) => w.terminate()));
+      return results;
+    },
+  };
+}
+
+const clusterNames = (count: number) => Array.from({ length: count }, (_, i) => entry(i, '', 0).name);
+
+/**
+ * The read-lock waits of 2 entry-copying readers while the main thread commits every
+ * millisecond (see readerStallP99Us10k in the header).
+ */
+async function benchReaderStall(count: number, ms: number): Promise<Record<'p99' | 'p99Contended' | 'max' | 'waitedShare' | 'commitsPerSec' | 'lookupsPerSec', number>> {
+  const sab = createSharedRegion();
+  const writer = new IndexWriter(sab, RwLock.attach(sab, { threadId: 1 }));
+  const entries = Array.from({ length: count }, (_, i) => entry(i, '', kTypicalCaBytes));
+  writer.publish(entries);
+  writer.publish(entries);
+  const readers = await startReaders(sab, clusterNames(count), 2, true);
+  sleepMs(50);
+  const t0 = performance.now();
+  let commits = 0;
+  for (let next = t0; performance.now() - t0 < ms; ) {
+    writer.publish(entries);
+    commits++;
+    next += 1;
+    const now = performance.now();
+    if (next > now) sleepMs(next - now);
+    else next = now;
+  }
+  const elapsed = performance.now() - t0;
+  const results = await readers.stop();
+  const all: number[] = [];
+  const met: number[] = [];
+  for (const r of results) {
+    for (const w of r.waits) all.push(w);
+    met.push(...r.contended);
+  }
+  let waited = 0;
+  let max = 0;
+  for (const w of all) {
+    if (w > 1) waited++;
+    if (w > max) max = w;
+  }
+  const ops = results.reduce((a, r) => a + r.ops, 0);
+  return { p99: percentile(all, 99), p99Contended: met.length ? percentile(met, 99) : 0, max, waitedShare: waited / all.length, commitsPerSec: (commits * 1000) / elapsed, lookupsPerSec: (ops * 1000) / (elapsed + 50) };
+}
+
+/** writeLock acquisition p99 (µs) with 2 readers: one-word reads, or real entry copies (10,000 entries). */
+async function benchWriterAcquire(readers: 'word' | 'copy'): Promise<number> {
+  const sab = createSharedRegion();
+  let stopReaders: () => Promise<unknown>;
+  if (readers === 'copy') {
+    const entries = Array.from({ length: 10_000 }, (_, i) => entry(i, '', kTypicalCaBytes));
+    new IndexWriter(sab, RwLock.attach(sab, { threadId: 3 })).publish(entries);
+    const r = await startReaders(sab, clusterNames(10_000), 2, false);
+    stopReaders = r.stop;
+  } else {
+    const ctl = new Int32Array(new SharedArrayBuffer(64));
+    const workers = [0, 1].map((id) => new Worker(distPath('bench', 'lock-worker.js'), { workerData: { kind: 'fleet', sab, baseSab: sab, ctl: ctl.buffer, id } }));
+    const done = workers.map((w) => new Promise((res, rej) => (w.once('message', res), w.once('error', rej))));
+    while (Atomics.load(ctl, 2) < 2) await new Promise((r) => setTimeout(r, 5));
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    stopReaders = async () => {
+      Atomics.store(ctl, 1, 1);
+      await Promise.all(done);
+      await Promise.all(workers.map((w) => w.terminate()));
+    };
+  }
   sleepMs(50);
   const lock = RwLock.attach(sab, { threadId: 1 });
   const samples: number[] = [];
@@ -182,9 +276,7 @@ async function benchWriterAcquire(): Promise<number> {
     if (i >= 100) samples.push((t1 - t0) * 1000);
     sleepMs(0.3);
   }
-  Atomics.store(ctl, 1, 1);
-  await Promise.all(done);
-  await Promise.all(workers.map((w) => w.terminate()));
+  await stopReaders();
   return percentile(samples, 99);
 }
 
@@ -206,8 +298,20 @@ async function measure(): Promise<Figures> {
   const lookupNs10k4k = benchLookup(4096, 'uniform', 'head');
   const lookupFullNs10k4k = benchLookup(4096, 'uniform', 'full');
   log(`lookupNs10k ${lookupNs10k.toFixed(0)}  full ${lookupFullNs10k.toFixed(0)}  hot ${lookupNs10kHot.toFixed(0)}  4k ${lookupNs10k4k.toFixed(0)}  full 4k ${lookupFullNs10k4k.toFixed(0)}`);
-  const writerAcquireP99Us = await benchWriterAcquire();
-  log(`writerAcquireP99Us ${writerAcquireP99Us.toFixed(1)}`);
+  const lookupMissNs10k = benchLookup(kTypicalCaBytes, 'miss', 'head');
+  log(`lookupMissNs10k ${lookupMissNs10k.toFixed(0)}`);
+  const writerAcquireP99Us = await benchWriterAcquire('word');
+  const writerAcquireP99UsCopying = await benchWriterAcquire('copy');
+  log(`writerAcquireP99Us ${writerAcquireP99Us.toFixed(1)}  with entry-copying readers ${writerAcquireP99UsCopying.toFixed(1)}`);
+  // Alternating sizes, so machine noise falls on both alike; each figure the median of its rounds.
+  const stall10: Awaited<ReturnType<typeof benchReaderStall>>[] = [];
+  const stall10k: Awaited<ReturnType<typeof benchReaderStall>>[] = [];
+  for (let r = 0; r < 3; r++) {
+    stall10.push(await benchReaderStall(10, 1000));
+    stall10k.push(await benchReaderStall(10_000, 1000));
+  }
+  const med = (xs: Awaited<ReturnType<typeof benchReaderStall>>[], k: keyof (typeof xs)[0]) => median(xs.map((x) => x[k]));
+  log(`readerStallP99Us10 ${med(stall10, 'p99').toFixed(2)}  10k ${med(stall10k, 'p99').toFixed(2)}`);
   return {
     readLockNs: round(readLockNs, 1),
     readScaling2: round(fleet.scaling),
@@ -216,7 +320,20 @@ async function measure(): Promise<Figures> {
     commitHoldP99Us10k: round(commitHoldP99Us10k),
     lookupNs10k: round(lookupNs10k, 0),
     lookupFullNs10k: round(lookupFullNs10k, 0),
+    lookupMissNs10k: round(lookupMissNs10k, 0),
     writerAcquireP99Us: round(writerAcquireP99Us, 1),
+    writerAcquireP99UsCopying: round(writerAcquireP99UsCopying, 1),
+    readerStallP99Us10k: round(med(stall10k, 'p99')),
+    readerStallP99Us10: round(med(stall10, 'p99')),
+    readerStallP99UsMet10k: round(med(stall10k, 'p99Contended'), 1),
+    readerStallP99UsMet10: round(med(stall10, 'p99Contended'), 1),
+    readerStallMaxUs10k: round(med(stall10k, 'max'), 1),
+    readerStallMaxUs10: round(med(stall10, 'max'), 1),
+    readerWaitedShare10k: round(med(stall10k, 'waitedShare'), 4),
+    readerWaitedShare10: round(med(stall10, 'waitedShare'), 4),
+    commitsPerSec10k: Math.round(med(stall10k, 'commitsPerSec')),
+    commitsPerSec10: Math.round(med(stall10, 'commitsPerSec')),
+    stallLookupsPerSec10k: Math.round(med(stall10k, 'lookupsPerSec')),
     lookupNs10kHot: round(lookupNs10kHot, 0),
     lookupNs10k4k: round(lookupNs10k4k, 0),
     lookupFullNs10k4k: round(lookupFullNs10k4k, 0),
@@ -248,7 +365,15 @@ async function main(): Promise<void> {
     commitHoldP99Us10k: '<= 50, <= 2x the 10-entry figure',
     lookupNs10k: '<= 1000 (per-request lookup; ~2.1 KB client config not read)',
     lookupFullNs10k: '(with credentials, on a client-cache miss)',
-    writerAcquireP99Us: '<= 40',
+    lookupMissNs10k: '<= 1000 (an unknown name costs no more than a hit)',
+    writerAcquireP99Us: '<= 40 (readers hold the lock for one word read)',
+    writerAcquireP99UsCopying: '(readers copy real entries)',
+    readerStallP99Us10k: '<= 50, <= 2x readerStallP99Us10',
+    readerStallP99Us10: '(reference for 10k)',
+    readerStallP99UsMet10k: '(p99 of the acquisitions that met a pending writer)',
+    readerStallMaxUs10k: '(median of the rounds\' max)',
+    readerWaitedShare10k: '(share of acquisitions that waited > 1 µs)',
+    commitsPerSec10k: '(1000 asked for; a 10,000-entry build takes longer than 1 ms)',
     lookupNs10kHot: '(64 hot names)',
     lookupNs10k4k: '(4 KB CA per entry)',
     lookupFullNs10k4k: '(4 KB CA per entry, with credentials)',

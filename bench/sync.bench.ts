@@ -6,10 +6,29 @@
  *  changeVisibleMs               median time from a committed row change plus a sync request to
  *                                the new generation being visible to a reader (1,000 clusters)
  *  commitHoldP99Us               write-lock hold p99 over all commits of those syncs, per size
+ *  probeAnchor1kMs / probeAnchor10kMs
+ *                                the same N GET /version calls from a bare Node https client on
+ *                                its own thread (bench/probe-anchor-worker.ts: the probes'
+ *                                concurrency, a fresh connection and TLS handshake each, no session
+ *                                reuse), run just before and just after the sync; the mean of the
+ *                                two (both are printed). fullSync{N}OverAnchor = fullSync / anchor:
+ *                                on two cores shared with the simulator, N TLS handshakes are most
+ *                                of a full sync, so the ratio is what the machine does not decide
+ *  rssMb1k / rssMb10k            resident memory of a `fleetgate serve` process (2 HTTP workers,
+ *                                its sync worker) once it has imported and probed all N simulated
+ *                                clusters, MiB (from /proc; the simulator is not in it)
  *
  * The simulator runs in this process with no added latency; the sync worker is a real thread.
  */
-import { startSimulator } from '../src/sim/index.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { startFleetgate, waitFor200 } from '../load/processes.js';
+import type { ClientConfig } from '../src/index/types.js';
+import { normaliseClientConfig, splitContexts } from '../src/k8s/index.js';
+import { startSimulator, type Simulator } from '../src/sim/index.js';
+import { distPath } from '../src/util/paths.js';
 import { kSyncStatsBytes, kSyncStatsOffset } from '../src/shm/layout.js';
 import { SyncStats, holdQuantileUs } from '../src/sync/stats.js';
 import { startSyncHarness } from '../test/helpers/sync-harness.js';
@@ -23,9 +42,56 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const out: Record<string, number> = {};
+/** The sync worker's probe concurrency (test/helpers/sync-harness.ts, and serve's default). */
+const kProbeConcurrency = 16;
+
+/** Runs the probe anchor over every simulated cluster once; resolves with its wall time, ms. */
+async function probeAnchor(configs: ClientConfig[]): Promise<number> {
+  const w = new Worker(distPath('bench', 'probe-anchor-worker.js'), { workerData: { configs, concurrency: kProbeConcurrency } });
+  const r = await new Promise<{ ms: number; ok: number; failed: number }>((res, rej) => (w.once('message', res), w.once('error', rej)));
+  await w.terminate();
+  if (r.failed > 0) throw new Error(`bench: probe anchor: ${r.failed} of ${configs.length} GET /version failed`);
+  return r.ms;
+}
+
+/** RSS (MiB) of a fleetgate serve process once all of the simulator's clusters are ok. */
+async function serverRssMb(sim: Simulator, n: number): Promise<number> {
+  const work = mkdtempSync(join(tmpdir(), 'fleetgate-bench-sync-'));
+  const token = 'fg_bench_sync_token';
+  try {
+    const kubeconfig = join(work, 'sim.kubeconfig');
+    writeFileSync(kubeconfig, sim.kubeconfig(), { mode: 0o600 });
+    const { child, match } = await startFleetgate(
+      ['serve', '--port', '0', '--tls-port', 'off', '--workers', '2', '--data-dir', join(work, 'data'), '--kubeconfig', kubeconfig],
+      { ...process.env, FLEETGATE_ADMIN_TOKEN: token },
+      /listening on http:\/\/[^:]+:(\d+)/,
+      120_000,
+    );
+    try {
+      const url = `http://127.0.0.1:${match[1]}`;
+      await waitFor200(url + '/readyz', 120_000);
+      const t0 = performance.now();
+      for (;;) {
+        const list = (await (await fetch(url + '/api/v1/clusters', { headers: { authorization: `Bearer ${token}` } })).json()) as Array<{ state: string }>;
+        if (list.length === n && list.every((c) => c.state === 'ok')) break;
+        if (performance.now() - t0 > 300_000) throw new Error(`bench: fleetgate serve: ${n} clusters not all ok after 300 s`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.proc.pid}/status`, 'utf8'))?.[1]);
+      return Math.round(kb / 1024);
+    } finally {
+      await child.stop(10_000);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const out: Record<string, number | number[]> = {};
 for (const n of sizes) {
   const sim = await startSimulator({ clusters: n, podsPerCluster: 5 });
+  const configs = sim.clusters.map((c) => normaliseClientConfig(splitContexts(sim.singleKubeconfig(c.name))[0]!.kubeconfig!));
+  const anchorBefore = await probeAnchor(configs);
   const h = await startSyncHarness({
     seed: (store) => {
       const tx = store.db.transaction(() => {
@@ -45,8 +111,13 @@ for (const n of sizes) {
     await new Promise((r) => setTimeout(r, 5));
   }
   const fullMs = performance.now() - t0;
+  const anchorAfter = await probeAnchor(configs);
   const label = n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : String(n);
+  const anchorMs = (anchorBefore + anchorAfter) / 2;
   out[`fullSync${label}Ms`] = Math.round(fullMs);
+  out[`probeAnchor${label}Ms`] = Math.round(anchorMs);
+  out[`probeAnchor${label}BeforeAfterMs`] = [Math.round(anchorBefore), Math.round(anchorAfter)];
+  out[`fullSync${label}OverAnchor`] = Number((fullMs / anchorMs).toFixed(2));
 
   if (n === sizes[0]) {
     const samples: number[] = [];
@@ -64,13 +135,14 @@ for (const n of sizes) {
   out[`commitHoldP99Us${label}`] = holdQuantileUs(stats.read().holdBuckets, 0.99);
   out[`commits${label}`] = stats.read().commits;
   await h.stop();
+  out[`rssMb${label}`] = await serverRssMb(sim, n);
   await sim.stop();
 }
-out.commitHoldP99Us = Math.max(...sizes.map((n) => out[`commitHoldP99Us${n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n}`]!));
+out.commitHoldP99Us = Math.max(...sizes.map((n) => out[`commitHoldP99Us${n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : n}`] as number));
 
 if (json) console.log(JSON.stringify(out));
 else {
   console.log('fleetgate sync benchmark (histogram upper bounds for hold times)');
-  for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(22)} ${v}`);
+  for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(28)} ${Array.isArray(v) ? v.join(', ') : v}`);
 }
 process.exit(0);

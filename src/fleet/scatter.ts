@@ -11,7 +11,6 @@
  *   its start; when the budget runs out its requests are destroyed and the cluster is reported
  *   in `partial`. One slow or dead cluster costs the answer at most one budget, never an error.
  */
-import type { ClientRequest } from 'node:http';
 import type { UpstreamClientCache } from '../http/client-cache.js';
 import type { IndexEntry } from '../index/types.js';
 import { HttpError } from '../http/errors.js';
@@ -72,7 +71,7 @@ export async function withClusterBudget<R>(
   work: (fetch: ClusterFetch) => Promise<R>,
 ): Promise<R> {
   const t0 = performance.now();
-  const inflight = new Set<ClientRequest>();
+  const inflight = new Set<() => void>();
   let expired = false;
   const fetch: ClusterFetch = {
     entry,
@@ -80,13 +79,17 @@ export async function withClusterBudget<R>(
       if (expired) throw new BudgetExceeded();
       const remaining = Math.max(1, Math.ceil(timeoutMs - (performance.now() - t0)));
       const client = cache.acquire(entry);
-      const { req, response } = callUpstream(cache, client, { method: 'GET', path, headers: { accept }, timeoutMs: remaining });
-      inflight.add(req);
-      req.once('close', () => inflight.delete(req));
-      req.end();
-      const res = await response;
-      const body = await readBody(res, kMaxListBytes);
-      const status = res.statusCode ?? 502;
+      const { abort, response } = callUpstream(cache, client, { method: 'GET', path, headers: { accept }, timeoutMs: remaining });
+      inflight.add(abort);
+      let body: Buffer;
+      let status: number;
+      try {
+        const res = await response;
+        status = res.statusCode;
+        body = await readBody(res.body, kMaxListBytes);
+      } finally {
+        inflight.delete(abort);
+      }
       if (status < 200 || status >= 300) throw new HttpError(status, upstreamErrorMessage(entry.name, status, body));
       try {
         return JSON.parse(body.toString('utf8')) as T;
@@ -99,7 +102,7 @@ export async function withClusterBudget<R>(
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       expired = true;
-      for (const r of inflight) r.destroy();
+      for (const abort of inflight) abort();
       reject(new HttpError(504, `cluster "${entry.name}": no complete answer within ${timeoutMs} ms`));
     }, timeoutMs);
   });

@@ -2,10 +2,10 @@
  * `/k8s/:cluster/*`: the raw Kubernetes API of one cluster, so kubectl can use fleetgate as its
  * server (`kubectl --server http://HOST:PORT/k8s/NAME --token TOKEN ...`).
  *
- * Streamed both ways: the request body is piped up and the response piped down, nothing is
- * buffered, so watches and log follows work. The caller's Authorization and cookies are never
- * forwarded; the cluster's own credentials are added (bearer token header, or the client
- * certificate held by the cached agent). Viewers get what Kubernetes' `view` role grants
+ * Streamed both ways (relay.ts): the request body goes up and the response down as they come,
+ * nothing is buffered, so watches and log follows work. The caller's Authorization and cookies
+ * are never forwarded; the cluster's own credentials are added (bearer token header, or the
+ * client certificate held by the cluster's pool). Viewers get what Kubernetes' `view` role grants
  * (view-role.ts) and may not impersonate; paths that could be read two ways are refused for
  * everyone (k8s-request.ts).
  *
@@ -16,17 +16,18 @@
  * Connection upgrades (exec, attach, port-forward) arrive on the server's 'upgrade' event and
  * never reach a request listener: upgrade.ts serves them with the same checks.
  */
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { callerOf, canSee, type Caller } from './auth.js';
 import type { UpstreamClientCache } from './client-cache.js';
 import type { ClusterDirectory } from './deps.js';
-import { HttpError, sendRawError } from './errors.js';
+import { HttpError } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
 import { k8sAccess } from './k8s-request.js';
 import type { StreamRegistry } from './streams.js';
 import { namedCluster } from './select.js';
-import { kHopByHop, responseHeaders, startUpstream } from './upstream.js';
+import { relayUpstream } from './relay.js';
+import { kHopByHop } from './upstream.js';
 import { describeAccess, viewAllows } from './view-role.js';
 
 export const kPassthroughRoute = '/k8s/:cluster/*';
@@ -52,11 +53,11 @@ export function upstreamRequestHeaders(h: IncomingHttpHeaders, isAdmin: boolean)
     // Front-proxy identity headers are only meaningful to an API server from its own proxy.
     if (k.startsWith('x-remote-')) continue;
     if (!isAdmin && k.startsWith('impersonate-')) continue;
+    // 100-continue is this hop's business: node:http answers the caller's Expect itself, and
+    // the body then goes up like any other (a body without Content-Length goes up chunked).
+    if (k === 'expect') continue;
     out[k] = v;
   }
-  // Transfer-Encoding is hop-by-hop, but a chunked body must stay chunked on the way up (Node
-  // would not chunk a DELETE body by default).
-  if (h['transfer-encoding'] !== undefined && h['content-length'] === undefined) out['transfer-encoding'] = 'chunked';
   return out;
 }
 
@@ -109,55 +110,17 @@ export function proxyToCluster(d: PassthroughDeps, req: IncomingMessage, res: Se
   if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
   const entry = namedCluster(d.directory, caller, name);
   const streaming = isStream(path);
-  let up: ClientRequest | undefined;
   if (streaming && d.streams) {
-    const done = d.streams.open(caller, () => {
-      res.destroy();
-      up?.destroy();
-    });
+    // A revoked token's stream ends: closing the caller's response makes the relay abort the
+    // upstream call too.
+    const done = d.streams.open(caller, () => res.destroy());
     res.once('close', done);
   }
+  const headers = upstreamRequestHeaders(req.headers, isAdmin);
   const client = d.cache.acquire(entry);
-  const piped = hasBody(req.headers);
-  try {
-    up = startUpstream(
-      d.cache,
-      client,
-      upstreamRequestHeaders(req.headers, isAdmin),
-      { method, path, timeoutMs: d.timeoutMs, streaming },
-      d.metrics,
-      (err, upRes) => {
-        if (err) {
-          if (piped) req.unpipe(up!);
-          sendRawError(res, err.status, err.message, err.headers, true);
-          return;
-        }
-        res.writeHead(upRes!.statusCode ?? 502, responseHeaders(upRes!.headers));
-        if (streaming) res.flushHeaders();
-        upRes!.on('error', () => res.destroy());
-        upRes!.on('aborted', () => res.destroy());
-        upRes!.pipe(res);
-      },
-    );
-  } catch (err) {
-    // The request could not even be built: nothing will release the client otherwise.
-    d.cache.release(client);
-    throw err;
-  }
-
-  // Caller gone: abandon the upstream exchange too.
-  const upstream = up;
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  if (piped) {
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
-  } else {
-    // No body to stream: end the upstream request now rather than when the (empty) caller
-    // stream ends a tick later. The server dumps the caller stream when the response finishes.
-    upstream.end();
-  }
+  // Without a body the caller stream is left alone; the server dumps it when the response ends.
+  const body = hasBody(req.headers) ? req : null;
+  relayUpstream(d.cache, client, headers, body, res, { method, path, timeoutMs: d.timeoutMs, streaming }, d.metrics);
 }
 
 /** Mounted with app.use('/k8s/:cluster', ...): req.url is the rest of the path with its query. */

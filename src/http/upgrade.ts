@@ -194,14 +194,14 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       headers.connection = 'Upgrade';
       headers.upgrade = req.headers.upgrade;
       try {
-        up = client.request({
+        up = client.upgradeRequest({
           protocol: client.protocol,
           hostname: client.hostname,
           port: client.port,
           method: req.method,
           path: client.basePath + path,
           headers: addClusterHeaders(client, headers),
-          agent: client.agent,
+          agent: client.upgradeAgent(),
         });
       } catch (err) {
         release();

@@ -1,13 +1,20 @@
 /**
- * One upstream call to a cluster's API server over its cached agent, with a timeout on every
- * call: the response headers must arrive within timeoutMs, and after that the body may not stall
- * for longer than timeoutMs (unless the call is a stream such as a watch or a log follow, which
- * may legitimately stay quiet). A hanging cluster therefore costs only its own requests.
+ * One upstream call to a cluster's API server over its cached undici pool, with a timeout on
+ * every call: the response headers must arrive within timeoutMs (counted from the call, so time
+ * queued for a connection counts too), and after that the body may not stall for longer than
+ * timeoutMs (unless the call is a stream such as a watch or a log follow, which may legitimately
+ * stay quiet). A hanging cluster therefore costs only its own requests.
+ *
+ * Two shapes: callUpstream (a promise of status, headers and a body stream, for callers that
+ * inspect the answer) and relay.ts's relayUpstream (the /k8s hot path, which writes the answer
+ * straight into the caller's response). Both release the cluster's client exactly once.
  *
  * Errors come back as HttpError: 504 on timeout, 502 on anything else (refused, reset, TLS).
  * Their messages name the cluster and the socket error, never a credential.
  */
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Pool } from 'undici';
 import type { UpstreamClient, UpstreamClientCache } from './client-cache.js';
 import { HttpError } from './errors.js';
 import type { HttpMetrics } from './metrics.js';
@@ -22,23 +29,34 @@ export interface UpstreamCallOptions {
   streaming?: boolean;
 }
 
-export interface UpstreamCall {
-  req: ClientRequest;
-  /** Resolves with the response (headers received) or rejects with HttpError 502/504. */
-  response: Promise<IncomingMessage>;
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  /** Consume or destroy it: the client is released when it closes. */
+  body: Readable;
 }
 
-/** Destroys an upstream request whose answer is overdue (upstreamFailure maps it to 504). */
+export interface UpstreamCall {
+  /** Abandons the exchange (the caller went away); a pending response rejects with 502. */
+  abort(): void;
+  /** Resolves with the response (headers received) or rejects with HttpError 502/504. */
+  response: Promise<UpstreamResponse>;
+}
+
+/** Aborts an upstream exchange whose answer is overdue (upstreamFailure maps it to 504). */
 export class UpstreamTimeout extends Error {
   override name = 'UpstreamTimeout';
 }
 
+/** undici's own timeouts: the connect, header or body deadline passed. */
+const kUndiciTimeouts = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 /**
- * The HttpError for an upstream exchange that failed before answering: 504 after an
- * UpstreamTimeout, else 502 naming the socket error (never a credential). Counts it.
+ * The HttpError for an upstream exchange that failed before answering: 504 after a timeout,
+ * else 502 naming the socket error (never a credential). Counts it.
  */
 export function upstreamFailure(clusterName: string, err: Error, timeoutMs: number, metrics: HttpMetrics | undefined): HttpError {
-  if (err instanceof UpstreamTimeout) {
+  if (err instanceof UpstreamTimeout || kUndiciTimeouts.has((err as NodeJS.ErrnoException).code ?? '')) {
     metrics?.countUpstream('timeout');
     return new HttpError(504, `cluster "${clusterName}": upstream did not answer within ${timeoutMs} ms`);
   }
@@ -54,12 +72,14 @@ export function addClusterHeaders(client: UpstreamClient, headers: OutgoingHttpH
   return headers;
 }
 
-/** How a call started by startUpstream ends: with the response (headers received), or an HttpError 502/504. */
-export type UpstreamDone = (err: HttpError | undefined, res: IncomingMessage | undefined) => void;
+/** Marks an exchange the caller abandoned (mapped to 502 "upstream request aborted"). */
+class CallerLeft extends Error {
+  override name = 'CallerLeft';
+}
 
 /**
- * Starts a call and owns the client reference: the client is released exactly once, when the
- * exchange is over (completed, failed or aborted). The caller must consume or destroy the body.
+ * Starts a GET-style call (no request body) and owns the client reference: the client is
+ * released exactly once, when the exchange is over (the body closed, or the call failed).
  */
 export function callUpstream(
   cache: UpstreamClientCache,
@@ -67,77 +87,49 @@ export function callUpstream(
   opts: UpstreamCallOptions,
   metrics?: HttpMetrics,
 ): UpstreamCall {
-  let settle!: UpstreamDone;
-  const response = new Promise<IncomingMessage>((resolve, reject) => {
-    settle = (err, res) => (err ? reject(err) : resolve(res!));
-  });
-  // Rejections after a response was resolved are impossible; one before anyone awaits must not
-  // become an unhandled rejection.
-  response.catch(() => {});
-  const req = startUpstream(cache, client, { ...opts.headers }, opts, metrics, settle);
-  return { req, response };
-}
-
-/**
- * callUpstream without the promise, for the /k8s hot path: `done` is called exactly once.
- * `headers` is taken over (the cluster's authorization and host are set on it).
- */
-export function startUpstream(
-  cache: UpstreamClientCache,
-  client: UpstreamClient,
-  headers: OutgoingHttpHeaders,
-  opts: Omit<UpstreamCallOptions, 'headers'>,
-  metrics: HttpMetrics | undefined,
-  done: UpstreamDone,
-): ClientRequest {
-  const req = client.request({
-    protocol: client.protocol,
-    hostname: client.hostname,
-    port: client.port,
-    method: opts.method,
-    path: client.basePath + opts.path,
-    headers: addClusterHeaders(client, headers),
-    agent: client.agent,
-  });
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     cache.release(client);
   };
-  let settled = false;
-  const timeoutMs = opts.timeoutMs;
   const name = client.clusterName;
-  const headerTimer = setTimeout(() => req.destroy(new UpstreamTimeout()), timeoutMs);
-  // Destroyed without an error (the caller went away): settle, and drop the timer. Released when
-  // the response body is over, or here when the request ends without a response.
-  req.once('close', () => {
-    clearTimeout(headerTimer);
-    if (settled) return;
-    settled = true;
+  const timeoutMs = opts.timeoutMs;
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new UpstreamTimeout()), timeoutMs);
+  let started: ReturnType<Pool['request']>;
+  try {
+    started = client.pool.request({
+      method: opts.method as 'GET',
+      path: client.basePath + opts.path,
+      headers: addClusterHeaders(client, { ...opts.headers }) as Record<string, string>,
+      signal: ac.signal,
+      // The header deadline is the timer above (it also covers the wait for a connection).
+      headersTimeout: 0,
+      bodyTimeout: opts.streaming ? 0 : timeoutMs,
+    });
+  } catch (err) {
+    clearTimeout(timer);
     release();
-    done(new HttpError(502, `cluster "${name}": upstream request aborted`), undefined);
-  });
-  req.once('response', (res: IncomingMessage) => {
-    clearTimeout(headerTimer);
-    if (settled) {
-      res.destroy();
-      return;
-    }
-    settled = true;
-    metrics?.countUpstream('ok');
-    if (!opts.streaming) req.setTimeout(timeoutMs, () => req.destroy(new UpstreamTimeout()));
-    res.once('close', release);
-    done(undefined, res);
-  });
-  req.on('error', (err) => {
-    clearTimeout(headerTimer);
-    if (settled) return;
-    settled = true;
-    release();
-    done(upstreamFailure(name, err, timeoutMs, metrics), undefined);
-  });
-  return req;
+    throw err;
+  }
+  const response = started.then(
+    (r) => {
+      clearTimeout(timer);
+      metrics?.countUpstream('ok');
+      r.body.once('close', release);
+      return { statusCode: r.statusCode, headers: r.headers, body: r.body } as UpstreamResponse;
+    },
+    (err: Error) => {
+      clearTimeout(timer);
+      release();
+      if (err instanceof CallerLeft) throw new HttpError(502, `cluster "${name}": upstream request aborted`);
+      throw upstreamFailure(name, err, timeoutMs, metrics);
+    },
+  );
+  // A rejection before anyone awaits must not become an unhandled rejection.
+  response.catch(() => {});
+  return { abort: () => ac.abort(new CallerLeft()), response };
 }
 
 function describeSocketError(err: NodeJS.ErrnoException): string {
@@ -147,7 +139,7 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
 }
 
 /** Reads a whole body (for small error bodies and JSON the app must inspect). */
-export async function readBody(res: IncomingMessage, maxBytes = 256 * 1024 * 1024): Promise<Buffer> {
+export async function readBody(res: Readable, maxBytes = 256 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -180,11 +172,9 @@ export async function getJson<T>(
   timeoutMs: number,
   metrics?: HttpMetrics,
 ): Promise<T> {
-  const { req, response } = callUpstream(cache, client, { method: 'GET', path, headers: { accept: 'application/json' }, timeoutMs }, metrics);
-  req.end();
-  const res = await response;
-  const body = await readBody(res);
-  const status = res.statusCode ?? 502;
+  const res = await callUpstream(cache, client, { method: 'GET', path, headers: { accept: 'application/json' }, timeoutMs }, metrics).response;
+  const body = await readBody(res.body);
+  const status = res.statusCode;
   if (status < 200 || status >= 300) throw new HttpError(status, upstreamErrorMessage(client.clusterName, status, body));
   try {
     return JSON.parse(body.toString('utf8')) as T;

@@ -1,6 +1,8 @@
 /**
- * Kubeconfig parsing, validation and splitting. YAML is read with @kubernetes/client-node's
- * `loadYaml` (its js-yaml); the structure is checked here field by field so that errors name
+ * Kubeconfig parsing, validation and splitting. YAML is read with js-yaml, the parser behind
+ * @kubernetes/client-node's `loadYaml`, imported directly: importing @kubernetes/client-node
+ * loads its thousands of generated API models, about 80 MB of resident memory in every thread
+ * that reaches this module (each HTTP worker, the sync worker, the supervisor). The structure is checked here field by field so that errors name
  * the field ("users[0].user.token must be a string") and never echo the file's text (js-yaml's
  * own messages quote the offending lines, which may hold a token).
  *
@@ -12,7 +14,7 @@
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { inspect } from 'node:util';
-import { loadYaml } from '@kubernetes/client-node';
+import { load as loadYaml } from 'js-yaml';
 import { K8sConfigError } from './errors.js';
 import { readRefFile } from './read-ref.js';
 
@@ -123,7 +125,9 @@ function load(text: string): Loaded {
   if (text.trim() === '') throw new K8sConfigError('kubeconfig is empty');
   let doc: unknown;
   try {
-    doc = loadYaml<unknown>(text);
+    doc = loadYaml(text);
+    // As client-node's loadYaml: a document that is empty or null is no kubeconfig.
+    if (!doc) throw new Error('Failed to load YAML');
   } catch (err) {
     throw new K8sConfigError(`kubeconfig is not valid YAML: ${yamlReason(err)}`);
   }

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -511,6 +511,37 @@ describe('/k8s passthrough', () => {
     expect(tAll - tFirst).toBeGreaterThanOrEqual(150);
   });
 
+  it('a chunked body with Expect: 100-continue goes up chunked and whole; a refused cluster still answers 502', async () => {
+    // Sends `pieces` as a chunked body (no Content-Length), resolving with status and body text.
+    const send = (path: string, pieces: string[]) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(base + path, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'text/plain', expect: '100-continue' },
+        });
+        req.on('continue', () => {
+          for (const p of pieces) req.write(p);
+          req.end();
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    const pieces = ['one ', 'two '.repeat(5000), 'three'];
+    const echo = await send('/k8s/beta/echo', pieces);
+    expect(echo).toEqual({ status: 200, text: pieces.join('') });
+    const seen = beta.seen.at(-1)!;
+    expect(seen.headers['transfer-encoding']).toBe('chunked');
+    expect(seen.headers.expect).toBeUndefined();
+    const refused = await send('/k8s/refused/echo', pieces);
+    expect(refused.status).toBe(502);
+    expect(JSON.parse(refused.text)).toMatchObject({ kind: 'Status', code: 502 });
+  });
+
   it('passes upstream statuses through and creates/deletes as admin', async () => {
     const created = await call('POST', '/k8s/beta/api/v1/namespaces/team-a/configmaps', { json: { kind: 'ConfigMap', metadata: { name: 'made' } } });
     expect(created.status).toBe(201);
@@ -556,14 +587,14 @@ describe('/k8s passthrough', () => {
 });
 
 describe('upstream client cache', () => {
-  it('reuses one agent and its connections for a cluster', async () => {
+  it('reuses one pool and its connections for a cluster', async () => {
     const before = handle.clientCache.stats();
     const conns = beta.connections();
     await call('GET', '/k8s/beta/api/v1/namespaces');
-    const agent = handle.clientCache.peek(ids.beta!)!.agent;
+    const pool = handle.clientCache.peek(ids.beta!)!.pool;
     for (let i = 0; i < 20; i++) await call('GET', '/k8s/beta/api/v1/namespaces');
     await Promise.all(Array.from({ length: 10 }, () => call('GET', '/api/v1/pods', { headers: { 'x-cluster-name': 'beta' } })));
-    expect(handle.clientCache.peek(ids.beta!)!.agent).toBe(agent);
+    expect(handle.clientCache.peek(ids.beta!)!.pool).toBe(pool);
     const after = handle.clientCache.stats();
     expect(after.hits - before.hits).toBeGreaterThanOrEqual(30);
     expect(after.misses).toBe(before.misses);

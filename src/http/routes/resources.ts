@@ -119,27 +119,26 @@ export function registerResourceRoutes(app: Express, d: ResourceRouteDeps): void
     const entry = selectCluster(req, d.directory, caller);
     const path = resourcePath(kind, ns, name) + (name === undefined ? passThroughQuery(req) : '');
     const client = d.cache.acquire(entry);
-    const { req: up, response } = callUpstream(
+    const { abort, response } = callUpstream(
       d.cache,
       client,
       { method: 'GET', path, headers: { accept: 'application/json' }, timeoutMs: d.timeoutMs },
       d.metrics,
     );
     res.on('close', () => {
-      if (!res.writableFinished) up.destroy();
+      if (!res.writableFinished) abort();
     });
-    up.end();
     const upRes = await response;
-    const status = upRes.statusCode ?? 502;
+    const status = upRes.statusCode;
     if (status < 200 || status >= 300) {
-      const body = await readBody(upRes, 1024 * 1024);
+      const body = await readBody(upRes.body, 1024 * 1024);
       throw new HttpError(callerStatus(status), upstreamErrorMessage(entry.name, status, body));
     }
-    const headers: Record<string, string> = { 'content-type': upRes.headers['content-type'] ?? 'application/json' };
-    if (upRes.headers['content-length']) headers['content-length'] = upRes.headers['content-length'];
+    const headers: Record<string, string> = { 'content-type': String(upRes.headers['content-type'] ?? 'application/json') };
+    if (upRes.headers['content-length']) headers['content-length'] = String(upRes.headers['content-length']);
     res.writeHead(status, headers);
-    upRes.on('error', () => res.destroy());
-    upRes.pipe(res);
+    upRes.body.on('error', () => res.destroy());
+    upRes.body.pipe(res);
   };
 
   app.get('/api/v1/:resource', (req, res) => serve(req, res, undefined, undefined));
