@@ -40,17 +40,6 @@ export function ownerWordFor(threadId: number): number {
   return threadId + 1;
 }
 
-/** Inverse of ownerWordFor; -1 for a free owner word. */
-export function threadIdOfOwner(ownerWord: number): number {
-  return ownerWord - 1;
-}
-
-/** True when every slot state in `states` is idle: the writer may proceed. */
-export function readersDrained(states: ArrayLike<number>): boolean {
-  for (let i = 0; i < states.length; i++) if (!isSlotIdle(states[i]!)) return false;
-  return true;
-}
-
 /** Milliseconds left until `deadline` (performance.now() time base), never negative. */
 export function remainingMs(deadline: number, now: number): number {
   return deadline > now ? deadline - now : 0;

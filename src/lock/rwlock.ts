@@ -36,8 +36,14 @@
  * - Never hold a read lock across an await. Copy what you need out of shared memory, unlock,
  *   then do I/O (the copy-out accessors of src/index do exactly that).
  * - readLock / writeLock use Atomics.wait, which blocks the thread's event loop while it waits.
- *   HTTP workers should prefer readLockAsync (Atomics.waitAsync) on a contended path; the quick
- *   path of both is the same few Atomics and never waits.
+ *   fleetgate's own threads all use them, on purpose: a reader waits at most for one flip (a few
+ *   stores) and a writer for the copy-outs in progress (µs), less than the promise and microtask
+ *   a waitAsync costs, and the index's copy-out accessors are synchronous so that no read lock
+ *   can be held across an await. readLockAsync / writeLockAsync (Atomics.waitAsync) are for a
+ *   thread whose event loop must keep turning while a writer holds the lock for long: none of
+ *   fleetgate's does, since its write hold is one flip; the lock offers them because a thread
+ *   that embeds it may, and the tests hold them to the same contract. The quick path of both is
+ *   the same few Atomics and never waits.
  * - Alternatives considered: a seqlock (readers retry on a version change) makes readers retry
  *   copies of multi-KB entries and cannot protect a buffer that is being reused; a single shared
  *   reader counter (bench/baseline-rwlock.ts) bounces one cache line between every core on every
@@ -81,7 +87,7 @@ import {
 } from '../shm/layout.js';
 import { realAtomics, type LockAtomics } from './atomics.js';
 import { LockError, LockMisuseError, LockTimeoutError, kMisuse } from './errors.js';
-import { hasWriterWaiting, isReadLockable, isValidTimeout, mutexHasWaiters, ownerWordFor, remainingMs } from './predicates.js';
+import { hasWriterWaiting, isMutexFree, isReadLockable, isSlotIdle, isValidTimeout, mutexHasWaiters, ownerWordFor, remainingMs } from './predicates.js';
 import { statsLine } from './stats.js';
 
 /**
@@ -349,7 +355,7 @@ export class RwLock {
   private firstBusySlot(from: number): number {
     const i32 = this.i32;
     for (let i = from, w = this.slot0Word + from * kSlotStrideWords; i < this.maxThreads; i++, w += kSlotStrideWords) {
-      if (this.at.load(i32, w) !== 0) return i;
+      if (!isSlotIdle(this.at.load(i32, w))) return i;
     }
     return -1;
   }
@@ -361,11 +367,11 @@ export class RwLock {
     for (let i = from; i >= 0; i = this.firstBusySlot(i + 1)) {
       const w = this.slot0Word + i * kSlotStrideWords;
       let v = this.at.load(i32, w);
-      if (v === 0) continue;
+      if (isSlotIdle(v)) continue;
       // Spin first: readers leave within µs, a futex sleep + wake costs tens of µs.
       const spinUntil = performance.now() + kWriterSpinMs;
-      while (v !== 0 && performance.now() < spinUntil) v = this.at.load(i32, w);
-      while (v !== 0) {
+      while (!isSlotIdle(v) && performance.now() < spinUntil) v = this.at.load(i32, w);
+      while (!isSlotIdle(v)) {
         const remaining = remainingMs(deadline, performance.now());
         if (remaining === 0) {
           this.abandonWrite();
@@ -423,7 +429,7 @@ export class RwLock {
           contended = true;
           const w = this.slot0Word + i * kSlotStrideWords;
           const v = this.at.load(i32, w);
-          if (v === 0) continue;
+          if (isSlotIdle(v)) continue;
           const remaining = remainingMs(deadline, performance.now());
           if (remaining === 0) {
             this.abandonWrite();
@@ -482,7 +488,7 @@ export class RwLock {
   private mutexLockContended(op: 'readLock' | 'writeLock', timeoutMs: number | undefined, t0 = performance.now()): void {
     const i32 = this.i32;
     for (let s = 0; s < kMutexSpins; s++) {
-      if (this.at.load(i32, kWriterMutexWord) === kMutexFree && this.at.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) === kMutexFree) {
+      if (isMutexFree(this.at.load(i32, kWriterMutexWord)) && this.at.compareExchange(i32, kWriterMutexWord, kMutexFree, kMutexHeld) === kMutexFree) {
         if (op === 'readLock') this.recordWait(t0);
         return;
       }
