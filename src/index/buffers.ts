@@ -32,10 +32,10 @@ export function bufferPlacement(sab: SharedArrayBuffer, b: number): BufferPlacem
 }
 
 /**
- * Pure placement decision for buffer `which` needing `needed` bytes while the other buffer
- * occupies [otherOff, otherOff + otherCap). Prefers: keep in place if it fits; else the hole
- * below the other buffer (reusing space a relocation left); else extend in place if `which` is
- * the top buffer; else move above the other buffer. Returns the new placement.
+ * Pure placement decision for a buffer now at `cur` that needs `needed` bytes while the other
+ * buffer occupies `other`. Prefers: keep in place if it fits; else the hole below the other
+ * buffer (reusing space a relocation left); else extend in place if `cur` is the top buffer;
+ * else move above the other buffer. Returns the new placement.
  */
 export function placeBuffer(
   cur: BufferPlacement,

@@ -1,7 +1,7 @@
 /**
  * The config hash: the sync worker's "did this cluster change?" key and the HTTP workers' client
  * cache key (with the entry generation). Keyed by exactly the fields that change what a client
- * does (STYLE 13/14): every ClientConfig field, the Prometheus URL and the enabled flag. Name,
+ * does, as client-go's transport cache keys its transports: every ClientConfig field, the Prometheus URL and the enabled flag. Name,
  * description and the default flag are deliberately left out: changing them must not drop a
  * cluster's connections.
  */

@@ -1,6 +1,6 @@
 /**
  * Secret redaction for anything that can be printed: error messages, log lines, inspect output.
- * (STYLE 15, after client-go's transport config String().) Applied to text that may have been
+ * (after client-go's transport config String(), which prints secrets masked.) Applied to text that may have been
  * built from a kubeconfig or an upstream error; masks rather than drops so the shape of the text
  * stays readable.
  */

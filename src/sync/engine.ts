@@ -1,7 +1,7 @@
 /**
  * The sync engine: fleetgate's only writer of the cluster index (Kite's syncClusters, done right).
  *
- * One pass follows DESIGN's commit protocol:
+ * One pass follows the commit protocol (docs/ARCHITECTURE.md, data flow):
  *  1. Snapshot — what the index holds now. The engine is the only writer, so after start-up its
  *     own record of the last commit *is* that snapshot; at start-up (also after a crashed sync
  *     worker is replaced) it is read from the active index under the read lock, so per-entry

@@ -16,7 +16,7 @@ const base: ClientConfig = {
 };
 const h = (config: ClientConfig, prometheusUrl = '', enabled = true): string => configHash({ config, prometheusUrl, enabled });
 
-describe('configHash (pairwise, STYLE 13)', () => {
+describe('configHash (pairwise: configs that must share a key do, others do not)', () => {
   it('is stable lowercase hex sha256', () => {
     expect(h(base)).toMatch(/^[0-9a-f]{64}$/);
     expect(h(base)).toBe(h({ ...base }));

@@ -34,8 +34,9 @@ export function listSummaries(directory: ClusterDirectory): IndexSummary[] {
  * lands during the copy only makes the next request copy again. Read-your-writes holds: an admin
  * write answers after its sync committed, i.e. after the word moved.
  *
- * Off in lock mode `none` (and when disabled): there a read may be torn, and every request must
- * read shared memory for the load suite to see what the lock prevents.
+ * Off unless enabled (AppOptions.snapshotSummaries): fleetgate's HTTP workers leave it off in every
+ * lock mode, so each request reads shared memory under the lock and the load suite compares the
+ * modes like for like (and sees, in `none`, the torn reads the lock prevents).
  */
 export class SummarySnapshot {
   private gen = Number.NaN;
