@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCertificateAuthority } from '../sim/certs.js';
+import { createCertificateAuthority } from '../pki/certs.js';
 
 export interface ServingCert {
   certPem: string;

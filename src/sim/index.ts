@@ -9,7 +9,7 @@
  * See types.ts for the public types, server.ts for the request path and faults, generate.ts for
  * the objects, control.ts for the loopback control interface other processes use.
  */
-import { createCertificateAuthority } from './certs.js';
+import { createCertificateAuthority } from '../pki/certs.js';
 import { ClusterRuntime, SimEngine, fingerprint256, newToken } from './server.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { startControlServer } from './control.js';

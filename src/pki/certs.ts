@@ -1,7 +1,8 @@
 /**
- * Certificates for one simulator run, made with @peculiar/x509 over WebCrypto (ECDSA P-256 keeps
- * handshakes cheap): one CA, one server certificate for 127.0.0.1 and localhost shared by every
- * cluster listener, and client certificates for certificate authentication.
+ * Certificates made with @peculiar/x509 over WebCrypto (ECDSA P-256 keeps handshakes cheap): a CA
+ * that issues server certificates (for 127.0.0.1, localhost and any extra names) and client
+ * certificates. The server's own listener CA (src/server/tls.ts) and the simulator's clusters
+ * both use it; neither owns it.
  */
 import { isIP } from 'node:net';
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs a Reflect polyfill.
@@ -9,11 +10,11 @@ import * as x509 from '@peculiar/x509';
 import { webcrypto, randomBytes } from 'node:crypto';
 
 type KeyPair = webcrypto.CryptoKeyPair;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-x509.cryptoProvider.set(webcrypto as any);
+// Node's webcrypto is the standard Crypto; its TypeScript type only differs in Node's extras.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const DAY = 86_400_000;
+const kAlg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const kDayMs = 86_400_000;
 
 export interface Pem {
   certPem: string;
@@ -44,15 +45,15 @@ function certPem(cert: x509.X509Certificate): string {
 }
 
 export async function createCertificateAuthority(name = 'fleetgate-sim-ca'): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const keys = (await webcrypto.subtle.generateKey(kAlg, true, ['sign', 'verify'])) as KeyPair;
   const now = Date.now();
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${name}, O=fleetgate`,
     keys,
-    signingAlgorithm: ALG,
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + 365 * DAY),
+    signingAlgorithm: kAlg,
+    notBefore: new Date(now - kDayMs),
+    notAfter: new Date(now + 365 * kDayMs),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
@@ -64,7 +65,7 @@ export async function createCertificateAuthority(name = 'fleetgate-sim-ca'): Pro
     certPem: caPem,
     keyPem: await keyPem(keys.privateKey),
     async issue({ commonName, organization, server, hosts = [] }) {
-      const leaf = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+      const leaf = (await webcrypto.subtle.generateKey(kAlg, true, ['sign', 'verify'])) as KeyPair;
       const extensions: x509.Extension[] = [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
@@ -86,9 +87,9 @@ export async function createCertificateAuthority(name = 'fleetgate-sim-ca'): Pro
         issuer: ca.subject,
         publicKey: leaf.publicKey,
         signingKey: keys.privateKey,
-        signingAlgorithm: ALG,
-        notBefore: new Date(now - DAY),
-        notAfter: new Date(now + 365 * DAY),
+        signingAlgorithm: kAlg,
+        notBefore: new Date(now - kDayMs),
+        notAfter: new Date(now + 365 * kDayMs),
         extensions,
       });
       return { certPem: certPem(cert), keyPem: await keyPem(leaf.privateKey) };
