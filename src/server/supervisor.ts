@@ -16,7 +16,7 @@ import { openBackend, firstStartImport, type StoreBackend } from '../store/index
 import { workerEntry } from '../util/paths.js';
 import { ConfigError, supportsReusePort, type ServeOptions } from './config.js';
 import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
-import { registerSimulated, type SimHandle } from './sim-fleet.js';
+import type { SimHandle } from './sim-fleet.js';
 import { loadServingCert, type ServingCert } from './tls.js';
 
 export interface SupervisorIO {
@@ -121,6 +121,8 @@ export class Supervisor {
     if (o.tlsPort >= 0) this.tls = await loadServingCert(dataDir, { cert: o.tlsCert, key: o.tlsKey, hosts: o.tlsSan });
 
     if (o.sim > 0) {
+      // Loaded only for --sim: a plain `serve` never loads the simulator.
+      const { registerSimulated } = await import('./sim-fleet.js');
       this.sim = await registerSimulated(this.store, o.sim, o.simPods);
       this.io.log(`fleetgate: ${o.sim} simulated clusters running in-process (${this.sim.sim.clusters[0]?.server} …)`);
     } else {
