@@ -15,7 +15,7 @@ import type { UpstreamClientCache } from '../http/client-cache.js';
 import type { IndexEntry } from '../index/types.js';
 import { HttpError } from '../http/errors.js';
 import { usable } from '../http/select.js';
-import { callUpstream, readBody, upstreamErrorMessage } from '../http/upstream.js';
+import { getJson } from '../http/upstream.js';
 import { mayUse } from './access.js';
 import type { FleetAccess, PartialCluster, QueryLimits } from './types.js';
 
@@ -78,24 +78,7 @@ export async function withClusterBudget<R>(
     async getJson<T>(path: string, accept = kAcceptJson): Promise<T> {
       if (expired) throw new BudgetExceeded();
       const remaining = Math.max(1, Math.ceil(timeoutMs - (performance.now() - t0)));
-      const client = cache.acquire(entry);
-      const { abort, response } = callUpstream(cache, client, { method: 'GET', path, headers: { accept }, timeoutMs: remaining });
-      inflight.add(abort);
-      let body: Buffer;
-      let status: number;
-      try {
-        const res = await response;
-        status = res.statusCode;
-        body = await readBody(res.body, kMaxListBytes);
-      } finally {
-        inflight.delete(abort);
-      }
-      if (status < 200 || status >= 300) throw new HttpError(status, upstreamErrorMessage(entry.name, status, body));
-      try {
-        return JSON.parse(body.toString('utf8')) as T;
-      } catch {
-        throw new HttpError(502, `cluster "${entry.name}": upstream sent invalid JSON`);
-      }
+      return getJson<T>(cache, cache.acquire(entry), path, remaining, { accept, maxBytes: kMaxListBytes, inflight });
     },
   };
   let timer: NodeJS.Timeout | undefined;

@@ -164,17 +164,38 @@ export function upstreamErrorMessage(cluster: string, status: number, body: Buff
   return `cluster "${cluster}": upstream answered ${status}`;
 }
 
-/** GET a JSON document from the cluster; non-2xx answers become HttpError with the upstream status. */
+export interface GetJsonOptions {
+  /** Accept header (default application/json; fleet queries ask for metadata-only lists). */
+  accept?: string;
+  /** Largest body read before the call fails (readBody's default otherwise). */
+  maxBytes?: number;
+  /** Holds the call's abort while it is in flight, so a caller's budget can cut it. */
+  inflight?: Set<() => void>;
+  metrics?: HttpMetrics;
+}
+
+/**
+ * GET a JSON document from the cluster; non-2xx answers become HttpError with the upstream status.
+ * The one JSON getter of the resource routes and the fleet queries.
+ */
 export async function getJson<T>(
   cache: UpstreamClientCache,
   client: UpstreamClient,
   path: string,
   timeoutMs: number,
-  metrics?: HttpMetrics,
+  o: GetJsonOptions = {},
 ): Promise<T> {
-  const res = await callUpstream(cache, client, { method: 'GET', path, headers: { accept: 'application/json' }, timeoutMs }, metrics).response;
-  const body = await readBody(res.body);
-  const status = res.statusCode;
+  const { abort, response } = callUpstream(cache, client, { method: 'GET', path, headers: { accept: o.accept ?? 'application/json' }, timeoutMs }, o.metrics);
+  o.inflight?.add(abort);
+  let status: number;
+  let body: Buffer;
+  try {
+    const res = await response;
+    status = res.statusCode;
+    body = await readBody(res.body, o.maxBytes);
+  } finally {
+    o.inflight?.delete(abort);
+  }
   if (status < 200 || status >= 300) throw new HttpError(status, upstreamErrorMessage(client.clusterName, status, body));
   try {
     return JSON.parse(body.toString('utf8')) as T;

@@ -87,7 +87,7 @@ export function registerResourceRoutes(app: Express, d: ResourceRouteDeps): void
   app.get('/api/v1/overview', async (req, res) => {
     const caller = callerOf(res);
     const entry = selectCluster(req, d.directory, caller);
-    const get = <T>(path: string) => getJson<T>(d.cache, d.cache.acquire(entry), path, d.timeoutMs, d.metrics);
+    const get = <T>(path: string) => getJson<T>(d.cache, d.cache.acquire(entry), path, d.timeoutMs, { metrics: d.metrics });
     let lists;
     try {
       lists = await Promise.all([
