@@ -63,6 +63,7 @@ import {
   kHeadStrCount,
   headEndWord,
 } from './encoding.js';
+import { waitWord } from '../shm/wait-word.js';
 import { TornReadError } from './errors.js';
 import type { ClusterState, IndexEntry, IndexHead, IndexSummary } from './types.js';
 import { utf8 } from './utf8.js';
@@ -254,20 +255,10 @@ export class IndexReader {
    * Resolves true once the index generation is >= minGen, false after timeoutMs. Waits with
    * Atomics.waitAsync: the event loop keeps running, no lock is held.
    */
-  async waitForGeneration(minGen: number, timeoutMs: number): Promise<boolean> {
-    const head = this.head;
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const g = Atomics.load(head, kGenerationWord);
-      if (g >= minGen) return true;
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return false;
-      // Pairs with the Atomics.notify(kGenerationWord) after each commit in IndexWriter.publish:
-      // the generation is stored before the notify, and waitAsync compares with g atomically
-      // with enqueueing, so a commit after our load either fails the compare or finds us queued.
-      const r = Atomics.waitAsync(head, kGenerationWord, g, remaining);
-      if (r.async) await r.value;
-    }
+  waitForGeneration(minGen: number, timeoutMs: number): Promise<boolean> {
+    // Pairs with the Atomics.notify(kGenerationWord) after each commit in IndexWriter.publish,
+    // which stores the generation first (wait-word.ts says why that loses no wake-up).
+    return waitWord(this.head, kGenerationWord, (g) => g >= minGen, timeoutMs);
   }
 
   // ---- under the read lock ------------------------------------------------------------------

@@ -10,6 +10,7 @@
  * Tickets are Int32 and wrap after 2^31 requests; comparisons use wrapping differences.
  */
 import { assertRegion, headInt32, kSyncRequestWord, kSyncServedWord } from './layout.js';
+import { waitWord } from './wait-word.js';
 
 /** a >= b for wrapping Int32 counters. */
 export function ticketReached(a: number, b: number): boolean {
@@ -20,7 +21,7 @@ export function ticketReached(a: number, b: number): boolean {
 export function requestSync(sab: SharedArrayBuffer): number {
   const i32 = assertRegion(sab);
   const ticket = (Atomics.add(i32, kSyncRequestWord, 1) + 1) | 0;
-  // Pairs with the Atomics.wait in waitSyncRequest. The add happens before this notify, and the
+  // Pairs with the wait in waitSyncRequestAsync. The add happens before this notify, and the
   // waiter's wait atomically re-checks the word against the value it last saw, so a sync worker
   // that read the old value either sees the new one ('not-equal') or is already queued here.
   Atomics.notify(i32, kSyncRequestWord);
@@ -57,52 +58,18 @@ export function markSyncServed(sab: SharedArrayBuffer, ticket: number): void {
  * Resolves true once served >= ticket, false on timeout. Uses Atomics.waitAsync, so the calling
  * thread's event loop keeps running.
  */
-export async function waitSyncServed(sab: SharedArrayBuffer, ticket: number, timeoutMs: number): Promise<boolean> {
-  const i32 = assertRegion(sab);
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const cur = Atomics.load(i32, kSyncServedWord);
-    if (ticketReached(cur, ticket)) return true;
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) return false;
-    // Pairs with the notify in markSyncServed (see there); `cur` is re-checked atomically.
-    const r = Atomics.waitAsync(i32, kSyncServedWord, cur, remaining);
-    if (r.async) await r.value;
-  }
+export function waitSyncServed(sab: SharedArrayBuffer, ticket: number, timeoutMs: number): Promise<boolean> {
+  // Pairs with the notify in markSyncServed, which stores the word first (wait-word.ts says why
+  // that loses no wake-up).
+  return waitWord(assertRegion(sab), kSyncServedWord, (served) => ticketReached(served, ticket), timeoutMs);
 }
 
 /**
- * Sync worker: blocks (Atomics.wait; never call on a thread with an event loop to keep) until
- * the request counter differs from `lastSeen` or the timeout passes (the periodic resync).
+ * Sync worker: resolves once the request counter differs from `lastSeen`, or at the timeout (the
+ * periodic resync). Waits with waitAsync, so the worker keeps serving its messages meanwhile.
  */
-export function waitSyncRequest(sab: SharedArrayBuffer, lastSeen: number, timeoutMs: number): 'requested' | 'timed-out' {
-  const i32 = assertRegion(sab);
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (Atomics.load(i32, kSyncRequestWord) !== lastSeen) return 'requested';
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) return 'timed-out';
-    // Pairs with the notify in requestSync: the wait sleeps only while the word still equals
-    // lastSeen, checked atomically with enqueueing, so a request between our load and this call
-    // returns 'not-equal' instead of being slept through.
-    Atomics.wait(i32, kSyncRequestWord, lastSeen, remaining);
-  }
-}
-
-/** Event-loop-friendly variant of waitSyncRequest for a sync worker that also serves messages. */
-export async function waitSyncRequestAsync(
-  sab: SharedArrayBuffer,
-  lastSeen: number,
-  timeoutMs: number,
-): Promise<'requested' | 'timed-out'> {
-  const i32 = assertRegion(sab);
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (Atomics.load(i32, kSyncRequestWord) !== lastSeen) return 'requested';
-    const remaining = deadline - performance.now();
-    if (remaining <= 0) return 'timed-out';
-    // Same pairing as waitSyncRequest.
-    const r = Atomics.waitAsync(i32, kSyncRequestWord, lastSeen, remaining);
-    if (r.async) await r.value;
-  }
+export async function waitSyncRequestAsync(sab: SharedArrayBuffer, lastSeen: number, timeoutMs: number): Promise<'requested' | 'timed-out'> {
+  // Pairs with the notify in requestSync, which adds to the word first.
+  const moved = await waitWord(assertRegion(sab), kSyncRequestWord, (requested) => requested !== lastSeen, timeoutMs);
+  return moved ? 'requested' : 'timed-out';
 }

@@ -6,7 +6,7 @@ import {
   syncRequested,
   syncServed,
   ticketReached,
-  waitSyncRequest,
+  waitSyncRequestAsync,
   waitSyncServed,
 } from '../../src/shm/sync-signal.js';
 
@@ -14,11 +14,11 @@ describe('sync-request signals', () => {
   it('tickets, served marks and waits', async () => {
     const sab = createSharedRegion();
     expect(syncRequested(sab)).toBe(0);
-    expect(waitSyncRequest(sab, 0, 10)).toBe('timed-out');
+    expect(await waitSyncRequestAsync(sab, 0, 10)).toBe('timed-out');
     const t1 = requestSync(sab);
     const t2 = requestSync(sab);
     expect([t1, t2]).toEqual([1, 2]);
-    expect(waitSyncRequest(sab, 0, 1000)).toBe('requested');
+    expect(await waitSyncRequestAsync(sab, 0, 1000)).toBe('requested');
     expect(await waitSyncServed(sab, t1, 10)).toBe(false);
     setTimeout(() => markSyncServed(sab, t2), 20);
     expect(await waitSyncServed(sab, t2, 10_000)).toBe(true);
