@@ -48,7 +48,40 @@ import type { IndexEntry, IndexHead } from '../index/types.js';
 import { HttpError } from './errors.js';
 import { emptyUpstreamStats, type UpstreamCacheStats } from './metrics.js';
 
+/** What one cluster generation's client is made of (UpstreamClientCache.create builds it). */
+export interface UpstreamClientParts {
+  key: string;
+  clusterId: number;
+  clusterName: string;
+  generation: number;
+  /** Origin and base path of the API server, e.g. https://10.0.0.1:6443 and '' or '/prefix'. */
+  origin: URL;
+  basePath: string;
+  /** Every call but upgrades: keep-alive connections to the API server (or its proxy). */
+  pool: Pool;
+  /** node:http for upgrades: the request function and a factory of its agent. */
+  upgrades: { request: typeof http.request; agent: () => http.Agent };
+  /** `Bearer TOKEN` or undefined: never log. */
+  authorization: string | undefined;
+  /**
+   * A plain-http API server behind an http(s) proxy: requests go to the proxy in absolute form
+   * (basePath then starts with the server's origin) with this Proxy-Authorization, if any.
+   * (An https one goes through a TunnelingAgent instead, and needs nothing here.)
+   */
+  viaProxy?: ProxyTarget;
+}
+
 export class UpstreamClient {
+  readonly key: string;
+  readonly clusterId: number;
+  readonly clusterName: string;
+  readonly generation: number;
+  readonly origin: URL;
+  readonly basePath: string;
+  readonly pool: Pool;
+  private readonly upgrades: UpstreamClientParts['upgrades'];
+  /** `Bearer TOKEN` or undefined: never log. */
+  readonly authorization: string | undefined;
   /** In-flight requests using this client. */
   refs = 0;
   retired = false;
@@ -58,32 +91,22 @@ export class UpstreamClient {
   readonly hostname: string;
   readonly port: string | undefined;
 
-  constructor(
-    readonly key: string,
-    readonly clusterId: number,
-    readonly clusterName: string,
-    readonly generation: number,
-    /** Origin and base path of the API server, e.g. https://10.0.0.1:6443 and '' or '/prefix'. */
-    readonly origin: URL,
-    readonly basePath: string,
-    /** Every call but upgrades: keep-alive connections to the API server (or its proxy). */
-    readonly pool: Pool,
-    /** node:http for upgrades: the request function and a factory of its agent. */
-    private readonly upgrades: { request: typeof http.request; agent: () => http.Agent },
-    /** `Bearer TOKEN` or undefined: never log. */
-    readonly authorization: string | undefined,
-    /**
-     * A plain-http API server behind an http(s) proxy: requests go to the proxy in absolute form
-     * (basePath then starts with the server's origin) with this Proxy-Authorization, if any.
-     * (An https one goes through a TunnelingAgent instead, and needs nothing here.)
-     */
-    via?: { proxy: ProxyTarget },
-  ) {
-    if (via) {
-      this.protocol = via.proxy.tls ? 'https:' : 'http:';
-      this.hostname = via.proxy.host;
-      this.port = String(via.proxy.port);
-      this.proxyAuthorization = via.proxy.authorization;
+  constructor(p: UpstreamClientParts) {
+    this.key = p.key;
+    this.clusterId = p.clusterId;
+    this.clusterName = p.clusterName;
+    this.generation = p.generation;
+    this.origin = p.origin;
+    this.basePath = p.basePath;
+    this.pool = p.pool;
+    this.upgrades = p.upgrades;
+    this.authorization = p.authorization;
+    const origin = p.origin;
+    if (p.viaProxy) {
+      this.protocol = p.viaProxy.tls ? 'https:' : 'http:';
+      this.hostname = p.viaProxy.host;
+      this.port = String(p.viaProxy.port);
+      this.proxyAuthorization = p.viaProxy.authorization;
     } else {
       this.protocol = origin.protocol;
       this.hostname = origin.hostname.replace(/^\[|\]$/g, '');
@@ -344,11 +367,21 @@ export class UpstreamClientCache {
     }
     this.stats_.created++;
     const basePath = url.pathname.replace(/\/+$/, '');
-    const authorization = c.token ? `Bearer ${c.token}` : undefined;
+    const parts = {
+      key,
+      clusterId: entry.id,
+      clusterName: entry.name,
+      generation: entry.generation,
+      origin: url,
+      basePath,
+      pool,
+      upgrades,
+      authorization: c.token ? `Bearer ${c.token}` : undefined,
+    };
     if (proxy && url.protocol === 'http:') {
       const absolute = `http://${authorityOf(url.hostname.replace(/^\[|\]$/g, ''), url.port || 80)}${basePath}`;
-      return new UpstreamClient(key, entry.id, entry.name, entry.generation, url, absolute, pool, upgrades, authorization, { proxy });
+      return new UpstreamClient({ ...parts, basePath: absolute, viaProxy: proxy });
     }
-    return new UpstreamClient(key, entry.id, entry.name, entry.generation, url, basePath, pool, upgrades, authorization);
+    return new UpstreamClient(parts);
   }
 }
