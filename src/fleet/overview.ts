@@ -1,25 +1,23 @@
 /**
- * Fleet overview: Kite's per-cluster overview counts (src/http/routes/resources.ts countOverview)
+ * Fleet overview: Kite's per-cluster overview counts (src/k8s/overview.ts, as the one-cluster route counts them)
  * for every cluster the caller may use, plus state and version from the index, and fleet totals
  * over the clusters that answered.
  */
 import type { UpstreamClientCache } from '../http/client-cache.js';
-import { countOverview } from '../http/routes/resources.js';
+import { countOverview, type OverviewLists } from '../k8s/overview.js';
 import type { IndexEntry } from '../index/types.js';
 import { roleMayRead } from '../http/view-role.js';
 import { kAcceptJson, kAcceptMetadata, scatter, type ClusterFetch } from './scatter.js';
 import type { ClusterOverview, FleetAccess, OverviewResult, OverviewTotals, QueryLimits } from './types.js';
 
-type Lists = Parameters<typeof countOverview> extends [unknown, ...infer L] ? L : never;
-
 /** Nodes and pods need their status; namespaces and services are only counted. Nodes only when `nodes`. */
-async function fetchOverviewLists(fetch: ClusterFetch, nodes: boolean): Promise<Lists> {
+async function fetchOverviewLists(fetch: ClusterFetch, nodes: boolean): Promise<OverviewLists> {
   return (await Promise.all([
     nodes ? fetch.getJson('/api/v1/nodes', kAcceptJson) : null,
     fetch.getJson('/api/v1/pods', kAcceptJson),
     fetch.getJson('/api/v1/namespaces', kAcceptMetadata),
     fetch.getJson('/api/v1/services', kAcceptMetadata),
-  ])) as Lists;
+  ])) as OverviewLists;
 }
 
 function emptyTotals(nodes: boolean): OverviewTotals {

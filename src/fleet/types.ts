@@ -4,6 +4,7 @@
  * thread sends back. Everything here crosses a thread boundary by postMessage.
  */
 import type { ClusterState } from '../index/types.js';
+import type { Overview, OverviewCounts } from '../k8s/overview.js';
 import type { Role } from '../http/deps.js';
 
 /** Who asks: the token's name, role and cluster list (null = every cluster). No secret. */
@@ -52,34 +53,19 @@ export interface SearchResult {
   tookMs: number;
 }
 
-/** Kite's overview counts of one cluster; counts are null when the cluster did not answer. */
-export interface ClusterOverview {
-  cluster: string;
+/** Kite's overview of one cluster with its state; counts are null when the cluster did not answer. */
+export type ClusterOverview = Omit<Overview, keyof OverviewCounts> & { [K in keyof OverviewCounts]: OverviewCounts[K] | null } & {
   state: ClusterState;
-  version: string;
-  prometheusEnabled: boolean;
-  totalNodes: number | null;
-  readyNodes: number | null;
-  totalPods: number | null;
-  runningPods: number | null;
-  totalNamespaces: number | null;
-  totalServices: number | null;
   /** Why the counts are missing (also listed in `partial`). */
   error?: string;
-}
+};
 
-export interface OverviewTotals {
+/** The counts summed over the clusters that answered (node counts null for viewers). */
+export interface OverviewTotals extends OverviewCounts {
   /** Clusters in the answer (visible to the caller and not disabled). */
   clusters: number;
   /** Clusters whose counts are included below. */
   answered: number;
-  /** null when the caller may not read nodes (viewers). */
-  totalNodes: number | null;
-  readyNodes: number | null;
-  totalPods: number;
-  runningPods: number;
-  totalNamespaces: number;
-  totalServices: number;
 }
 
 export interface OverviewResult {

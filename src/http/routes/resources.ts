@@ -5,6 +5,7 @@
  */
 import type { Express, Request, Response } from 'express';
 import type { IndexHead } from '../../index/types.js';
+import { countOverview, type OverviewLists } from '../../k8s/overview.js';
 import { callerOf } from '../auth.js';
 import type { UpstreamClientCache } from '../client-cache.js';
 import type { ClusterDirectory } from '../deps.js';
@@ -20,52 +21,6 @@ export interface ResourceRouteDeps {
   cache: UpstreamClientCache;
   metrics: HttpMetrics;
   timeoutMs: number;
-}
-
-/** Kite's overview counts for one cluster. */
-export interface Overview {
-  cluster: string;
-  version: string;
-  /** null when the caller may not read nodes (viewers: Kubernetes' view role has no nodes). */
-  totalNodes: number | null;
-  readyNodes: number | null;
-  totalPods: number;
-  runningPods: number;
-  totalNamespaces: number;
-  totalServices: number;
-  prometheusEnabled: boolean;
-}
-
-interface List<T> {
-  items?: T[];
-}
-interface NodeLike {
-  status?: { conditions?: { type?: string; status?: string }[] };
-}
-interface PodLike {
-  status?: { phase?: string };
-}
-
-export function countOverview(
-  entry: IndexHead,
-  nodes: List<NodeLike> | null,
-  pods: List<PodLike>,
-  namespaces: List<unknown>,
-  services: List<unknown>,
-): Overview {
-  const nodeItems = nodes?.items ?? [];
-  const podItems = pods.items ?? [];
-  return {
-    cluster: entry.name,
-    version: entry.version,
-    totalNodes: nodes === null ? null : nodeItems.length,
-    readyNodes: nodes === null ? null : nodeItems.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
-    totalPods: podItems.length,
-    runningPods: podItems.filter((p) => p.status?.phase === 'Running').length,
-    totalNamespaces: (namespaces.items ?? []).length,
-    totalServices: (services.items ?? []).length,
-    prometheusEnabled: entry.prometheusUrl !== '',
-  };
 }
 
 function passThroughQuery(req: Request): string {
@@ -88,14 +43,14 @@ export function registerResourceRoutes(app: Express, d: ResourceRouteDeps): void
     const caller = callerOf(res);
     const entry = selectCluster(req, d.directory, caller);
     const get = <T>(path: string) => getJson<T>(d.cache, d.cache.acquire(entry), path, d.timeoutMs, { metrics: d.metrics });
-    let lists;
+    let lists: OverviewLists;
     try {
-      lists = await Promise.all([
-        roleMayRead(caller.record.role, '', 'nodes') ? get<List<NodeLike>>('/api/v1/nodes') : null,
-        get<List<PodLike>>('/api/v1/pods'),
-        get<List<unknown>>('/api/v1/namespaces'),
-        get<List<unknown>>('/api/v1/services'),
-      ]);
+      lists = (await Promise.all([
+        roleMayRead(caller.record.role, '', 'nodes') ? get('/api/v1/nodes') : null,
+        get('/api/v1/pods'),
+        get('/api/v1/namespaces'),
+        get('/api/v1/services'),
+      ])) as OverviewLists;
     } catch (err) {
       if (err instanceof HttpError && err.status === 401) throw new HttpError(502, err.message);
       throw err;
