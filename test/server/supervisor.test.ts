@@ -135,6 +135,8 @@ describe('supervisor', () => {
     await eventually(async () => Atomics.load(head, slotOwnerWord(slot)) === 0);
     expect(Atomics.load(head, slotStateWord(slot))).toBe(0);
     expect(logs.join('\n')).toMatch(/reclaimed the lock slot of dead http worker 0/);
+    // With one HTTP worker (Node < 22.12) nothing listens until its replacement does.
+    await eventually(async () => (await get('/healthz')).status === 200, 15_000);
     // A write answers only after a commit that contains it: the writer was not stuck on the slot.
     const created = await send('POST', '/api/v1/admin/clusters', {
       name: 'after-read-kill',
