@@ -127,10 +127,25 @@ function longKubectl(args: string[]) {
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
-    async waitFor(text: string, ms: number): Promise<void> {
-      const deadline = Date.now() + ms;
-      while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      expect(out, err).toContain(text);
+    /** Resolves when kubectl has printed `text` (checked on each chunk it writes); `ms` only caps a hang. */
+    waitFor(text: string, ms: number): Promise<void> {
+      return new Promise((resolve, reject) => {
+        if (out.includes(text)) return resolve();
+        const finish = (e?: Error) => {
+          clearTimeout(cap);
+          child.stdout.off('data', onData);
+          child.off('exit', onExit);
+          if (e) reject(e);
+          else resolve();
+        };
+        const onData = () => {
+          if (out.includes(text)) finish();
+        };
+        const onExit = () => finish(new Error(`kubectl exited before printing ${JSON.stringify(text)}: ${err}`));
+        const cap = setTimeout(() => finish(new Error(`kubectl printed no ${JSON.stringify(text)} within ${ms} ms: ${err}`)), ms);
+        child.stdout.on('data', onData);
+        child.once('exit', onExit);
+      });
     },
     running: () => child.exitCode === null && child.signalCode === null,
     async stop(): Promise<void> {
@@ -380,7 +395,8 @@ describe('with the simulator and the real store', () => {
     const watch = longKubectl(['--server', server, 'get', 'configmaps', '-n', 'default', '-w', '-o', 'name']);
     try {
       await watch.waitFor('configmap/kube-root-ca.crt', 15_000); // the initial list
-      // Quiet for longer than the 2 s upstream timeout: a watch has none once it has started.
+      // Quiet for longer than the 2 s upstream timeout: a watch has none once it has started. The
+      // passing of time is the condition under test here, so this is a wait, not a synchronisation.
       await new Promise((r) => setTimeout(r, 2500));
       const created = await kubectl(['--server', server, 'create', 'configmap', 'fg-watched', '-n', 'default', '--from-literal=k=v']);
       expect(created.code, created.stderr).toBe(0);
