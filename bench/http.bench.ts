@@ -18,6 +18,11 @@
  *                      TLS on both sides of this ratio. Every other proxied leg is plain HTTP from
  *                      autocannon and only `direct` is HTTPS (the simulator serves nothing else),
  *                      which flatters direct; `callerScheme` in the output says which leg is which
+ *  scopedOverAdminRps  GET /api/v1/clusters over 1,000 clusters (2 workers) for a viewer token of 20
+ *                      pattern and group rules over the same for the admin token (bench/scoped-fleet.ts);
+ *                      scopedAllOverAdminRps the same for 20 rules that list all 1,000 clusters (the
+ *                      same JSON as the admin's; only the checks differ); scopedVisible the list sizes
+ *  --only a,b          measure only these targets (e.g. --only admin1000,scoped1000,scopedAll1000)
  *
  * autocannon runs in its own process pinned to CPU 1 with taskset (when available), the servers
  * are not pinned; the simulator is a separate process. Figures are side by side in one run.
@@ -38,6 +43,7 @@ import { promisify } from 'node:util';
 import { startFleetgate, waitFor200, type Child } from '../load/processes.js';
 import { normaliseClientConfig, splitContexts } from '../src/k8s/index.js';
 import { distPath } from '../src/util/paths.js';
+import { scopedClusterNames, scopedKubeconfig, setUpScopes } from './scoped-fleet.js';
 
 const run = promisify(execFile);
 const json = process.argv.includes('--json');
@@ -131,7 +137,7 @@ async function startAnchor(script: string, args: (port: number) => string[]): Pr
   return port;
 }
 
-async function fleetgate(workers: number, kubeconfig: string, tls = false): Promise<{ child: Child; url: string; tlsUrl: string }> {
+async function fleetgate(workers: number, kubeconfig: string, tls = false, clusters = 50): Promise<{ child: Child; url: string; tlsUrl: string }> {
   const dataDir = mkdtempSync(join(work, 'data-'));
   const { child, match } = await startFleetgate(
     ['serve', '--port', '0', '--tls-port', tls ? '0' : 'off', '--workers', String(workers), '--data-dir', dataDir, '--kubeconfig', kubeconfig],
@@ -143,9 +149,9 @@ async function fleetgate(workers: number, kubeconfig: string, tls = false): Prom
   const tlsUrl = match[2] ? `https://127.0.0.1:${match[2]}` : '';
   await waitFor200(url + '/readyz');
   // Wait until every cluster has been probed, so the list is the steady-state one.
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 200 + clusters; i++) {
     const list = (await (await fetch(url + '/api/v1/clusters', { headers: { authorization: `Bearer ${token}` } })).json()) as Array<{ state: string }>;
-    if (list.length === 50 && list.every((c) => c.state === 'ok')) break;
+    if (list.length === clusters && list.every((c) => c.state === 'ok')) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, url, tlsUrl };
@@ -208,6 +214,12 @@ try {
   // Both sides of passthroughTlsRatio speak TLS to autocannon; the simulator's and fleetgate's
   // run CAs are not handed to autocannon (loopback only, benchmark only).
   const insecureEnv = { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' };
+  // 1,000 clusters (one simulated cluster under 1,000 names) for the scope measurement.
+  const names1000 = scopedClusterNames(1000);
+  const kubeconfig1000 = join(work, 'scoped.kubeconfig');
+  writeFileSync(kubeconfig1000, scopedKubeconfig(names1000, direct0.server, direct0.caData, direct0.token));
+  const big = await fleetgate(2, kubeconfig1000, false, names1000.length);
+  const scopes = await setUpScopes(big.url, token, names1000);
 
   const simPid = sim.child.proc.pid;
   const targets: Record<string, () => Promise<Cannon>> = {
@@ -220,6 +232,9 @@ try {
       cannon(`http://127.0.0.1:${tunnelPort}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { proxy: anchorPid(tunnelPort), sim: simPid }),
     passthroughTls: () => cannon(`${two.tlsUrl}/k8s/${target.name}/api/v1/namespaces`, auth, { fleetgate: two.child.proc.pid, sim: simPid }, insecureEnv),
     direct: () => cannon(`${target.server}/api/v1/namespaces`, { authorization: `Bearer ${target.token}` }, { sim: simPid }, insecureEnv),
+    admin1000: () => cannon(big.url + '/api/v1/clusters', auth, { fleetgate: big.child.proc.pid }),
+    scoped1000: () => cannon(big.url + '/api/v1/clusters', { authorization: `Bearer ${scopes.scoped}` }, { fleetgate: big.child.proc.pid }),
+    scopedAll1000: () => cannon(big.url + '/api/v1/clusters', { authorization: `Bearer ${scopes.scopedAll}` }, { fleetgate: big.child.proc.pid }),
   };
   // kubectl proxy adds the kubeconfig's credentials itself (and would forward a caller's own).
   if (kubectlProxy) targets.kubectlProxy = () => cannon(`http://127.0.0.1:${kubectlProxy.port}/api/v1/namespaces`, {}, { kubectl: kubectlProxy.pid, sim: simPid });
@@ -269,6 +284,11 @@ try {
     passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
     directP50Ms: med('direct', (c) => c.p50Ms),
     p99Ms2: med('rps2', (c) => c.p99Ms),
+    adminRps1000: Math.round(rps('admin1000')),
+    scopedRps1000: Math.round(rps('scoped1000')),
+    scopedOverAdminRps: ratio('scoped1000', 'admin1000'),
+    scopedAllOverAdminRps: ratio('scopedAll1000', 'admin1000'),
+    scopedVisible: scopes.visible,
     cpuUsPerReq: {
       rps1: cpu('rps1'),
       rps2: cpu('rps2'),
@@ -279,6 +299,9 @@ try {
       passthroughTls: cpu('passthroughTls'),
       ...(kubectlProxy && { kubectlProxy: cpu('kubectlProxy') }),
       direct: cpu('direct'),
+      admin1000: cpu('admin1000'),
+      scoped1000: cpu('scoped1000'),
+      scopedAll1000: cpu('scopedAll1000'),
     },
     callerScheme: Object.fromEntries(names.map((n) => [n, n === 'direct' || n === 'passthroughTls' ? 'https' : 'http'])),
     perRound: Object.fromEntries(names.map((n) => [n, results[n]!.map((c) => Math.round(c.rps))])),

@@ -3,7 +3,8 @@
  * FleetAccess (no token) and the pool thread applies the same rule the cluster routes use
  * (src/http/auth.ts canSee) to the clusters it reads from the index itself.
  */
-import { canSee, type Caller } from '../http/auth.js';
+import { compileScope, type ScopeTarget } from '../access/scope.js';
+import type { Caller } from '../http/auth.js';
 import type { FleetAccess } from './types.js';
 
 /** The cloneable access of an authenticated caller (its token stays on the HTTP worker). */
@@ -12,7 +13,7 @@ export function accessOf(caller: Caller): FleetAccess {
   return { name: r.name, role: r.role, clusters: r.clusters === null || r.clusters === undefined ? null : [...r.clusters] };
 }
 
-/** May this access use the cluster named `name`? (canSee over a token-less caller.) */
-export function mayUse(access: FleetAccess, name: string): boolean {
-  return canSee({ record: { id: '', createdAt: 0, ...access }, token: '' }, name);
+/** May this access use this cluster (the index entry: name and groups)? The scope canSee applies. */
+export function mayUse(access: FleetAccess, target: ScopeTarget): boolean {
+  return compileScope(access.role === 'admin' ? null : access.clusters).admits(target);
 }

@@ -49,7 +49,7 @@ export function selectClusters(entries: readonly IndexEntry[], access: FleetAcce
   const targets: IndexEntry[] = [];
   const unusable: ClusterSelection['unusable'] = [];
   for (const e of entries) {
-    if (e.state === 'disabled' || !mayUse(access, e.name)) continue;
+    if (e.state === 'disabled' || !mayUse(access, e)) continue;
     try {
       targets.push(usable(e));
     } catch (err) {

@@ -20,15 +20,19 @@
  * per token and cut when their token is revoked.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express from 'express';
-import { bearerToken, requireAuth, sameSecret, TokenVerifier } from './auth.js';
+import express, { type ErrorRequestHandler } from 'express';
+import { AuditLog } from '../audit/log.js';
+import { auditAdminWrites, auditRefusal } from './audit.js';
+import { bearerToken, requireAuth, sameSecret, TokenVerifier, type Caller } from './auth.js';
 import { UpstreamClientCache } from './client-cache.js';
 import type { AppDeps } from './deps.js';
-import { errorHandler, HttpError } from './errors.js';
+import { errorHandler, HttpError, mapError } from './errors.js';
 import { HttpMetrics, renderHttpMetrics, type HttpMetricsSnapshot } from './metrics.js';
-import { k8sFastPath } from './k8s-fast-path.js';
+import { k8sFastPath, splitK8sUrl } from './k8s-fast-path.js';
 import { passthrough } from './passthrough.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerAccessRoutes } from './routes/access.js';
+import { requestedClusterName } from './select.js';
 import { listSummaries, registerClusterRoutes, SummarySnapshot } from './routes/clusters.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { kDefaultMaxStreamsPerToken, StreamRegistry } from './streams.js';
@@ -41,6 +45,8 @@ export interface FleetgateApp {
   metricsSnapshot(): HttpMetricsSnapshot;
   /** This worker's upstream client cache (for diagnostics and tests). */
   clientCache: UpstreamClientCache;
+  /** This worker's audit log (records are written in batches; flush() writes what is queued). */
+  audit: AuditLog;
   /**
    * The listener for the HTTP server's 'upgrade' event (kubectl exec, attach, port-forward
    * through /k8s): `server.on('upgrade', handle.upgrade)`. Without it node:http drops upgrades.
@@ -72,8 +78,16 @@ export function createApp(deps: AppDeps): FleetgateApp {
 
   const metrics = new HttpMetrics();
   const cache = new UpstreamClientCache({ entries: () => listSummaries(directory), fullEntry: (name) => directory.lookup(name) });
-  const verifier = new TokenVerifier(deps.store.tokens, o.authCacheMs ?? kDefaults.authCacheMs);
-  const metricsSnapshot = () => metrics.snapshot(cache.stats());
+  const verifier = new TokenVerifier(deps.store.tokens, o.authCacheMs ?? kDefaults.authCacheMs, log, deps.recordTokenUse);
+  const audit =
+    deps.audit ??
+    new AuditLog({
+      store: deps.store.audit,
+      stdout: o.auditStdout ? (text) => process.stdout.write(text) : undefined,
+      retentionMs: o.auditRetentionMs,
+      log,
+    });
+  const metricsSnapshot = () => metrics.snapshot(cache.stats(), audit.stats());
   const metricsText = deps.metricsText ?? (async () => renderHttpMetrics(metricsSnapshot()));
   const ready = deps.readyz ?? (() => directory.isReady());
 
@@ -84,7 +98,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
   // path does not take, goes through the routes below. Wrapping app.handle (what the app function
   // calls) rather than adding a middleware keeps `handle.app` the one listener for every caller.
   const streams = new StreamRegistry(deps.store.tokens, { maxPerToken: o.maxStreamsPerToken ?? kDefaultMaxStreamsPerToken });
-  const k8sDeps = { directory, cache, metrics, timeoutMs, verifier, log, streams };
+  const k8sDeps = { directory, cache, metrics, timeoutMs, verifier, log, streams, audit };
   const fastK8s = k8sFastPath(k8sDeps);
   const upgrades = k8sUpgrades(k8sDeps, (req, res) => app(req, res));
   const viaExpress = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
@@ -126,6 +140,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
     express.text({ limit: bodyLimit, type: ['text/*', 'application/yaml', 'application/x-yaml'] }),
   );
 
+  app.use('/api/v1/admin', auditAdminWrites(audit));
   registerClusterRoutes(app, directory, o.publicTls, new SummarySnapshot(directory, o.snapshotSummaries ?? false), o.externalUrl);
   registerAdminRoutes(app, {
     directory,
@@ -136,6 +151,12 @@ export function createApp(deps: AppDeps): FleetgateApp {
     verifier,
     streams,
     allowExec: o.allowExec ?? false,
+  });
+  registerAccessRoutes(app, {
+    store: deps.store,
+    syncBarrier: deps.syncBarrier,
+    syncWaitMs: o.syncWaitMs ?? kDefaults.syncWaitMs,
+    audit,
   });
   for (const m of deps.mounts ?? []) {
     app.use(
@@ -152,17 +173,29 @@ export function createApp(deps: AppDeps): FleetgateApp {
   app.use((req, _res, next) => {
     next(new HttpError(404, `no route for ${req.method} ${req.path}`));
   });
+  // Refusals (401/403) go to the audit log; every error's message is kept for the admin-write record.
+  const auditErrors: ErrorRequestHandler = (err, req, res, next) => {
+    const m = mapError(err);
+    res.locals.errorMessage = m.message;
+    const cluster = requestedClusterName(req) || (splitK8sUrl(req.originalUrl)?.name ?? '');
+    auditRefusal(audit, req, m.status, m.message, res.locals.caller as Caller | undefined, err, cluster);
+    next(err);
+  };
+  app.use(auditErrors);
   app.use(errorHandler(log));
 
   return {
     app,
     metricsSnapshot,
     clientCache: cache,
+    audit,
     upgrade: upgrades.listener,
     shouldUpgrade: takesUpgrade,
-    close: () => {
+    close: async () => {
       streams.closeAll();
       upgrades.closeAll();
+      verifier.flushUses();
+      await audit.flush();
       return cache.close();
     },
   };

@@ -6,10 +6,19 @@
  * a revoked token therefore stops working on every worker within that time, and at once on the
  * worker that revoked it. Failed verifications are never cached, so a token created a moment ago
  * works immediately.
+ *
+ * Expiry is checked on every request against the record's expiresAt (cached or not): an expired
+ * token answers 401 "token expired" at once on every worker. Last use is noted here too, in
+ * memory: a token's first use each minute on this worker queues its id, and a timer hands the
+ * queue in one batch to recordTokenUse (the supervisor, in fleetgate serve) off the request
+ * path; the store's conditional update writes a token's row at most once a minute whatever the
+ * number of workers.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { compileScope, type CompiledScope, type ScopeTarget } from '../access/scope.js';
+import { kLastUseIntervalMs } from '../store/tokens.js';
 import type { TokenRecord, TokenStoreLike } from './deps.js';
 import { HttpError } from './errors.js';
 
@@ -18,17 +27,66 @@ export interface Caller {
   record: TokenRecord;
   /** The raw bearer token: only ever used to write the caller's own kubeconfig. */
   token: string;
+  /** The token's compiled scope (src/access/scope.ts); absent = compiled from record.clusters on use. */
+  scope?: CompiledScope;
 }
 
 const kMaxCached = 10_000;
+/** How long noted uses wait before they are written in one batch. */
+const kLastUseFlushMs = 1000;
 
 export class TokenVerifier {
   private readonly cache = new Map<string, { record: TokenRecord; until: number }>();
+  /** Token id → earliest time its next use is worth noting (kLastUseIntervalMs after the last note). */
+  private readonly nextNote = new Map<number, number>();
+  private readonly pending = new Map<number, number>();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  private readonly touch: TokenStoreLike['touch'];
 
   constructor(
     private readonly tokens: TokenStoreLike,
     private readonly ttlMs: number,
-  ) {}
+    private readonly log: (line: string) => void = () => {},
+    /** Where noted uses go; default the store's touch. */
+    touch?: TokenStoreLike['touch'],
+    private readonly lastUseIntervalMs = kLastUseIntervalMs,
+  ) {
+    this.touch = touch ?? (tokens.touch ? (uses) => tokens.touch!(uses) : undefined);
+  }
+
+  /**
+   * Notes a use of token `id` at `now`: a Map probe on the request path; at most one note per
+   * token per lastUseIntervalMs reaches the pending batch.
+   */
+  noteUse(id: TokenRecord['id'], now: number): void {
+    if (typeof id !== 'number' || this.touch === undefined) return;
+    const next = this.nextNote.get(id);
+    if (next !== undefined && now < next) return;
+    if (this.nextNote.size >= kMaxCached) this.nextNote.clear();
+    this.nextNote.set(id, now + this.lastUseIntervalMs);
+    this.pending.set(id, now);
+    if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flushUses(), kLastUseFlushMs);
+      this.flushTimer.unref?.();
+    }
+  }
+
+  /** Writes the pending uses (also called at shutdown). A failure is logged and the uses dropped. */
+  flushUses(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.size === 0) return;
+    const batch = new Map(this.pending);
+    this.pending.clear();
+    const fail = (err: unknown) => this.log(`recording token last use failed: ${err instanceof Error ? err.message : String(err)}`);
+    try {
+      const r = this.touch?.(batch);
+      if (r instanceof Promise) r.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
 
   /** A verification of `secret` this worker still trusts, without asking the store; else undefined. */
   cached(secret: string): TokenRecord | undefined {
@@ -84,6 +142,30 @@ function invalidToken(): HttpError {
   return new HttpError(401, 'invalid or revoked token', { ...kChallenge });
 }
 
+/** A refusal that knows which token it refused (id and name, never the secret), for the audit log. */
+export class TokenRefusal extends HttpError {
+  constructor(
+    message: string,
+    readonly record: TokenRecord,
+  ) {
+    super(401, message, { ...kChallenge });
+  }
+}
+
+/** Has this token expired at `now`? */
+export function isExpired(record: TokenRecord, now: number): boolean {
+  const t = record.expiresAt;
+  return t !== null && t !== undefined && now >= t;
+}
+
+/** A verified record as a caller, or the 401 of an expired token. */
+function admitRecord(verifier: TokenVerifier, record: TokenRecord, token: string): Caller | HttpError {
+  const now = Date.now();
+  if (isExpired(record, now)) return new TokenRefusal('token expired', record);
+  verifier.noteUse(record.id, now);
+  return { record, token, scope: compileScope(record.role === 'admin' ? null : record.clusters) };
+}
+
 /**
  * The caller of a request, or an HttpError 401. Synchronous when this worker still trusts the
  * token (the hot path: no promise, no microtask); a promise when the store must be asked.
@@ -93,8 +175,8 @@ export function authenticate(verifier: TokenVerifier, req: Pick<IncomingMessage,
   const token = bearerToken(req);
   if (!token) return missingToken();
   const hit = verifier.cached(token);
-  if (hit) return { record: hit, token };
-  return verifier.verify(token).then((record) => (record ? { record, token } : invalidToken()));
+  if (hit) return admitRecord(verifier, hit, token);
+  return verifier.verify(token).then((record) => (record ? admitRecord(verifier, record, token) : invalidToken()));
 }
 
 export function requireAuth(verifier: TokenVerifier): RequestHandler {
@@ -123,8 +205,20 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** May this caller use the cluster named `name`? */
-export function canSee(caller: Caller, name: string): boolean {
-  const allowed = caller.record.clusters;
-  return allowed === null || allowed === undefined || allowed.includes(name);
+/** The caller's compiled scope (admins: every cluster). */
+export function scopeOf(caller: Caller): CompiledScope {
+  return caller.scope ?? (caller.scope = compileScope(caller.record.role === 'admin' ? null : caller.record.clusters));
+}
+
+/**
+ * May this caller use this cluster? Pass the index entry (name and groups, so `group:` rules
+ * apply); a bare name is judged by name rules alone, for a cluster the index does not hold.
+ */
+export function canSee(caller: Caller, target: ScopeTarget | string): boolean {
+  return scopeOf(caller).admits(typeof target === 'string' ? { name: target } : target);
+}
+
+/** The 403 for a cluster outside the caller's scope; it carries the cluster for the audit log. */
+export function outOfScope(caller: Caller, name: string): HttpError {
+  return new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`, {}, name);
 }

@@ -70,21 +70,49 @@ export interface TokenRecord {
   id: number | string;
   name: string;
   role: Role;
-  /** Cluster names this token may use; null means every cluster. */
+  /** Viewer scope rules (src/access/scope.ts: names, globs, group:NAME, !exclusions); null = every cluster (admins). */
   clusters: string[] | null;
   createdAt: string | number;
+  /** Epoch ms after which the token answers 401 "token expired"; null or absent = never. */
+  expiresAt?: number | null;
+  /** Epoch ms of the last use recorded (coarse, at most once a minute); null or absent = never. */
+  lastUsedAt?: number | null;
 }
 
 export interface TokenStoreLike {
-  create(input: { name: string; role: Role; clusters?: string[] | null }): MaybePromise<{ token: string; record: TokenRecord }>;
+  create(input: { name: string; role: Role; clusters?: string[] | null; expiresAt?: number | null }): MaybePromise<{ token: string; record: TokenRecord }>;
   list(): MaybePromise<TokenRecord[]>;
   delete(id: TokenRecord['id']): MaybePromise<unknown>;
   verify(secret: string): MaybePromise<TokenRecord | undefined>;
+  /** Optional: record last use (token id → epoch ms), batched off the request path. */
+  touch?(uses: ReadonlyMap<number, number>): MaybePromise<unknown>;
+}
+
+export type { GroupRecord, GroupInput, GroupPatch, AuditRecord, AuditRow, AuditQuery } from '../store/index.js';
+import type { AuditQuery, AuditRecord, AuditRow, GroupInput, GroupPatch, GroupRecord } from '../store/index.js';
+
+export interface GroupStoreLike {
+  list(): MaybePromise<GroupRecord[]>;
+  get(id: number): MaybePromise<GroupRecord | undefined>;
+  getByName(name: string): MaybePromise<GroupRecord | undefined>;
+  create(input: GroupInput): MaybePromise<GroupRecord>;
+  update(id: number, patch: GroupPatch): MaybePromise<GroupRecord>;
+  delete(id: number): MaybePromise<unknown>;
+}
+
+export interface AuditStoreLike {
+  append(records: readonly AuditRecord[]): MaybePromise<unknown>;
+  query(q: AuditQuery): MaybePromise<{ items: AuditRow[]; next: number | null }>;
+  prune(before: number): MaybePromise<number>;
 }
 
 export interface StoreLike {
   clusters: ClusterStoreLike;
   tokens: TokenStoreLike;
+  /** Cluster groups (admin routes answer 501 without them). */
+  groups?: GroupStoreLike;
+  /** The audit table (the audit log keeps records only in memory, counted as dropped, without it). */
+  audit?: AuditStoreLike;
 }
 
 export interface AppOptions {
@@ -121,6 +149,10 @@ export interface AppOptions {
   metricsToken?: string;
   /** Watches, log follows and exec sessions one token may hold open on this worker. Default 100. */
   maxStreamsPerToken?: number;
+  /** Also write audit records to stdout as JSON lines (`--audit-log stdout`). Default false. */
+  auditStdout?: boolean;
+  /** Audit records older than this are deleted (ms). Default 30 days. */
+  auditRetentionMs?: number;
   /** Identifies this worker in logs. */
   workerId?: number;
   /** Log sink; default console.error. Never receives secrets. */
@@ -154,5 +186,9 @@ export interface AppDeps {
    * Their handlers see the caller as `callerOf(res)`.
    */
   mounts?: { path: string; handler: RequestHandler }[];
+  /** Where last uses of tokens go (token id → epoch ms), batched; default store.tokens.touch. */
+  recordTokenUse?: (uses: ReadonlyMap<number, number>) => MaybePromise<unknown>;
+  /** The audit log; default one over store.audit built from the options. */
+  audit?: import('../audit/log.js').AuditLog;
   options?: AppOptions;
 }

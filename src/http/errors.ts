@@ -14,6 +14,8 @@ export class HttpError extends Error {
     message: string,
     /** Extra response headers, e.g. Retry-After. */
     readonly headers: Record<string, string> = {},
+    /** The cluster the refusal is about, when there is one (the audit log records it). */
+    readonly cluster = '',
   ) {
     super(message);
   }

@@ -13,6 +13,8 @@
  * still has the /k8s routes and answers it as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditLog } from '../audit/log.js';
+import { auditRefusal } from './audit.js';
 import { authenticate, type Caller, type TokenVerifier } from './auth.js';
 import { HttpError, mapError, sendRawError } from './errors.js';
 import { kPassthroughRoute, proxyToCluster, type PassthroughDeps } from './passthrough.js';
@@ -22,6 +24,8 @@ export const kK8sPrefix = '/k8s/';
 export interface K8sFastPathDeps extends PassthroughDeps {
   verifier: TokenVerifier;
   log: (line: string) => void;
+  /** Refusals (401/403) and upgrades are recorded here. */
+  audit: AuditLog;
 }
 
 /** The cluster name and the upstream path of a /k8s/NAME[/rest][?query] URL, or undefined. */
@@ -52,8 +56,9 @@ export function splitK8sUrl(url: string): { name: string; path: string } | undef
  * A request listener prefix: returns true when it took the request, false to let Express have it.
  */
 export function k8sFastPath(d: K8sFastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, caller?: Caller, cluster = '') => {
     const m = mapError(err);
+    auditRefusal(d.audit, req, m.status, m.message, caller, err, cluster);
     if (m.log) {
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       const url = req.url ?? '';
@@ -74,22 +79,22 @@ export function k8sFastPath(d: K8sFastPathDeps): (req: IncomingMessage, res: Ser
     res.once('finish', () => d.metrics.observe(route, req.method ?? '', res.statusCode, (performance.now() - start) / 1e3));
 
     const proceed = (c: Caller | HttpError) => {
-      if (c instanceof HttpError) return fail(req, res, c);
+      if (c instanceof HttpError) return fail(req, res, c, undefined, target.name);
       route = kPassthroughRoute;
       try {
         proxyToCluster(d, req, res, c, target.name, target.path);
       } catch (err) {
-        fail(req, res, err);
+        fail(req, res, err, c, target.name);
       }
     };
     let c: ReturnType<typeof authenticate>;
     try {
       c = authenticate(d.verifier, req);
     } catch (err) {
-      fail(req, res, err);
+      fail(req, res, err, undefined, target.name);
       return true;
     }
-    if (c instanceof Promise) c.then(proceed, (err: unknown) => fail(req, res, err));
+    if (c instanceof Promise) c.then(proceed, (err: unknown) => fail(req, res, err, undefined, target.name));
     else proceed(c);
     return true;
   };

@@ -33,6 +33,8 @@ export interface HttpMetricsSnapshot {
   upstreamResults: Record<string, number>;
   /** Connections upgraded through /k8s (exec, attach, port-forward) open now. */
   upgradedSessions: number;
+  /** Audit records written to the store, and lost (queue full or store failure). */
+  audit?: { written: number; dropped: number };
 }
 
 export function emptyUpstreamStats(): UpstreamCacheStats {
@@ -65,8 +67,9 @@ export class HttpMetrics {
     this.upstreamResults[result] = (this.upstreamResults[result] ?? 0) + 1;
   }
 
-  snapshot(upstream: UpstreamCacheStats): HttpMetricsSnapshot {
+  snapshot(upstream: UpstreamCacheStats, audit?: { written: number; dropped: number }): HttpMetricsSnapshot {
     return {
+      ...(audit ? { audit: { written: audit.written, dropped: audit.dropped } } : {}),
       requests: Object.fromEntries(this.requests),
       latencyBuckets: Object.fromEntries([...this.buckets].map(([k, v]) => [k, [...v]])),
       latencySumSeconds: Object.fromEntries(this.sums),
@@ -111,6 +114,11 @@ export function sumHttpSnapshots(snaps: readonly HttpMetricsSnapshot[]): HttpMet
   };
   for (const s of snaps) {
     out.upgradedSessions += s.upgradedSessions;
+    if (s.audit) {
+      out.audit ??= { written: 0, dropped: 0 };
+      out.audit.written += s.audit.written;
+      out.audit.dropped += s.audit.dropped;
+    }
     addInto(out.requests, s.requests);
     addInto(out.latencySumSeconds, s.latencySumSeconds);
     addInto(out.upstreamResults, s.upstreamResults);
@@ -169,5 +177,11 @@ export function renderHttpMetrics(s: HttpMetricsSnapshot): string {
   out.push('# HELP fleetgate_http_upgraded_sessions Connections upgraded through /k8s (exec, attach, port-forward) open now.');
   out.push('# TYPE fleetgate_http_upgraded_sessions gauge');
   out.push(`fleetgate_http_upgraded_sessions ${s.upgradedSessions}`);
+  if (s.audit) {
+    out.push('# HELP fleetgate_audit_records_total Audit records by fate: written (handed to the writer), or dropped (queue full, store failure).');
+    out.push('# TYPE fleetgate_audit_records_total counter');
+    out.push(`fleetgate_audit_records_total{fate="written"} ${s.audit.written}`);
+    out.push(`fleetgate_audit_records_total{fate="dropped"} ${s.audit.dropped}`);
+  }
   return out.join('\n') + '\n';
 }

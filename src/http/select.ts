@@ -6,7 +6,7 @@
  */
 import type { Request } from 'express';
 import type { IndexHead } from '../index/types.js';
-import { canSee, type Caller } from './auth.js';
+import { canSee, outOfScope, type Caller } from './auth.js';
 import type { ClusterDirectory } from './deps.js';
 import { HttpError } from './errors.js';
 
@@ -55,12 +55,15 @@ export function namedCluster(directory: ClusterDirectory, caller: Caller, name: 
 export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
   const entry = headByName(directory, name);
   if (!entry) {
+    // Outside the caller's name rules: 403 whether or not it exists, so a scope does not reveal
+    // which names are registered.
+    if (!canSee(caller, name)) throw outOfScope(caller, name);
     // Only to choose the message: never decode entries (and their credentials) for a miss.
     const none = directory.entryCount ? directory.entryCount() === 0 : (directory.listSummary?.() ?? directory.list()).length === 0;
     if (none) throw new HttpError(404, kNoClustersMessage);
     throw new HttpError(404, `cluster "${name}" not found`);
   }
-  if (!canSee(caller, entry.name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
+  if (!canSee(caller, entry)) throw outOfScope(caller, name);
   return entry;
 }
 
@@ -69,13 +72,13 @@ export function selectCluster(req: Request, directory: ClusterDirectory, caller:
   const name = requestedClusterName(req);
   if (name) return namedCluster(directory, caller, name);
   const def = directory.lookupDefaultHead ? directory.lookupDefaultHead() : directory.lookupDefault();
-  if (def && canSee(caller, def.name)) return usable(def);
+  if (def && canSee(caller, def)) return usable(def);
   // No default, or one this caller may not use: the first (by name) it may use.
   const all = directory.list();
   if (all.length === 0) throw new HttpError(404, kNoClustersMessage);
-  const first = all.find((e) => canSee(caller, e.name) && e.state !== 'disabled');
+  const first = all.find((e) => canSee(caller, e) && e.state !== 'disabled');
   if (!first) {
-    if (all.some((e) => canSee(caller, e.name))) throw new HttpError(503, 'every cluster this token may use is disabled');
+    if (all.some((e) => canSee(caller, e))) throw new HttpError(503, 'every cluster this token may use is disabled');
     throw new HttpError(403, `token "${caller.record.name}" may not use any registered cluster`);
   }
   return usable(first);

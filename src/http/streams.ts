@@ -5,11 +5,12 @@
  *    it asks the store every recheckMs (default 250 ms) whether their tokens still verify, so a
  *    token deleted on any worker (or by another replica) is cut off within that time plus one
  *    store query, well inside a second; the worker that deleted it cuts them at once (revoke);
+ *    a token past its expiresAt is cut the same way, by the same recheck;
  *  - one token cannot take a cluster's sockets: at most maxPerToken streams per token on this
  *    worker (`--max-streams-per-token`); one more is refused with 429.
  * Short requests are not tracked: they end on their own, and new ones are authenticated afresh.
  */
-import type { Caller } from './auth.js';
+import { isExpired, type Caller } from './auth.js';
 import type { TokenRecord, TokenStoreLike } from './deps.js';
 import { HttpError } from './errors.js';
 
@@ -108,7 +109,7 @@ export class StreamRegistry {
         } catch {
           continue; // the store is unreachable: keep streams rather than cut everyone off
         }
-        if (!record || String(record.id) !== id) this.revoke(id);
+        if (!record || String(record.id) !== id || isExpired(record, Date.now())) this.revoke(id);
       }
     } finally {
       this.checking = false;

@@ -17,7 +17,8 @@
 import { ServerResponse, STATUS_CODES, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { authenticate, canSee, type Caller } from './auth.js';
+import { auditRefusal, podTarget, requestRecord } from './audit.js';
+import { authenticate, type Caller } from './auth.js';
 import { errorBody, HttpError, mapError } from './errors.js';
 import { kK8sPrefix, splitK8sUrl, type K8sFastPathDeps } from './k8s-fast-path.js';
 import { kPassthroughRoute, refuseBeyondRole, upstreamRequestHeaders } from './passthrough.js';
@@ -136,8 +137,12 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
     const start = performance.now();
     let route = 'unmatched';
     const observe = (status: number) => d.metrics.observe(route, req.method ?? '', status, (performance.now() - start) / 1e3);
+    const target = req.url ? splitK8sUrl(req.url) : undefined;
+    const pod = target ? podTarget(target.path) : undefined;
+    let caller: Caller | undefined;
     const refuse = (err: unknown) => {
       const m = mapError(err);
+      auditRefusal(d.audit, req, m.status, m.message, caller, err, target?.name ?? '', pod);
       if (m.log) {
         const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         d.log(`upgrade ${req.method} ${(req.url ?? '').split('?')[0]} → ${m.status}: ${what}`);
@@ -146,10 +151,10 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
       observe(m.status);
     };
 
-    const target = req.url ? splitK8sUrl(req.url) : undefined;
     if (!target) return refuse(new HttpError(404, 'a connection upgrade needs a cluster: /k8s/NAME/...'));
     const proceed = (c: Caller | HttpError) => {
       if (c instanceof HttpError) return refuse(c);
+      caller = c;
       route = kPassthroughRoute;
       try {
         tunnel(c, target.name, target.path);
@@ -166,16 +171,19 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
     if (c instanceof Promise) c.then(proceed, refuse);
     else proceed(c);
 
+    /** The upgrade passed fleetgate's checks: record what the cluster made of it. */
+    const recordUpgrade = (c: Caller, status: number, outcome: string) =>
+      d.audit.record(requestRecord(req, c, undefined, { kind: 'upgrade', status, outcome, cluster: target.name, ...pod }));
+
     function tunnel(caller: Caller, name: string, path: string): void {
       if (caller.record.role !== 'admin') {
         throw new HttpError(403, `token "${caller.record.name}" is a viewer: connection upgrades (exec, attach, port-forward) through /k8s are not allowed`);
       }
       refuseBeyondRole(caller, req.method ?? 'GET', path);
-      if (!canSee(caller, name)) throw new HttpError(403, `token "${caller.record.name}" may not use cluster "${name}"`);
-      const entry = namedCluster(d.directory, caller, name);
+      const entry = namedCluster(d.directory, caller, name); // 404 unknown, 403 outside the scope, 503 unusable
       let up: ClientRequest | undefined;
       if (d.streams) {
-        // An exec session is a stream like a watch: capped per token, cut when it is revoked.
+        // An exec session is a stream like a watch: capped per token, cut when it is revoked or expires.
         const done = d.streams.open(caller, () => {
           socket.destroy();
           up?.destroy();
@@ -244,6 +252,7 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         for (const chunk of early) upSocket.write(chunk);
         sessions.add(socket);
         d.metrics.upgradedSessions++;
+        recordUpgrade(caller, upRes.statusCode ?? 101, 'ok');
         splice(socket, upSocket, () => {
           sessions.delete(socket);
           d.metrics.upgradedSessions--;
@@ -263,6 +272,7 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
           upRes.destroy();
           return;
         }
+        recordUpgrade(caller, upRes.statusCode ?? 502, 'declined by the cluster');
         const h = responseHeaders(upRes.headers);
         h.connection = 'close';
         socket.write(responseHead(upRes.statusCode ?? 502, upRes.statusMessage, h));
@@ -277,7 +287,9 @@ export function k8sUpgrades(d: K8sFastPathDeps, plain: (req: IncomingMessage, re
         answered = true;
         stopWatching();
         release();
-        refuse(upstreamFailure(client.clusterName, err, d.timeoutMs, d.metrics));
+        const failure = upstreamFailure(client.clusterName, err, d.timeoutMs, d.metrics);
+        recordUpgrade(caller, failure.status, failure.message);
+        refuse(failure);
       });
       // Destroyed without an error before any answer (the caller left): nothing else releases.
       up.once('close', () => {

@@ -33,13 +33,19 @@
  * | 6         | kEntNameHash     | nameHash(name), as in its bucket                           |
  * | 7, 8      | kEntErrorAt      | errorAt epoch ms, high and low 32 bits                     |
  * | 9, 10     | kEntProbedAt     | probedAt epoch ms, high and low 32 bits                    |
- * | 11..23    | kEntStrLens      | UTF-8 byte length of each string field (kStrFields order)  |
- * | 24..36    | kEntStrChars     | UTF-16 length of each string field (so a reader decodes the |
+ * | 11..24    | kEntStrLens      | UTF-8 byte length of each string field (kStrFields order)  |
+ * | 25..38    | kEntStrChars     | UTF-16 length of each string field (so a reader decodes the |
  * |           |                  | strings with one UTF-8 decode and slices them apart)       |
- * | 37..      | strings          | the string fields' UTF-8 bytes, back to back, zero-padded to 4 |
+ * | 39..      | strings          | the string fields' UTF-8 bytes, back to back, zero-padded to 4 |
+ *
+ * String fields (kStrFields): name, description, version, error, groups (the cluster's group
+ * names, sorted, joined by ","; '' = in no group), configHash, prometheusUrl, server, then the
+ * secrets caData, certData, keyData, token, tlsServerName, proxyUrl.
  *
  * The head: the header words and the first kHeadStrCount strings (name .. server: nothing
- * secret), i.e. words 3 up to headEnd = ceil((kEntHeaderBytes + their bytes) / 4). A lookup by
+ * secret), i.e. words 3 up to headEnd = ceil((kEntHeaderBytes + their bytes) / 4). The groups
+ * are in the head, so the head checksum covers them and every per-request scope check reads
+ * verified group names without touching a secret. A lookup by
  * name that needs no credentials verifies only the head checksum and never reads the client
  * config (the CA, client certificate and key, token: about 2 KB a typical entry); in a large
  * index that is the difference between touching a few cache lines and forty. The whole-entry
@@ -88,6 +94,7 @@ export const kStrFields = [
   'description',
   'version',
   'error',
+  'groups',
   'configHash',
   'prometheusUrl',
   'server',
@@ -100,8 +107,16 @@ export const kStrFields = [
 ] as const;
 export const kStrCount = kStrFields.length;
 export const kStrName = 0;
+/** The cluster's groups, sorted, joined by kGroupSeparator ('' = none): scope checks read them with the head. */
+export const kStrGroups = 4;
+export const kGroupSeparator = ',';
+/** Strings of a summary (GET /api/v1/clusters): name .. groups. */
+export const kSummaryStrCount = kStrGroups + 1;
+export const kStrConfigHash = 5;
+export const kStrPrometheusUrl = 6;
+export const kStrServer = 7;
 /** Strings in the head (name .. server); kStrFields[kHeadStrCount] is the first secret. */
-export const kHeadStrCount = 7;
+export const kHeadStrCount = kStrServer + 1;
 export const kEntStrChars = kEntStrLens + kStrCount;
 export const kEntHeaderWords = kEntStrChars + kStrCount;
 export const kEntHeaderBytes = kEntHeaderWords * 4;
@@ -130,14 +145,15 @@ export function stringField(e: IndexEntryInput, k: number): string {
     case 1: return e.description;
     case 2: return e.version;
     case 3: return e.error;
-    case 4: return e.configHash;
-    case 5: return e.prometheusUrl;
-    case 6: return e.client.server;
-    case 7: return e.client.caData;
-    case 8: return e.client.certData;
-    case 9: return e.client.keyData;
-    case 10: return e.client.token;
-    case 11: return e.client.tlsServerName;
+    case 4: return e.groups === undefined ? '' : e.groups.join(kGroupSeparator);
+    case 5: return e.configHash;
+    case 6: return e.prometheusUrl;
+    case 7: return e.client.server;
+    case 8: return e.client.caData;
+    case 9: return e.client.certData;
+    case 10: return e.client.keyData;
+    case 11: return e.client.token;
+    case 12: return e.client.tlsServerName;
     default: return e.client.proxyUrl;
   }
 }

@@ -61,6 +61,12 @@ import {
   kStateShift,
   kStrCount,
   kHeadStrCount,
+  kGroupSeparator,
+  kStrConfigHash,
+  kStrGroups,
+  kStrPrometheusUrl,
+  kStrServer,
+  kSummaryStrCount,
   headEndWord,
 } from './encoding.js';
 import { waitWord } from '../shm/wait-word.js';
@@ -533,14 +539,14 @@ export class IndexReader {
     const flags = this.i32[w + kEntFlags]!;
     const s = this.strs;
     return this.fieldsLocked(w, flags, {
-      server: s[6]!,
-      caData: s[7]!,
-      certData: s[8]!,
-      keyData: s[9]!,
-      token: s[10]!,
-      tlsServerName: s[11]!,
+      server: s[kStrServer]!,
+      caData: s[kStrServer + 1]!,
+      certData: s[kStrServer + 2]!,
+      keyData: s[kStrServer + 3]!,
+      token: s[kStrServer + 4]!,
+      tlsServerName: s[kStrServer + 5]!,
       insecure: (flags & kFlagInsecure) !== 0,
-      proxyUrl: s[12]!,
+      proxyUrl: s[kStrServer + 6]!,
     });
   }
 
@@ -549,7 +555,7 @@ export class IndexReader {
     const w = (this.base + eoff) >> 2;
     this.verifyHeadLocked(w);
     this.decodeStringsLocked(w, kHeadStrCount);
-    return this.fieldsLocked(w, this.i32[w + kEntFlags]!, { server: this.strs[6]! });
+    return this.fieldsLocked(w, this.i32[w + kEntFlags]!, { server: this.strs[kStrServer]! });
   }
 
   /** The fields an entry and its head share, from word `w` and this.strs, around `client`. */
@@ -568,9 +574,10 @@ export class IndexReader {
       error: s[3]!,
       errorAt: joinMs(i32[w + kEntErrorAtHi]!, i32[w + kEntErrorAtLo]!),
       probedAt: joinMs(i32[w + kEntProbedAtHi]!, i32[w + kEntProbedAtLo]!),
-      configHash: s[4]!,
+      groups: splitGroups(s[kStrGroups]!),
+      configHash: s[kStrConfigHash]!,
       generation: i32[w + kEntGeneration]!,
-      prometheusUrl: s[5]!,
+      prometheusUrl: s[kStrPrometheusUrl]!,
       client,
       indexGeneration: this.gen,
     };
@@ -579,7 +586,7 @@ export class IndexReader {
   private decodeSummaryLocked(eoff: number): IndexSummary {
     const w = (this.base + eoff) >> 2;
     this.verifyHeadLocked(w);
-    this.decodeStringsLocked(w, 4);
+    this.decodeStringsLocked(w, kSummaryStrCount);
     const i32 = this.i32;
     const flags = i32[w + kEntFlags]!;
     const s = this.strs;
@@ -593,8 +600,16 @@ export class IndexReader {
       state: this.stateOf(flags),
       version: s[2]!,
       error: s[3]!,
+      groups: splitGroups(s[kStrGroups]!),
       generation: i32[w + kEntGeneration]!,
       indexGeneration: this.gen,
     };
   }
+}
+
+const kNoGroups: readonly string[] = Object.freeze([]);
+
+/** The groups field as stored ('' or names joined by kGroupSeparator), as a frozen list. */
+function splitGroups(s: string): readonly string[] {
+  return s === '' ? kNoGroups : Object.freeze(s.split(kGroupSeparator));
 }

@@ -57,6 +57,12 @@ export interface IndexEntryInput {
    */
   generation: number;
   prometheusUrl: string;
+  /**
+   * Names of the cluster groups it belongs to, sorted (token scopes' `group:NAME` rules read
+   * them from the index, so a request never asks the database). Omitted = none; a reader's copy
+   * always has it.
+   */
+  groups?: readonly string[];
   client: ClientConfig;
 }
 
@@ -72,7 +78,7 @@ export interface IndexEntry extends IndexEntryInput {
  */
 export type IndexSummary = Pick<
   IndexEntry,
-  'id' | 'name' | 'description' | 'enabled' | 'isDefault' | 'inCluster' | 'state' | 'version' | 'error' | 'generation' | 'indexGeneration'
+  'id' | 'name' | 'description' | 'enabled' | 'isDefault' | 'inCluster' | 'state' | 'version' | 'error' | 'groups' | 'generation' | 'indexGeneration'
 >;
 
 /**

@@ -22,6 +22,7 @@ import { ensureBufferCapacity } from './buffers.js';
 import { entryChecksum } from './checksum.js';
 import {
   encodeEntry,
+  kGroupSeparator,
   kEntBytes,
   kEntChecksum,
   kEntHeadChecksum,
@@ -239,5 +240,8 @@ function validateInput(entries: readonly IndexEntryInput[]): void {
     }
     if (kStateCodes.indexOf(e.state) <= 0) throw new IndexInputError(`index: entry "${e.name}" has invalid state "${e.state}"`);
     if (e.client === null || typeof e.client !== 'object') throw new IndexInputError(`index: entry "${e.name}" has no client config`);
+    if (e.groups !== undefined && (!Array.isArray(e.groups) || e.groups.some((g) => typeof g !== 'string' || g === '' || g.includes(kGroupSeparator)))) {
+      throw new IndexInputError(`index: entry "${e.name}" has invalid groups (non-empty names without "${kGroupSeparator}")`);
+    }
   }
 }

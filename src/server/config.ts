@@ -40,6 +40,10 @@ export interface ServeOptions {
   tlsSan: string[];
   /** When set, /metrics needs `Authorization: Bearer` this. */
   metricsToken: string | undefined;
+  /** Where the audit log goes besides the store: 'store' (only there) or 'stdout' (also JSON lines on stdout). */
+  auditLog: 'store' | 'stdout';
+  /** Audit records older than this are deleted. */
+  auditRetentionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +108,8 @@ const settings: Record<keyof ServeOptions, Setting> = {
     type: 'int',
     help: 'open watches, log follows and exec sessions per token and HTTP worker; one more is 429 (default 100)',
   },
+  auditLog: { flag: 'audit-log', env: 'FLEETGATE_AUDIT_LOG', type: 'string', help: 'store | stdout: the audit log is kept in the store; stdout also prints it as JSON lines (default store)' },
+  auditRetentionMs: { flag: 'audit-retention', env: 'FLEETGATE_AUDIT_RETENTION', type: 'duration', help: 'how long audit records are kept (default 30d)' },
 };
 
 export function defaultServeOptions(): ServeOptions {
@@ -133,16 +139,18 @@ export function defaultServeOptions(): ServeOptions {
     externalUrl: undefined,
     tlsSan: [],
     metricsToken: undefined,
+    auditLog: 'store',
+    auditRetentionMs: 30 * 86_400_000,
   };
 }
 
-/** "1500", "1500ms", "30s", "2m" → milliseconds. */
+/** "1500", "1500ms", "30s", "2m", "24h", "30d" → milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new ConfigError(`invalid duration "${text}" (use e.g. 500ms, 30s, 2m)`);
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new ConfigError(`invalid duration "${text}" (use e.g. 500ms, 30s, 2m, 24h, 30d)`);
   const n = Number(m[1]);
   const unit = m[2] ?? 'ms';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!);
 }
 
 function convert(key: string, s: Setting, raw: string | boolean, source: string): unknown {
@@ -232,6 +240,8 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     o.externalUrl = u.href.replace(/\/+$/, '');
   }
   if (o.maxStreamsPerToken < 1) throw new ConfigError('--max-streams-per-token must be at least 1');
+  if (o.auditLog !== 'store' && o.auditLog !== 'stdout') throw new ConfigError(`--audit-log must be store or stdout, got "${String(o.auditLog)}"`);
+  if (o.auditRetentionMs < 60_000) throw new ConfigError('--audit-retention must be at least 1m');
   return o;
 }
 

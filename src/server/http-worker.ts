@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { parentPort, threadId } from 'node:worker_threads';
 import { createFleetService } from '../fleet/index.js';
 import { lockStreamRouter } from '../http/routes/lock-stream.js';
+import { AuditLog } from '../audit/log.js';
 import { createApp, renderHttpMetrics, sumHttpSnapshots, type HttpMetricsSnapshot } from '../http/index.js';
 import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
@@ -63,9 +64,18 @@ export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
 
   let tlsPort: number | undefined; // known once the HTTPS listener is bound
   let dbDownSince = 0; // PostgreSQL backend: set from the sync worker's 'db-state' messages
+  // Audit batches go to the supervisor, which writes them (see Supervisor.audit): a database
+  // write here could hold this thread's event loop while it waits for SQLite's write lock.
+  const audit = new AuditLog({
+    store: { append: (records) => post({ type: 'audit', records: [...records] }), prune: () => 0 },
+    stdout: data.auditStdout ? (text) => process.stdout.write(text) : undefined,
+    log: (l) => post({ type: 'log', line: l }),
+  });
   const handle = createApp({
     directory: reader,
     store,
+    audit,
+    recordTokenUse: (uses) => post({ type: 'token-use', uses: [...uses] }),
     // Read-your-writes: a ticket taken after the write committed is served only by a sync that
     // read the table after taking it (see src/shm/sync-signal.ts).
     syncBarrier: (timeoutMs) => waitSyncServed(data.sab, requestSync(data.sab), timeoutMs),

@@ -4,12 +4,18 @@
  */
 
 /** A thread's start-up outcome or a request it makes of the supervisor. */
+import type { AuditRecord } from '../store/audit.js';
+
 export type WorkerToMain =
   | { type: 'ready'; role: 'http' | 'sync'; port?: number; tlsPort?: number }
   | { type: 'fatal'; role: 'http' | 'sync'; error: string }
   | { type: 'metrics-request'; id: number }
   | { type: 'metrics-snapshot'; id: number; snapshot: unknown }
   | { type: 'log'; line: string }
+  /** A batch of audit records for the supervisor to write (src/audit/log.ts; never on an HTTP thread). */
+  | { type: 'audit'; records: AuditRecord[] }
+  /** Last uses of tokens (id, epoch ms) for the supervisor to record, for the same reason. */
+  | { type: 'token-use'; uses: [number, number][] }
   /** A thread started or ended by a worker (the fleet pool), whose lock slot dies with it. */
   | { type: 'child-thread'; threadId: number; alive: boolean }
   /** Test hook: the thread now holds its lock in `mode` and will block until terminated. */
@@ -53,6 +59,8 @@ export interface HttpWorkerData {
   maxStreamsPerToken: number;
   externalUrl: string | undefined;
   metricsToken: string | undefined;
+  /** Also print audit records as JSON lines on stdout. */
+  auditStdout: boolean;
 }
 
 /** workerData of the sync worker. */

@@ -15,6 +15,7 @@ import { recoverThread } from '../lock/index.js';
 import { openBackend, firstStartImport, type StoreBackend } from '../store/index.js';
 import { workerEntry } from '../util/paths.js';
 import { ConfigError, supportsReusePort, type ServeOptions } from './config.js';
+import { AuditLog } from '../audit/log.js';
 import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
 import type { SimHandle } from './sim-fleet.js';
 import { loadServingCert, type ServingCert } from './tls.js';
@@ -61,6 +62,12 @@ export class Supervisor {
   readonly sab: SharedArrayBuffer;
   private store: StoreBackend | undefined;
   private sim: SimHandle | undefined;
+  /**
+   * The audit log's writer. HTTP workers hand their batches here: a SQLite write can wait for the
+   * database's write lock (busy timeout), and on a worker that wait would stop its event loop and
+   * every request on it; here it stops nothing that serves requests.
+   */
+  private audit: AuditLog | undefined;
   private key: Uint8Array = new Uint8Array();
   private readonly slots: Slot[] = [];
   private stopping = false;
@@ -114,6 +121,7 @@ export class Supervisor {
     await stat(process.cwd());
     this.store = await openBackend({ dataDir, databaseUrl: o.database, env: this.env, poolMax: 2 });
     for (const w of this.store.warnings) this.io.warn(`fleetgate: ${w}`);
+    this.audit = new AuditLog({ store: this.store.audit, retentionMs: o.auditRetentionMs, log: (l) => this.io.warn(`fleetgate: ${l}`) });
     // Threads open their own connections with the key this one resolved (from the environment
     // or the key file), so they never race to create a key file.
     this.key = new Uint8Array(this.store.encryptionKey());
@@ -193,6 +201,7 @@ export class Supervisor {
     }
     await Promise.all(exits);
     await this.sim?.sim.stop();
+    await this.audit?.flush();
     await this.store?.close();
   }
 
@@ -272,6 +281,7 @@ export class Supervisor {
       maxStreamsPerToken: o.maxStreamsPerToken,
       externalUrl: o.externalUrl,
       metricsToken: o.metricsToken,
+      auditStdout: o.auditLog === 'stdout',
     };
   }
 
@@ -300,6 +310,15 @@ export class Supervisor {
           break;
         case 'log':
           this.io.log(msg.line);
+          break;
+        case 'audit':
+          for (const r of msg.records) this.audit?.record(r);
+          break;
+        case 'token-use':
+          // Either backend: a synchronous throw or a rejection ends up in the same catch.
+          void Promise.resolve()
+            .then(() => this.store?.tokens.touch(new Map(msg.uses)))
+            .catch((err: Error) => this.io.warn(`fleetgate: recording token last use failed: ${err.message}`));
           break;
         case 'child-thread':
           if (msg.alive) slot.children.add(msg.threadId);

@@ -44,7 +44,8 @@ export const kModeNone = 2;
 export const kLockModes: readonly LockMode[] = ['rw', 'mutex', 'none'];
 
 export const kRegionMagic = 0x54474c46; // 'FLGT' little-endian
-export const kLayoutVersion = 1;
+/** 2: index entries carry the cluster's groups (src/index/encoding.ts). */
+export const kLayoutVersion = 2;
 export const kCanary = 0x5a5a_c0de;
 
 export const kWordBytes = Int32Array.BYTES_PER_ELEMENT;

@@ -5,6 +5,8 @@
  */
 import type { ClusterInput, ClusterRow, ImportOptions, ImportResult, WriteOptions } from './clusters.js';
 import type { TokenInput, TokenRecord } from './tokens.js';
+import type { GroupInput, GroupPatch, GroupRecord } from './groups.js';
+import type { AuditQuery, AuditRecord, AuditRow } from './audit.js';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -32,6 +34,25 @@ export interface TokenRepoApi {
   verify(secret: unknown): MaybePromise<TokenRecord | undefined>;
   /** `retired`: FLEETGATE_ADMIN_TOKEN is no longer set and the token it registered was removed. */
   ensureAdminToken(envToken?: string): MaybePromise<{ token?: string; created: boolean; retired?: boolean }>;
+  /** Records last use (token id → epoch ms); writes a token's row at most once a minute. */
+  touch(uses: ReadonlyMap<number, number>): MaybePromise<void>;
+}
+
+export interface GroupRepoApi {
+  list(): MaybePromise<GroupRecord[]>;
+  get(id: number): MaybePromise<GroupRecord | undefined>;
+  getByName(name: string): MaybePromise<GroupRecord | undefined>;
+  /** Every cluster id's group names, sorted: what the sync writes into the index. */
+  membership(): MaybePromise<Map<number, string[]>>;
+  create(input: GroupInput): MaybePromise<GroupRecord>;
+  update(id: number, patch: GroupPatch): MaybePromise<GroupRecord>;
+  delete(id: number): MaybePromise<void>;
+}
+
+export interface AuditRepoApi {
+  append(records: readonly AuditRecord[]): MaybePromise<void>;
+  query(q?: AuditQuery): MaybePromise<{ items: AuditRow[]; next: number | null }>;
+  prune(before: number): MaybePromise<number>;
 }
 
 export interface StoreBackend {
@@ -39,6 +60,8 @@ export interface StoreBackend {
   readonly dataDir: string;
   readonly clusters: ClusterRepoApi;
   readonly tokens: TokenRepoApi;
+  readonly groups: GroupRepoApi;
+  readonly audit: AuditRepoApi;
   readonly warnings: readonly string[];
   readonly keySource: string;
   readonly keyCreated: boolean;

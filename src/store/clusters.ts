@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { inspect } from 'node:util';
+import { kScopeNameRe } from '../access/scope.js';
 import { K8sConfigError } from '../k8s/errors.js';
 import { splitContexts, validateClusterKubeconfig } from '../k8s/kubeconfig.js';
 import { openRow, sealRow } from './crypto.js';
@@ -57,7 +58,7 @@ export interface ImportResult {
   skipped: Array<{ context: string; reason: string }>;
 }
 
-const kNameRe = /^[A-Za-z0-9._-]{1,100}$/;
+const kNameRe = kScopeNameRe;
 const kMaxConfigBytes = 1 << 20;
 const kMaxDescription = 4096;
 

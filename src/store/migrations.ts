@@ -57,6 +57,57 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX tokens_lookup ON tokens (lookup);
     `,
   },
+  {
+    version: 3,
+    name: 'cluster groups, token expiry and last use, audit log',
+    sql: `
+      CREATE TABLE cluster_groups (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT    NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+        description TEXT    NOT NULL DEFAULT '',
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+      CREATE TABLE cluster_group_members (
+        group_id   INTEGER NOT NULL REFERENCES cluster_groups (id) ON DELETE CASCADE,
+        cluster_id INTEGER NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, cluster_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX cluster_group_members_cluster ON cluster_group_members (cluster_id);
+      ALTER TABLE tokens ADD COLUMN expires_at   INTEGER;  -- epoch ms; NULL = never
+      ALTER TABLE tokens ADD COLUMN last_used_at INTEGER;  -- epoch ms, coarse (at most one write a minute)
+      -- clusters is now a list of scope rules where NULL meant "all clusters": say so explicitly.
+      UPDATE tokens SET clusters = '["*"]' WHERE role = 'viewer' AND clusters IS NULL;
+      CREATE TABLE audit (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,                -- epoch ms
+        kind       TEXT    NOT NULL CHECK (kind IN ('admin', 'upgrade', 'refused', 'dropped')),
+        token_id   INTEGER,                         -- NULL when the caller had no valid token
+        token_name TEXT    NOT NULL DEFAULT '',
+        method     TEXT    NOT NULL DEFAULT '',
+        route      TEXT    NOT NULL DEFAULT '',     -- the path, never the query (no secrets)
+        cluster    TEXT    NOT NULL DEFAULT '',
+        namespace  TEXT    NOT NULL DEFAULT '',
+        pod        TEXT    NOT NULL DEFAULT '',
+        container  TEXT    NOT NULL DEFAULT '',
+        status     INTEGER NOT NULL DEFAULT 0,
+        outcome    TEXT    NOT NULL DEFAULT '',
+        client     TEXT    NOT NULL DEFAULT ''      -- the caller's address
+      );
+      CREATE INDEX audit_at ON audit (at);
+      -- What the index is built from changed: the sync worker resyncs on this, not on every write
+      -- (audit records and token last use change the database but not the index).
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('index_rev', 0);
+      CREATE TRIGGER clusters_rev_ins AFTER INSERT ON clusters BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER clusters_rev_upd AFTER UPDATE ON clusters BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER clusters_rev_del AFTER DELETE ON clusters BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER groups_rev_ins AFTER INSERT ON cluster_groups BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER groups_rev_upd AFTER UPDATE ON cluster_groups BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER groups_rev_del AFTER DELETE ON cluster_groups BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER members_rev_ins AFTER INSERT ON cluster_group_members BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+      CREATE TRIGGER members_rev_del AFTER DELETE ON cluster_group_members BEGIN UPDATE meta SET value = value + 1 WHERE key = 'index_rev'; END;
+    `,
+  },
 ];
 
 export const kSchemaVersion = migrations[migrations.length - 1]!.version;

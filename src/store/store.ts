@@ -18,6 +18,8 @@ import { StoreError, toStoreError } from './errors.js';
 import { kKeyEnv, kKeyFileName, parseKey, resolveKey } from './key.js';
 import { checkSchema, migrate } from './migrations.js';
 import { TokenRepo } from './tokens.js';
+import { GroupRepo } from './groups.js';
+import { AuditRepo } from './audit.js';
 
 export const kDbFileName = 'fleetgate.db';
 export const kBusyTimeoutMs = 5000;
@@ -39,6 +41,8 @@ export interface Store {
   readonly path: string;
   readonly clusters: ClusterRepo;
   readonly tokens: TokenRepo;
+  readonly groups: GroupRepo;
+  readonly audit: AuditRepo;
   /** Non-fatal problems found at open (e.g. key file permissions); print them. */
   readonly warnings: readonly string[];
   /** Where the key came from ("FLEETGATE_ENCRYPTION_KEY", "key file …"), '' when none was needed. */
@@ -58,6 +62,11 @@ export interface Store {
    * database; this connection's own commits do not change it. Poll it to notice outside writes.
    */
   dataVersion(): number;
+  /**
+   * Bumped (by triggers, in the writing transaction) by every change to what the index is built
+   * from: clusters, groups, membership. Other writes (audit records, token last use) leave it.
+   */
+  indexRevision(): number;
   close(): void;
 }
 
@@ -165,17 +174,21 @@ export function openStore(opts: StoreOptions): Store {
     }
     const tokens = new TokenRepo(db, dataDir);
     const dv = db.prepare('PRAGMA data_version').pluck();
+    const rev = db.prepare("SELECT value FROM meta WHERE key = 'index_rev'").pluck();
     return {
       kind: 'sqlite',
       dataDir,
       path,
       clusters,
       tokens,
+      groups: new GroupRepo(db),
+      audit: new AuditRepo(db),
       warnings,
       keySource,
       keyCreated,
       db,
       dataVersion: () => dv.get() as number,
+      indexRevision: () => Number(rev.get() ?? 0),
       encryptionKey: () => Buffer.from(keyFn()),
       close: () => {
         if (db.open) db.close();

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, constants, fchmodSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { kNameRule } from './clusters.js';
+import { groupsNamed, parseRules, ScopeRuleError } from '../access/scope.js';
 import { StoreError, isUniqueViolation, toStoreError } from './errors.js';
 
 export type TokenRole = 'admin' | 'viewer';
@@ -16,25 +16,36 @@ export interface TokenRecord {
   id: number;
   name: string;
   role: TokenRole;
-  /** Cluster names this token may see; null = all clusters. */
+  /** Viewer tokens: the scope rules (src/access/scope.ts), in order; null for admin tokens (every cluster). */
   clusters: string[] | null;
   /** Epoch milliseconds. */
   createdAt: number;
+  /** Epoch milliseconds after which the token is refused ("token expired"); null = never. */
+  expiresAt: number | null;
+  /** Epoch milliseconds of the last use seen, coarse (recorded at most once a minute); null = never used. */
+  lastUsedAt: number | null;
 }
 
 export interface TokenInput {
   name: string;
   role: TokenRole;
-  /** Viewer tokens only: the clusters it may see (omit or null for all). */
+  /**
+   * Viewer tokens only: scope rules (cluster names, globs, group:NAME, !exclusions; the last match
+   * wins; [] = no cluster). Omitted or null: ["*"], every cluster.
+   */
   clusters?: string[] | null;
+  /** Epoch milliseconds; must be in the future. Omitted or null: never expires. */
+  expiresAt?: number | null;
 }
+
+/** Last use is written at most this often per token (and never on the request path). */
+export const kLastUseIntervalMs = 60_000;
 
 export const kTokenPrefix = 'fg_';
 export const kAdminTokenFile = 'admin.token';
 export const kMaxSecretLength = 512;
 /** Shortest FLEETGATE_ADMIN_TOKEN accepted: guessing it must be as hopeless as a generated one. */
 export const kMinEnvSecretLength = 32;
-const kClusterNameRe = /^[A-Za-z0-9._-]{1,100}$/;
 
 interface DbToken {
   id: number;
@@ -44,6 +55,8 @@ interface DbToken {
   hash: Buffer;
   source: 'api' | 'generated' | 'env';
   created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
 }
 
 export function hashOf(secret: string): Buffer {
@@ -56,26 +69,59 @@ export function newTokenSecret(): string {
   return kTokenPrefix + randomBytes(32).toString('base64url');
 }
 
-export function toRecord(r: Pick<DbToken, 'id' | 'name' | 'role' | 'clusters' | 'created_at'>): TokenRecord {
-  return { id: r.id, name: r.name, role: r.role, clusters: r.clusters === null ? null : (JSON.parse(r.clusters) as string[]), createdAt: r.created_at };
+export function toRecord(r: Pick<DbToken, 'id' | 'name' | 'role' | 'clusters' | 'created_at' | 'expires_at' | 'last_used_at'>): TokenRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role,
+    clusters: r.clusters === null ? null : (JSON.parse(r.clusters) as string[]),
+    createdAt: r.created_at,
+    expiresAt: r.expires_at === null || r.expires_at === undefined ? null : Number(r.expires_at),
+    lastUsedAt: r.last_used_at === null || r.last_used_at === undefined ? null : Number(r.last_used_at),
+  };
 }
 
-/** Validates a token's name, role and cluster list; returns the stored cluster list (null = all). */
-export function checkTokenInput(input: TokenInput): string[] | null {
+/** A token input, validated: what to store, and the groups its rules name (which must exist). */
+export interface CheckedToken {
+  /** The rules to store, in the order given (order decides: the last match wins); null for admins. */
+  clusters: string[] | null;
+  expiresAt: number | null;
+  /** Group names the rules use: the backend checks they exist, in its write transaction. */
+  groups: string[];
+}
+
+/** Validates a token's name, role, scope rules and expiry without the database; throws StoreError('invalid'). */
+export function checkTokenInput(input: TokenInput, now = Date.now()): CheckedToken {
   if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'token must be an object');
   if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) {
     throw new StoreError('invalid', 'token name is required (at most 100 characters)');
   }
   if (input.role !== 'admin' && input.role !== 'viewer') throw new StoreError('invalid', 'role must be "admin" or "viewer"');
-  let clusters: string[] | null = null;
-  if (input.clusters !== undefined && input.clusters !== null) {
-    if (!Array.isArray(input.clusters) || input.clusters.some((c) => typeof c !== 'string' || !kClusterNameRe.test(c))) {
-      throw new StoreError('invalid', `clusters must be a list of cluster names (${kNameRule.replace('name must be', 'each')})`);
-    }
-    if (input.role === 'admin' && input.clusters.length > 0) throw new StoreError('invalid', 'clusters applies to viewer tokens only; admin tokens see every cluster');
-    clusters = input.role === 'admin' ? null : [...new Set(input.clusters)].sort();
+  const expiresAt = input.expiresAt ?? null;
+  if (expiresAt !== null && (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt <= now)) {
+    throw new StoreError('invalid', 'expiresAt must be a time in the future');
   }
-  return clusters;
+  const given = input.clusters;
+  if (input.role === 'admin') {
+    if (given !== undefined && given !== null && (!Array.isArray(given) || given.length > 0)) {
+      throw new StoreError('invalid', 'clusters applies to viewer tokens only; admin tokens see every cluster');
+    }
+    return { clusters: null, expiresAt, groups: [] };
+  }
+  if (given === undefined || given === null) return { clusters: ['*'], expiresAt, groups: [] };
+  let rules;
+  try {
+    rules = parseRules(given);
+  } catch (err) {
+    if (err instanceof ScopeRuleError) throw new StoreError('invalid', err.message);
+    throw err;
+  }
+  return { clusters: [...given], expiresAt, groups: groupsNamed(rules) };
+}
+
+/** The refusal of rules naming groups that do not exist. */
+export function unknownGroupsError(unknown: readonly string[]): StoreError {
+  return new StoreError('invalid', `unknown group ${unknown.map((g) => `"${g}"`).join(', ')} in clusters; create it first (POST /api/v1/admin/groups)`);
 }
 
 /** FLEETGATE_ADMIN_TOKEN's shape; throws StoreError('invalid'). */
@@ -96,7 +142,7 @@ export class TokenRepo {
     private readonly db: Database.Database,
     private readonly dataDir: string,
   ) {
-    this.ins = db.prepare('INSERT INTO tokens (name, role, clusters, hash, lookup, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.ins = db.prepare('INSERT INTO tokens (name, role, clusters, hash, lookup, source, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.byLookup = db.prepare('SELECT * FROM tokens WHERE lookup = ?');
   }
 
@@ -110,17 +156,39 @@ export class TokenRepo {
   }
 
   private insert(input: TokenInput, secret: string, source: DbToken['source']): TokenRecord {
-    const clusters = checkTokenInput(input);
-    const hash = hashOf(secret);
     const now = Date.now();
-    const info = this.ins.run(input.name, input.role, clusters === null ? null : JSON.stringify(clusters), hash, lookupOf(hash), source, now);
-    return { id: Number(info.lastInsertRowid), name: input.name, role: input.role, clusters, createdAt: now };
+    const { clusters, expiresAt, groups } = checkTokenInput(input, now);
+    if (groups.length > 0) {
+      const q = this.db.prepare('SELECT 1 FROM cluster_groups WHERE name = ?').pluck();
+      const unknown = groups.filter((g) => q.get(g) === undefined);
+      if (unknown.length > 0) throw unknownGroupsError(unknown);
+    }
+    const hash = hashOf(secret);
+    const info = this.ins.run(input.name, input.role, clusters === null ? null : JSON.stringify(clusters), hash, lookupOf(hash), source, now, expiresAt);
+    return { id: Number(info.lastInsertRowid), name: input.name, role: input.role, clusters, createdAt: now, expiresAt, lastUsedAt: null };
+  }
+
+  /**
+   * Records last use: one conditional UPDATE per token, which writes only when the stored time is
+   * older than kLastUseIntervalMs, so however many workers report a token, its row is written at
+   * most once a minute. Called off the request path (TokenVerifier in src/http/auth.ts batches).
+   */
+  touch(uses: ReadonlyMap<number, number>): void {
+    if (uses.size === 0) return;
+    const upd = this.db.prepare('UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)');
+    this.run(
+      'recording token use',
+      () => {
+        for (const [id, at] of uses) upd.run(at, id, at - kLastUseIntervalMs);
+      },
+      true,
+    );
   }
 
   /** Creates a token; the secret is in the result and nowhere else, ever. */
   create(input: TokenInput): { token: string; record: TokenRecord } {
     const token = newTokenSecret();
-    const record = this.run('creating a token', () => this.insert(input, token, 'api'));
+    const record = this.run('creating a token', () => this.insert(input, token, 'api'), true);
     return { token, record };
   }
 

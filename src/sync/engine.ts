@@ -28,9 +28,10 @@ import type { Phase, SyncStats } from './stats.js';
 /**
  * The fields of a clusters-table row (kubeconfig decrypted) that a sync reads. `configError`:
  * why the stored kubeconfig could not be read (it failed to decrypt); the cluster then commits in
- * the error state with that reason and the others are unaffected.
+ * the error state with that reason and the others are unaffected. `groups`: the names of the
+ * groups the cluster is in (sorted; omitted = none), which the index carries for scopes.
  */
-export type SyncRow = Omit<ClusterRow, 'createdAt' | 'updatedAt'> & { configError?: string };
+export type SyncRow = Omit<ClusterRow, 'createdAt' | 'updatedAt'> & { configError?: string; groups?: readonly string[] };
 
 export type ProbeResult = { ok: true; gitVersion: string } | { ok: false; error: string };
 
@@ -110,7 +111,7 @@ function sameEntries(a: readonly IndexEntryInput[], b: readonly IndexEntryInput[
       x.id !== y.id || x.name !== y.name || x.description !== y.description || x.enabled !== y.enabled ||
       x.isDefault !== y.isDefault || x.inCluster !== y.inCluster || x.state !== y.state || x.version !== y.version ||
       x.error !== y.error || x.errorAt !== y.errorAt || x.probedAt !== y.probedAt || x.configHash !== y.configHash ||
-      x.generation !== y.generation || x.prometheusUrl !== y.prometheusUrl
+      x.generation !== y.generation || x.prometheusUrl !== y.prometheusUrl || (x.groups ?? []).join(',') !== (y.groups ?? []).join(',')
     ) {
       return false;
     }
@@ -279,6 +280,7 @@ export class SyncEngine {
       isDefault: row.isDefault,
       inCluster: row.inCluster,
       prometheusUrl: row.prometheusUrl,
+      groups: row.groups ?? [],
       configHash,
       generation,
       client,

@@ -223,8 +223,9 @@ export async function runPgSyncWorker(ctx: PgSyncContext): Promise<void> {
     let fresh: number[] = [];
     try {
       // listForSync: a row that cannot be decrypted errors its own cluster, not the pass.
-      const [r, p] = await Promise.all([pgStore.clusters.listForSync(), loadProbeResults(pgStore.pool)]);
-      rows = r;
+      const [r, p, groups] = await Promise.all([pgStore.clusters.listForSync(), loadProbeResults(pgStore.pool), pgStore.groups.membership()]);
+      // Object.assign keeps the row's redaction (its non-enumerable toJSON and inspect).
+      rows = r.map((row) => Object.assign(row, { groups: groups.get(row.id) ?? [] }));
       // Results the prober recorded since the last pass: a non-prober applies them by
       // "probing" those clusters again (the engine takes the recorded result at once).
       fresh = [...p.values()].filter((x) => {

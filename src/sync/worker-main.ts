@@ -43,7 +43,11 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
 
   const engine = new SyncEngine(
     {
-      listRows: () => store.clusters.listForSync(),
+      listRows: () => {
+        const groups = store.groups.membership();
+        // Object.assign keeps the row's redaction (its non-enumerable toJSON and inspect).
+        return store.clusters.listForSync().map((r) => Object.assign(r, { groups: groups.get(r.id) ?? [] }));
+      },
       publish: (entries) => writer.publish(entries),
       initialSnapshot: () => writer.snapshot(),
       buildClient: (row) =>
@@ -72,6 +76,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
   });
 
   let dataVersion = store.dataVersion();
+  let indexRev = store.indexRevision();
   let lastResync = Date.now();
   /** Runs one pass and returns the ticket it served. */
   const runPass = (resync: boolean): number => {
@@ -80,6 +85,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
     // ticket taken during the pass is above `ticket` and gets the next pass.
     const ticket = syncRequested(data.sab);
     dataVersion = store.dataVersion();
+    indexRev = store.indexRevision();
     engine.pass({ resync });
     markSyncServed(data.sab, ticket);
     return ticket;
@@ -105,7 +111,15 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
     const resync = Date.now() - lastResync >= data.syncIntervalMs;
     if (resync) lastResync = Date.now();
     const requested = syncRequested(data.sab) !== served;
-    const changed = store.dataVersion() !== dataVersion;
+    // data_version moves on any commit by another connection; only a change to what the index is
+    // built from (indexRevision) is worth a pass. Read in this order, a write landing between the
+    // two reads is seen now (by the revision) or at the next poll (by data_version).
+    let changed = false;
+    const dv = store.dataVersion();
+    if (dv !== dataVersion) {
+      dataVersion = dv;
+      changed = store.indexRevision() !== indexRev;
+    }
     if (requested || changed || resync) served = runPass(resync);
   }
   engine.stop();

@@ -163,10 +163,10 @@ describe('GET /api/v1/clusters', () => {
     expect(r.status).toBe(200);
     const list = r.json();
     expect(list.map((c: any) => c.name)).toEqual(['alpha', 'beta', 'broken', 'gamma', 'refused']);
-    expect(list[0]).toEqual({ name: 'alpha', version: 'v1.30.0-fake', isDefault: true, state: 'ok', description: expect.any(String) });
+    expect(list[0]).toEqual({ name: 'alpha', version: 'v1.30.0-fake', isDefault: true, state: 'ok', description: expect.any(String), groups: [] });
     expect(list[2]).toMatchObject({ name: 'broken', state: 'error', error: expect.stringMatching(/ECONNREFUSED/) });
-    const keys = ['description', 'isDefault', 'name', 'state', 'version'];
-    for (const c of list) expect(Object.keys(c).sort()).toEqual(c.error ? ['description', 'error', 'isDefault', 'name', 'state', 'version'] : keys);
+    const keys = ['description', 'groups', 'isDefault', 'name', 'state', 'version'];
+    for (const c of list) expect(Object.keys(c).sort()).toEqual(c.error ? ['description', 'error', 'groups', 'isDefault', 'name', 'state', 'version'] : keys);
   });
 
   it("filters by the viewer's clusters", async () => {
@@ -395,7 +395,7 @@ describe('tokens', () => {
     expect(typeof t.token).toBe('string');
     const list = await call('GET', '/api/v1/admin/tokens');
     expect(list.text).not.toContain(t.token);
-    expect(list.json().find((x: any) => x.id === t.id)).toEqual({ id: t.id, name: 'ci', role: 'viewer', clusters: ['beta'], createdAt: expect.anything() });
+    expect(list.json().find((x: any) => x.id === t.id)).toEqual({ id: t.id, name: 'ci', role: 'viewer', clusters: ['beta'], createdAt: expect.anything(), expiresAt: null, lastUsedAt: null });
     expect((await call('GET', '/api/v1/clusters', { token: t.token })).json().map((c: any) => c.name)).toEqual(['beta']);
     expect((await call('DELETE', `/api/v1/admin/tokens/${t.id}`)).status).toBe(200);
     expect((await call('GET', '/api/v1/clusters', { token: t.token })).status).toBe(401);

@@ -53,8 +53,10 @@ describe('index: publish and copy-out reads', () => {
     expect(sum.map((e) => e.name)).toEqual(names);
     expect(sum[0]).toEqual({
       id: 1, name: 'cluster-00000', description: 'tag:g1', enabled: true, isDefault: true, inCluster: false,
-      state: 'ok', version: 'v1.30.g1', error: '', generation: 1, indexGeneration: 1,
+      state: 'ok', version: 'v1.30.g1', error: '', groups: [], generation: 1, indexGeneration: 1,
     });
+    expect(sum[1]!.groups).toEqual(['prod']);
+    expect(sum[2]!.groups).toEqual(['prod', 'team-g1']);
     expect(JSON.stringify(sum)).not.toContain('token-');
   });
 

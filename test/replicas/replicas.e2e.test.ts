@@ -104,6 +104,32 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
     }
   });
 
+  it('a group edited on A changes what a group-scoped token sees on B and C; audit records land in the shared table', async () => {
+    const [a, b, c] = replicas as [ServerHandle, ServerHandle, ServerHandle];
+    const g = await a.send('POST', '/api/v1/admin/groups', { name: 'team', clusters: ['sim-0001', 'sim-0002'] });
+    expect(g.status).toBe(201);
+    const made = await a.send('POST', '/api/v1/admin/tokens', { name: 'team-viewer', role: 'viewer', clusters: ['group:team', '!sim-0002'] });
+    expect(made.status).toBe(201);
+    const auth = { authorization: `Bearer ${made.json().token}` };
+    const seen = async (r: ServerHandle) => names(await clusterList(r, made.json().token));
+    expect(await seen(a)).toEqual(['sim-0001']);
+    for (const r of [b, c]) await eventually(async () => (await seen(r)).join() === 'sim-0001', kCap);
+    expect((await a.send('PUT', '/api/v1/admin/groups/team', { clusters: ['sim-0003'] })).status).toBe(200);
+    expect(await seen(a)).toEqual(['sim-0003']);
+    for (const r of [b, c]) {
+      await eventually(async () => (await seen(r)).join() === 'sim-0003', kCap);
+      expect((await r.get('/k8s/sim-0001/api/v1/namespaces', auth)).status).toBe(403);
+    }
+    // The refusals on B and C, and the writes on A, are all in the one audit table.
+    const audit = await eventually(async () => {
+      const items = (await c.get(`/api/v1/admin/audit?token=team-viewer&limit=1000`)).json().items as { status: number; route: string }[];
+      return items.filter((x) => x.status === 403 && x.route === '/k8s/sim-0001/api/v1/namespaces').length >= 2 && items;
+    }, kCap);
+    expect(audit.length).toBeGreaterThanOrEqual(2);
+    const writes = (await b.get('/api/v1/admin/audit?limit=1000')).json().items as { kind: string; route: string }[];
+    expect(writes.some((x) => x.kind === 'admin' && x.route === '/api/v1/admin/groups/team')).toBe(true);
+  });
+
   it('the load suite\'s verifier reads all three while the churn writes through one: zero findings', async () => {
     const [a] = replicas as [ServerHandle];
     const lsim = await startSim(3, ['--prefix', 'lsim', '--pods', '3']);

@@ -32,15 +32,20 @@ describe('tokens', () => {
     expect(row.hash.length).toBe(32);
   });
 
-  it('viewer clusters are persisted (sorted, deduplicated); admin tokens cannot be scoped', () => {
+  it('viewer scope rules are persisted in their order (the last match wins); admin tokens cannot be scoped', () => {
     const dataDir = tempDir();
     const s = open({ dataDir });
-    const { token, record } = s.tokens.create({ name: 'dev', role: 'viewer', clusters: ['b', 'a', 'b'] });
-    expect(record.clusters).toEqual(['a', 'b']);
+    const { token, record } = s.tokens.create({ name: 'dev', role: 'viewer', clusters: ['b', 'a-*', '!a-1'] });
+    expect(record.clusters).toEqual(['b', 'a-*', '!a-1']);
     s.close();
     const again = open({ dataDir });
-    expect(again.tokens.verify(token)).toMatchObject({ role: 'viewer', clusters: ['a', 'b'] });
-    expect(again.tokens.create({ name: 'all', role: 'viewer' }).record.clusters).toBeNull();
+    expect(again.tokens.verify(token)).toMatchObject({ role: 'viewer', clusters: ['b', 'a-*', '!a-1'] });
+    // Omitted: every cluster, said explicitly; [] is a scope that admits nothing.
+    expect(again.tokens.create({ name: 'all', role: 'viewer' }).record.clusters).toEqual(['*']);
+    expect(again.tokens.create({ name: 'none', role: 'viewer', clusters: [] }).record.clusters).toEqual([]);
+    expect(storeError(() => again.tokens.create({ name: 'x', role: 'viewer', clusters: ['group:nope'] })).message).toMatch(/unknown group "nope"/);
+    expect(storeError(() => again.tokens.create({ name: 'x', role: 'viewer', clusters: ['prod/*'] })).message).toMatch(/malformed/);
+    expect(storeError(() => again.tokens.create({ name: 'x', role: 'viewer', expiresAt: Date.now() - 1 })).message).toMatch(/future/);
     expect(storeError(() => again.tokens.create({ name: 'x', role: 'admin', clusters: ['a'] })).code).toBe('invalid');
     expect(storeError(() => again.tokens.create({ name: 'x', role: 'root' as 'admin' })).message).toBe('role must be "admin" or "viewer"');
     expect(storeError(() => again.tokens.create({ name: '', role: 'viewer' })).code).toBe('invalid');

@@ -50,6 +50,7 @@ export function makeEntry(i: number, tag: string, configBytes = 200, extra: Part
     configHash: `h${i}-${tag}`,
     generation: 1 + (i % 3),
     prometheusUrl: i % 2 ? `http://prom-${i}.monitoring:9090` : '',
+    groups: i % 3 === 0 ? [] : i % 3 === 1 ? ['prod'] : ['prod', `team-${tag}`],
     client: {
       server: `https://10.0.${i % 256}.1:6443`,
       caData: pem(configBytes, String.fromCharCode(65 + (i % 26))),

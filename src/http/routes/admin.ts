@@ -17,6 +17,8 @@ import { fileReferences } from '../../k8s/kubeconfig.js';
 import { HttpError } from '../errors.js';
 import { headByName } from '../select.js';
 import type { StreamRegistry } from '../streams.js';
+import { parseDuration } from '../../server/config.js';
+import { parseTime } from './access.js';
 import { listSummaries } from './clusters.js';
 
 /** A cluster as admin responses show it: the row without its config, plus its index state. */
@@ -25,6 +27,8 @@ export interface ClusterView extends Omit<ClusterRow, 'config'> {
   state: ClusterState | 'pending';
   version: string;
   error: string;
+  /** The groups the committed index has it in. */
+  groups: readonly string[];
 }
 
 export function clusterView(row: ClusterRow, entry: IndexSummary | undefined): ClusterView {
@@ -42,11 +46,48 @@ export function clusterView(row: ClusterRow, entry: IndexSummary | undefined): C
     state: live ? live.state : 'pending',
     version: live ? live.version : '',
     error: live ? live.error : '',
+    groups: live?.groups ?? [],
   };
 }
 
 export function tokenView(r: TokenRecord): TokenRecord {
-  return { id: r.id, name: r.name, role: r.role, clusters: r.clusters ?? null, createdAt: r.createdAt };
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role,
+    clusters: r.clusters ?? null,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt ?? null,
+    lastUsedAt: r.lastUsedAt ?? null,
+  };
+}
+
+/** Shortest ttl accepted: anything shorter expires before a client could use it. */
+const kMinTtlMs = 1000;
+
+/**
+ * A token's expiry from a create body: `expiresAt` (ISO 8601 or epoch ms) or `ttl` (a duration
+ * such as 90s, 24h, 30d), not both; null when neither. 400 for a time in the past.
+ */
+export function expiryOf(b: Record<string, unknown>, now = Date.now()): number | null {
+  const hasAt = b.expiresAt !== undefined && b.expiresAt !== null;
+  const hasTtl = b.ttl !== undefined && b.ttl !== null;
+  if (hasAt && hasTtl) throw new HttpError(400, 'give expiresAt or ttl, not both');
+  if (hasTtl) {
+    let ms: number;
+    try {
+      if (typeof b.ttl !== 'string') throw new Error('not a string');
+      ms = parseDuration(b.ttl);
+    } catch {
+      throw new HttpError(400, 'ttl must be a duration such as 90s, 15m, 24h or 30d');
+    }
+    if (ms < kMinTtlMs) throw new HttpError(400, 'ttl must be at least 1s');
+    return now + ms;
+  }
+  if (!hasAt) return null;
+  const at = parseTime(b.expiresAt, 'expiresAt')!;
+  if (at <= now) throw new HttpError(400, `expiresAt ${new Date(at).toISOString()} is in the past`);
+  return at;
 }
 
 export interface AdminRouteDeps {
@@ -190,6 +231,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     if (!fields.inCluster && !fields.config) throw new HttpError(400, 'config (a kubeconfig) is required unless inCluster is true');
     refuseFileReferences(fields.config);
     if (await d.store.clusters.getByName(fields.name)) throw new HttpError(409, `cluster "${fields.name}" already exists`);
+    res.locals.auditCluster = fields.name;
     const row = await d.store.clusters.create(fields as ClusterInput, { allowExec: d.allowExec });
     const { status, note } = await settle(201);
     res.status(status).json({ ...clusterView(row, lookup(row.name)), ...(note ? { note } : {}) });
@@ -201,6 +243,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     refuseFileReferences(patch.config);
     const before = await d.store.clusters.get(id);
     if (!before) throw new HttpError(404, `cluster ${id} not found`);
+    res.locals.auditCluster = before.name;
     if (patch.name !== undefined && patch.name !== before.name && (await d.store.clusters.getByName(patch.name))) {
       throw new HttpError(409, `cluster "${patch.name}" already exists`);
     }
@@ -213,6 +256,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     const id = parseId(req.params.id as string);
     const row = await d.store.clusters.get(id);
     if (!row) throw new HttpError(404, `cluster ${id} not found`);
+    res.locals.auditCluster = row.name;
     if (row.isDefault) throw new HttpError(400, `cluster "${row.name}" is the default; make another cluster the default first`);
     await d.store.clusters.delete(id);
     const { status, note } = await settle(200);
@@ -230,6 +274,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     refuseFileReferences(text);
     const result = await d.store.clusters.importKubeconfig(text, { allowExec: d.allowExec });
     const { rows, skipped } = importedRows(result);
+    res.locals.auditOutcome = `imported ${rows.length} clusters${rows.length ? ': ' + rows.map((r) => r.name).join(', ') : ''}`;
     const { status, note } = await settle(201);
     res.status(status).json({
       clusters: rows.map((r) => clusterView(r, lookup(r.name))),
@@ -251,11 +296,14 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     let clusters: string[] | null = null;
     if (b.clusters !== undefined && b.clusters !== null) {
       if (!Array.isArray(b.clusters) || !b.clusters.every((c) => typeof c === 'string' && c !== '')) {
-        throw new HttpError(400, 'clusters must be a list of cluster names');
+        throw new HttpError(400, 'clusters must be a list of scope rules: cluster names, globs such as "prod-*", "group:NAME", each optionally preceded by "!"');
       }
       clusters = b.clusters as string[];
     }
-    const { token, record } = await d.store.tokens.create({ name, role: role as Role, clusters });
+    const expiresAt = expiryOf(b);
+    // The store checks the rules (malformed rule, unknown group: 400) before anything is written.
+    const { token, record } = await d.store.tokens.create({ name, role: role as Role, clusters, expiresAt });
+    res.locals.auditOutcome = `created ${record.role} token "${record.name}" (id ${record.id})`;
     res.status(201).json({ ...tokenView(record), token });
   });
 
@@ -266,6 +314,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     await d.store.tokens.delete(record.id);
     d.verifier.forget(record.id);
     d.streams?.revoke(record.id);
+    res.locals.auditOutcome = `deleted token "${record.name}" (id ${record.id})`;
     res.json({ id: record.id, name: record.name, deleted: true });
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { Express, Request } from 'express';
 import type { IndexSummary } from '../../index/types.js';
-import { callerOf, canSee } from '../auth.js';
+import { callerOf, scopeOf } from '../auth.js';
 import type { AppOptions, ClusterDirectory } from '../deps.js';
 import { findCluster } from '../select.js';
 
@@ -18,6 +18,8 @@ export interface ClusterSummary {
   state: IndexSummary['state'];
   /** Not in Kite's shape; lets clients (and the load suite's verifier) tell revisions apart. */
   description: string;
+  /** The cluster groups it is in (admin-defined; token scopes name them as group:NAME). */
+  groups: readonly string[];
 }
 
 /** Entries without client configs: listSummary when the directory has it. */
@@ -65,7 +67,7 @@ export class SummarySnapshot {
 }
 
 export function clusterSummary(e: IndexSummary): ClusterSummary {
-  const s: ClusterSummary = { name: e.name, version: e.version, isDefault: e.isDefault, state: e.state, description: e.description };
+  const s: ClusterSummary = { name: e.name, version: e.version, isDefault: e.isDefault, state: e.state, description: e.description, groups: e.groups ?? [] };
   if (e.error) s.error = e.error;
   return s;
 }
@@ -129,10 +131,12 @@ export function registerClusterRoutes(
   externalUrl?: string,
 ): void {
   app.get('/api/v1/clusters', (_req, res) => {
-    const caller = callerOf(res);
+    const scope = scopeOf(callerOf(res));
     const out: ClusterSummary[] = [];
-    for (const e of summaries.get()) {
-      if (e.state === 'disabled' || !canSee(caller, e.name)) continue;
+    const list = summaries.get();
+    for (let k = 0; k < list.length; k++) {
+      const e = list[k]!;
+      if (e.state === 'disabled' || !scope.admitsAt(k, e)) continue;
       out.push(clusterSummary(e));
     }
     res.json(out);

@@ -8,7 +8,7 @@ import { pgToStoreError } from './errors.js';
 
 export const kChangeChannel = 'fleetgate_changes';
 /** What a write changed, as the NOTIFY payload says ("clusters:42"); the listener resyncs on any. */
-export type ChangeKind = 'clusters' | 'tokens' | 'probes';
+export type ChangeKind = 'clusters' | 'tokens' | 'probes' | 'groups';
 
 /** bigint (int8) as a JavaScript number: epoch milliseconds and revisions stay far below 2^53. */
 const types = {

@@ -21,6 +21,8 @@ import { createPool, query } from './db.js';
 import { pgToStoreError } from './errors.js';
 import { migratePg } from './migrations.js';
 import { PgTokenRepo } from './tokens.js';
+import { PgGroupRepo } from './groups.js';
+import { PgAuditRepo } from './audit.js';
 
 export interface PgStoreOptions {
   /** postgres:// or postgresql:// URL. */
@@ -37,6 +39,8 @@ export interface PgStore extends StoreBackend {
   readonly kind: 'postgres';
   readonly clusters: PgClusterRepo;
   readonly tokens: PgTokenRepo;
+  readonly groups: PgGroupRepo;
+  readonly audit: PgAuditRepo;
   /** The pool, for the sync worker's probe-result reads and writes and for tests. */
   readonly pool: pg.Pool;
   readonly url: string;
@@ -141,6 +145,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
       pool,
       clusters: new PgClusterRepo(pool, keyFn),
       tokens: new PgTokenRepo(pool, opts.dataDir),
+      groups: new PgGroupRepo(pool),
+      audit: new PgAuditRepo(pool),
       warnings,
       keySource,
       keyCreated,

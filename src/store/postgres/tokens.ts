@@ -16,6 +16,8 @@ import {
   checkEnvToken,
   checkTokenInput,
   hashOf,
+  kLastUseIntervalMs,
+  unknownGroupsError,
   kAdminTokenFile,
   kMaxSecretLength,
   lookupOf,
@@ -36,6 +38,8 @@ interface PgToken {
   hash: Buffer;
   source: 'api' | 'generated' | 'env';
   created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
 }
 
 const kMaxRemembered = 10_000;
@@ -56,14 +60,35 @@ export class PgTokenRepo implements TokenRepoApi {
   }
 
   private async insert(c: pg.PoolClient, input: TokenInput, secret: string, source: PgToken['source']): Promise<TokenRecord> {
-    const clusters = checkTokenInput(input);
-    const hash = hashOf(secret);
     const now = Date.now();
+    const { clusters, expiresAt, groups } = checkTokenInput(input, now);
+    if (groups.length > 0) {
+      // FOR SHARE: a group named here cannot be deleted or renamed before this token commits.
+      const found = await c.query<{ name: string }>('SELECT name FROM cluster_groups WHERE name = ANY($1) FOR SHARE', [groups]);
+      const have = new Set(found.rows.map((r) => r.name));
+      const unknown = groups.filter((g) => !have.has(g));
+      if (unknown.length > 0) throw unknownGroupsError(unknown);
+    }
+    const hash = hashOf(secret);
     const r = await c.query<{ id: number }>(
-      'INSERT INTO tokens (name, role, clusters, hash, lookup, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
-      [input.name, input.role, clusters === null ? null : JSON.stringify(clusters), hash, lookupOf(hash), source, now],
+      'INSERT INTO tokens (name, role, clusters, hash, lookup, source, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id',
+      [input.name, input.role, clusters === null ? null : JSON.stringify(clusters), hash, lookupOf(hash), source, now, expiresAt],
     );
-    return { id: r.rows[0]!.id, name: input.name, role: input.role, clusters, createdAt: now };
+    return { id: r.rows[0]!.id, name: input.name, role: input.role, clusters, createdAt: now, expiresAt, lastUsedAt: null };
+  }
+
+  /** Last use, as on SQLite: one conditional UPDATE per token, at most one write a minute; no NOTIFY (not in the index). */
+  async touch(uses: ReadonlyMap<number, number>): Promise<void> {
+    if (uses.size === 0) return;
+    const ids = [...uses.keys()];
+    const ats = ids.map((id) => uses.get(id)!);
+    await query(
+      this.pool,
+      'recording token use',
+      `UPDATE tokens t SET last_used_at = u.at FROM unnest($1::int[], $2::bigint[]) AS u(id, at)
+       WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at <= u.at - $3)`,
+      [ids, ats, kLastUseIntervalMs],
+    );
   }
 
   async create(input: TokenInput): Promise<{ token: string; record: TokenRecord }> {
