@@ -98,7 +98,7 @@ describe.each<Backend>(['sqlite', 'postgres'])('store contract on %s', (backend)
     const admin = (await s.tokens.verify('fg_env_admin_secret_0123456789abcdef'))!;
     expect(admin.role).toBe('admin');
     const { token, record } = await s.tokens.create({ name: 'dev', role: 'viewer', clusters: ['b', 'a', 'a'] });
-    expect(record.clusters).toEqual(['a', 'b']);
+    expect(record.clusters).toEqual(['b', 'a', 'a']); // scope rules keep their order: the last match wins
     expect(await s.tokens.verify(token)).toMatchObject({ id: record.id, name: 'dev', role: 'viewer' });
     expect(await s.tokens.verify(token + 'x')).toBeUndefined();
     expect(await s.tokens.verify(42)).toBeUndefined();
