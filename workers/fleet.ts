@@ -1,2 +1,2 @@
-/** Piscina entry of a fleet pool thread: the logic lives in src/fleet/pool-thread.ts. */
-export { runFleetTask as default } from '../src/fleet/pool-thread.js';
+/** Piscina entry of a fleet pool thread: the logic lives in src/threads/fleet-pool.ts. */
+export { runFleetTask as default } from '../src/threads/fleet-pool.js';

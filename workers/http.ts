@@ -1,7 +1,7 @@
-// Thread entry: one HTTP worker. Logic lives in src/server/http-worker.ts.
+// Thread entry: one HTTP worker. Logic lives in src/threads/http.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { runHttpWorker } from '../src/server/http-worker.js';
-import type { HttpWorkerData } from '../src/server/messages.js';
+import { runHttpWorker } from '../src/threads/http.js';
+import type { HttpWorkerData } from '../src/threads/messages.js';
 
 runHttpWorker(workerData as HttpWorkerData).catch((err: unknown) => {
   // Say why before dying: the supervisor logs it and backs off instead of restarting blindly.

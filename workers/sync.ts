@@ -1,7 +1,7 @@
-// Thread entry: the sync worker, the cluster index's only writer. Logic lives in src/sync.
+// Thread entry: the sync worker, the cluster index's only writer. Logic lives in src/threads/sync.ts (SQLite) and src/threads/sync-postgres.ts.
 import { parentPort, workerData } from 'node:worker_threads';
-import { runSyncWorker } from '../src/sync/worker-main.js';
-import type { SyncWorkerData } from '../src/server/messages.js';
+import { runSyncWorker } from '../src/threads/sync.js';
+import type { SyncWorkerData } from '../src/threads/messages.js';
 
 runSyncWorker(workerData as SyncWorkerData).then(
   () => process.exit(0),

@@ -4,9 +4,9 @@
  * keep-alive agents, one per (cluster id, entry generation), retired when clusters change or
  * vanish. A pool thread has one; inline mode has one on the HTTP worker.
  */
-import { UpstreamClientCache } from '../http/client-cache.js';
+import { UpstreamClientCache } from '../upstream/client-cache.js';
 import type { ClusterDirectory } from '../http/deps.js';
-import type { UpstreamCacheStats } from '../http/metrics.js';
+import type { UpstreamCacheStats } from '../upstream/index.js';
 import { runOverview } from './overview.js';
 import { runSearch } from './search.js';
 import type { FleetAccess, OverviewResult, QueryLimits, SearchQuery, SearchResult } from './types.js';

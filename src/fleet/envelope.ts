@@ -3,7 +3,8 @@
  * fields in structured cloning, so a thread maps a thrown error to status + message itself (with
  * the app's own mapping, src/http/errors.ts mapError) and the HTTP worker rebuilds the HttpError.
  */
-import { HttpError, mapError } from '../http/errors.js';
+import { mapError } from '../http/errors.js';
+import { HttpError } from '../util/http-error.js';
 
 export type Envelope<T> =
   | { ok: true; value: T }

@@ -3,10 +3,10 @@
  * for every cluster the caller may use, plus state and version from the index, and fleet totals
  * over the clusters that answered.
  */
-import type { UpstreamClientCache } from '../http/client-cache.js';
+import type { UpstreamClientCache } from '../upstream/client-cache.js';
 import { countOverview, type OverviewLists } from '../k8s/overview.js';
 import type { IndexEntry } from '../index/types.js';
-import { roleMayRead } from '../http/view-role.js';
+import { roleMayRead } from '../access/view-role.js';
 import { kAcceptJson, kAcceptMetadata, scatter, type ClusterFetch } from './scatter.js';
 import type { ClusterOverview, FleetAccess, OverviewResult, OverviewTotals, QueryLimits } from './types.js';
 

@@ -15,12 +15,11 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { HttpError } from '../http/errors.js';
+import { HttpError } from '../util/http-error.js';
 import { recoverThread, type RecoverResult } from '../lock/recovery.js';
 import { workerEntry } from '../util/paths.js';
 import { unwrap, type Envelope } from './envelope.js';
-import type { FleetThreadData } from './pool-thread.js';
-import type { FleetTask, QueryLimits } from './types.js';
+import type { FleetTask, FleetThreadData, QueryLimits } from './types.js';
 
 export interface FleetPoolOptions {
   sab: SharedArrayBuffer;
@@ -30,7 +29,7 @@ export interface FleetPoolOptions {
   /** Queries one thread runs at once (they mostly wait on the network). */
   tasksPerThread: number;
   limits: QueryLimits;
-  /** Added to each pool thread's nice value (Linux, see pool-thread.ts), so HTTP workers win the CPU. 0 = none. */
+  /** Added to each pool thread's nice value (Linux, see src/threads/fleet-pool.ts), so HTTP workers win the CPU. 0 = none. */
   niceIncrement: number;
   testHooks: boolean;
   log: (line: string) => void;

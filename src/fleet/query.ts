@@ -3,10 +3,10 @@
  * every kind the caller may search) and `limit`. Invalid input is a 400, asking a viewer for
  * secrets a 403, both as HttpError so the app's error handler answers `{ "error": ... }`.
  */
-import { HttpError } from '../http/errors.js';
-import { resourceKind } from '../http/resources.js';
+import { HttpError } from '../util/http-error.js';
+import { resourceKind } from '../k8s/resources.js';
 import type { Role } from '../http/deps.js';
-import { viewMayRead } from '../http/view-role.js';
+import { viewMayRead } from '../access/view-role.js';
 import type { SearchQuery } from './types.js';
 
 /** The kinds Kite's search covers, in its order. `secrets` and `nodes` only for admins. */

@@ -5,17 +5,17 @@
  *   unusable (error state, not built yet) go straight to `partial` with the index's reason and
  *   are not contacted (src/http/select.ts `usable`, the rule the cluster-scoped routes follow).
  * - Bounded: at most `concurrency` clusters are fetched at once; each cluster's lists are fetched
- *   together over that cluster's keep-alive agent (src/http/client-cache.ts, one per cluster
+ *   together over that cluster's keep-alive agent (src/upstream/client-cache.ts, one per cluster
  *   generation on this thread).
  * - Per-cluster budget: a cluster's whole fetch (every list) must finish within `timeoutMs` of
  *   its start; when the budget runs out its requests are destroyed and the cluster is reported
  *   in `partial`. One slow or dead cluster costs the answer at most one budget, never an error.
  */
-import type { UpstreamClientCache } from '../http/client-cache.js';
+import type { UpstreamClientCache } from '../upstream/client-cache.js';
 import type { IndexEntry } from '../index/types.js';
-import { HttpError } from '../http/errors.js';
-import { usable } from '../http/select.js';
-import { getJson } from '../http/upstream.js';
+import { HttpError } from '../util/http-error.js';
+import { usable } from '../upstream/usable.js';
+import { getJson } from '../upstream/call.js';
 import { mayUse } from './access.js';
 import type { FleetAccess, PartialCluster, QueryLimits } from './types.js';
 

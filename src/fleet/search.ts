@@ -7,9 +7,9 @@
  * each, by name, then cluster, kind (in kSearchKinds order) and namespace. Deterministic, so the
  * top `limit` of a merge of per-cluster top-`limit`s is the top `limit` of everything.
  */
-import type { UpstreamClientCache } from '../http/client-cache.js';
-import { resourceKind, resourcePath } from '../http/resources.js';
-import { roleMayRead } from '../http/view-role.js';
+import type { UpstreamClientCache } from '../upstream/client-cache.js';
+import { resourceKind, resourcePath } from '../k8s/resources.js';
+import { roleMayRead } from '../access/view-role.js';
 import type { IndexEntry } from '../index/types.js';
 import { kSearchKinds } from './query.js';
 import { kAcceptMetadata, scatter, type ClusterFetch } from './scatter.js';

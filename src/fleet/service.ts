@@ -15,8 +15,8 @@
 import { threadId } from 'node:worker_threads';
 import type { Router } from 'express';
 import type { ClusterDirectory } from '../http/deps.js';
-import { HttpError } from '../http/errors.js';
-import type { UpstreamCacheStats } from '../http/metrics.js';
+import { HttpError } from '../util/http-error.js';
+import type { UpstreamCacheStats } from '../upstream/index.js';
 import { IndexReader } from '../index/reader.js';
 import type { RecoverResult } from '../lock/recovery.js';
 import { RwLock } from '../lock/rwlock.js';

@@ -96,3 +96,13 @@ export interface WhoAmI {
   threadId: number;
   slot: number;
 }
+
+/** workerData of a pool thread. */
+export interface FleetThreadData {
+  sab: SharedArrayBuffer;
+  limits: QueryLimits;
+  /** Accept the crash / whoami tasks (tests only). */
+  testHooks: boolean;
+  /** Added to this thread's nice value at start, so HTTP workers win the CPU (0 = none). */
+  niceIncrement: number;
+}

@@ -14,7 +14,7 @@ import type { AuditRecord } from '../store/audit.js';
 import type { Caller } from './auth.js';
 import { TokenRefusal } from './auth.js';
 import type { TokenRecord } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 
 /** The request's path without its query. */
 export function pathOf(req: Pick<IncomingMessage, 'url'> & { originalUrl?: string }): string {

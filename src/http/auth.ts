@@ -20,7 +20,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { compileScope, type CompiledScope, type ScopeTarget } from '../access/scope.js';
 import { kLastUseIntervalMs } from '../store/tokens.js';
 import type { TokenRecord, TokenStoreLike } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 
 /** Who is calling, as handlers see it (res.locals.caller). */
 export interface Caller {

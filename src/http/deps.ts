@@ -137,7 +137,7 @@ export interface AppOptions {
   /**
    * Keep a per-worker copy of the cluster summaries for GET /api/v1/clusters, refreshed when the
    * index generation moves (routes/clusters.ts SummarySnapshot). Default false: fleetgate's own
-   * workers read the index under the read lock on every request (see src/server/http-worker.ts).
+   * workers read the index under the read lock on every request (see src/threads/http.ts).
    */
   snapshotSummaries?: boolean;
   /**

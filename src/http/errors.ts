@@ -1,25 +1,12 @@
 /**
  * Errors as the HTTP API reports them: always JSON `{ "error": "..." }` with the right status.
- * Handlers throw HttpError; the error middleware maps everything else (body-parser errors, store
+ * Handlers throw HttpError (src/util/http-error.ts); the error middleware maps everything else (body-parser errors, store
  * errors, torn reads) to a status here, and logs only what is a bug.
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { kRetryAfterSeconds } from '../store/errors.js';
-
-export class HttpError extends Error {
-  override name = 'HttpError';
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Extra response headers, e.g. Retry-After. */
-    readonly headers: Record<string, string> = {},
-    /** The cluster the refusal is about, when there is one (the audit log records it). */
-    readonly cluster = '',
-  ) {
-    super(message);
-  }
-}
+import { HttpError } from '../util/http-error.js';
 
 /** Store error codes (src/store's StoreError.code) and the status each maps to. */
 const storeStatus: Record<string, number> = {

@@ -7,7 +7,5 @@ export {
   renderHttpMetrics,
   kLatencyBuckets,
   type HttpMetricsSnapshot,
-  type UpstreamCacheStats,
 } from './metrics.js';
-export { UpstreamClientCache, UpstreamClient } from './client-cache.js';
-export { kResources, resourceKind, resourcePath } from './resources.js';
+export { kResources, resourceKind, resourcePath } from '../k8s/resources.js';

@@ -16,7 +16,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditLog } from '../audit/log.js';
 import { auditRefusal } from './audit.js';
 import { authenticate, type Caller, type TokenVerifier } from './auth.js';
-import { HttpError, mapError, sendRawError } from './errors.js';
+import { mapError, sendRawError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 import { kPassthroughRoute, proxyToCluster, type PassthroughDeps } from './passthrough.js';
 
 export const kK8sPrefix = '/k8s/';

@@ -11,8 +11,8 @@
  * or empty, or contain an escaped slash, could reach a different resource (or leave the cluster's
  * base path) than the one checked here. Such paths are refused with 400, never forwarded.
  */
-import { HttpError } from './errors.js';
-import type { AccessRequest } from './view-role.js';
+import { HttpError } from '../util/http-error.js';
+import type { AccessRequest } from '../access/view-role.js';
 
 const kMethodVerbs: Readonly<Record<string, string>> = {
   GET: 'get',

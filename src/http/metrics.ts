@@ -7,20 +7,11 @@
  * set stays bounded whatever clients send.
  */
 import type { RequestHandler } from 'express';
+import { labels, PromText } from '../metrics/prom.js';
+import { emptyUpstreamStats, type UpstreamCacheStats, type UpstreamOutcome, type UpstreamOutcomes } from '../upstream/index.js';
 
 /** Upper bounds of the latency buckets, in seconds (Prometheus `le`). +Inf is implicit. */
 export const kLatencyBuckets: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-export interface UpstreamCacheStats {
-  hits: number;
-  misses: number;
-  /** Agents created and destroyed so far; live = created - destroyed. */
-  created: number;
-  destroyed: number;
-  live: number;
-  /** Agents replaced or orphaned but still serving in-flight requests. */
-  retired: number;
-}
 
 export interface HttpMetricsSnapshot {
   /** Key `${route}\t${method}\t${status}` → count. */
@@ -37,11 +28,7 @@ export interface HttpMetricsSnapshot {
   audit?: { written: number; dropped: number };
 }
 
-export function emptyUpstreamStats(): UpstreamCacheStats {
-  return { hits: 0, misses: 0, created: 0, destroyed: 0, live: 0, retired: 0 };
-}
-
-export class HttpMetrics {
+export class HttpMetrics implements UpstreamOutcomes {
   private readonly requests = new Map<string, number>();
   private readonly buckets = new Map<string, number[]>();
   private readonly sums = new Map<string, number>();
@@ -63,7 +50,7 @@ export class HttpMetrics {
     this.sums.set(route, (this.sums.get(route) ?? 0) + seconds);
   }
 
-  countUpstream(result: 'ok' | 'timeout' | 'error'): void {
+  countUpstream(result: UpstreamOutcome): void {
     this.upstreamResults[result] = (this.upstreamResults[result] ?? 0) + 1;
   }
 
@@ -131,57 +118,44 @@ export function sumHttpSnapshots(snaps: readonly HttpMetricsSnapshot[]): HttpMet
   return out;
 }
 
-function label(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
 /** Prometheus text exposition of a (summed) snapshot. */
 export function renderHttpMetrics(s: HttpMetricsSnapshot): string {
-  const out: string[] = [];
-  out.push('# HELP fleetgate_http_requests_total HTTP requests by route template, method and status.');
-  out.push('# TYPE fleetgate_http_requests_total counter');
+  const prom = new PromText();
+  const requests = 'fleetgate_http_requests_total';
+  prom.family(requests, 'HTTP requests by route template, method and status.', 'counter');
   for (const key of Object.keys(s.requests).sort()) {
-    const [route, method, status] = key.split('\t');
-    out.push(`fleetgate_http_requests_total{route="${label(route!)}",method="${label(method!)}",status="${status}"} ${s.requests[key]}`);
+    const [route, method, status] = key.split('\t') as [string, string, string];
+    prom.sample(requests, labels({ route, method, status }), s.requests[key]!);
   }
-  out.push('# HELP fleetgate_http_request_duration_seconds HTTP request latency by route template.');
-  out.push('# TYPE fleetgate_http_request_duration_seconds histogram');
+  const duration = 'fleetgate_http_request_duration_seconds';
+  prom.family(duration, 'HTTP request latency by route template.', 'histogram');
   for (const route of Object.keys(s.latencyBuckets).sort()) {
-    const counts = s.latencyBuckets[route]!;
-    const r = label(route);
-    let cum = 0;
-    kLatencyBuckets.forEach((le, i) => {
-      cum += counts[i] ?? 0;
-      out.push(`fleetgate_http_request_duration_seconds_bucket{route="${r}",le="${le}"} ${cum}`);
-    });
-    cum += counts[kLatencyBuckets.length] ?? 0;
-    out.push(`fleetgate_http_request_duration_seconds_bucket{route="${r}",le="+Inf"} ${cum}`);
-    out.push(`fleetgate_http_request_duration_seconds_sum{route="${r}"} ${s.latencySumSeconds[route] ?? 0}`);
-    out.push(`fleetgate_http_request_duration_seconds_count{route="${r}"} ${cum}`);
+    prom.histogram(duration, { route }, kLatencyBuckets, s.latencyBuckets[route]!, s.latencySumSeconds[route] ?? 0);
   }
   const u = s.upstream;
-  out.push('# HELP fleetgate_upstream_agent_cache_total Upstream agent cache lookups by result.');
-  out.push('# TYPE fleetgate_upstream_agent_cache_total counter');
-  out.push(`fleetgate_upstream_agent_cache_total{result="hit"} ${u.hits}`);
-  out.push(`fleetgate_upstream_agent_cache_total{result="miss"} ${u.misses}`);
-  out.push('# HELP fleetgate_upstream_agents_destroyed_total Upstream agents closed after their cluster changed or vanished.');
-  out.push('# TYPE fleetgate_upstream_agents_destroyed_total counter');
-  out.push(`fleetgate_upstream_agents_destroyed_total ${u.destroyed}`);
-  out.push('# HELP fleetgate_upstream_agents Upstream keep-alive agents alive, summed over workers.');
-  out.push('# TYPE fleetgate_upstream_agents gauge');
-  out.push(`fleetgate_upstream_agents{status="live"} ${u.live}`);
-  out.push(`fleetgate_upstream_agents{status="retired"} ${u.retired}`);
-  out.push('# HELP fleetgate_upstream_requests_total Upstream requests by outcome.');
-  out.push('# TYPE fleetgate_upstream_requests_total counter');
-  for (const k of Object.keys(s.upstreamResults).sort()) out.push(`fleetgate_upstream_requests_total{result="${label(k)}"} ${s.upstreamResults[k]}`);
-  out.push('# HELP fleetgate_http_upgraded_sessions Connections upgraded through /k8s (exec, attach, port-forward) open now.');
-  out.push('# TYPE fleetgate_http_upgraded_sessions gauge');
-  out.push(`fleetgate_http_upgraded_sessions ${s.upgradedSessions}`);
+  prom.metric('fleetgate_upstream_agent_cache_total', 'Upstream agent cache lookups by result.', 'counter', [
+    [labels({ result: 'hit' }), u.hits],
+    [labels({ result: 'miss' }), u.misses],
+  ]);
+  prom.metric('fleetgate_upstream_agents_destroyed_total', 'Upstream agents closed after their cluster changed or vanished.', 'counter', [['', u.destroyed]]);
+  prom.metric('fleetgate_upstream_agents', 'Upstream keep-alive agents alive, summed over workers.', 'gauge', [
+    [labels({ status: 'live' }), u.live],
+    [labels({ status: 'retired' }), u.retired],
+  ]);
+  prom.metric(
+    'fleetgate_upstream_requests_total',
+    'Upstream requests by outcome.',
+    'counter',
+    Object.keys(s.upstreamResults)
+      .sort()
+      .map((k) => [labels({ result: k }), s.upstreamResults[k]!] as const),
+  );
+  prom.metric('fleetgate_http_upgraded_sessions', 'Connections upgraded through /k8s (exec, attach, port-forward) open now.', 'gauge', [['', s.upgradedSessions]]);
   if (s.audit) {
-    out.push('# HELP fleetgate_audit_records_total Audit records by fate: written (handed to the writer), or dropped (queue full, store failure).');
-    out.push('# TYPE fleetgate_audit_records_total counter');
-    out.push(`fleetgate_audit_records_total{fate="written"} ${s.audit.written}`);
-    out.push(`fleetgate_audit_records_total{fate="dropped"} ${s.audit.dropped}`);
+    prom.metric('fleetgate_audit_records_total', 'Audit records by fate: written (handed to the writer), or dropped (queue full, store failure).', 'counter', [
+      [labels({ fate: 'written' }), s.audit.written],
+      [labels({ fate: 'dropped' }), s.audit.dropped],
+    ]);
   }
-  return out.join('\n') + '\n';
+  return prom.text();
 }

@@ -19,16 +19,16 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { callerOf, type Caller } from './auth.js';
-import type { UpstreamClientCache } from './client-cache.js';
+import type { UpstreamClientCache } from '../upstream/client-cache.js';
 import type { ClusterDirectory } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 import type { HttpMetrics } from './metrics.js';
 import { k8sAccess } from './k8s-request.js';
 import type { StreamRegistry } from './streams.js';
 import { namedCluster } from './select.js';
 import { relayUpstream } from './relay.js';
-import { kHopByHop } from './upstream.js';
-import { describeAccess, viewAllows } from './view-role.js';
+import { kHopByHop } from '../upstream/call.js';
+import { describeAccess, viewAllows } from '../access/view-role.js';
 
 export const kPassthroughRoute = '/k8s/:cluster/*';
 

@@ -13,10 +13,11 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { UpstreamClient, UpstreamClientCache } from './client-cache.js';
-import { HttpError, sendRawError } from './errors.js';
+import type { UpstreamClient, UpstreamClientCache } from '../upstream/client-cache.js';
+import { sendRawError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 import type { HttpMetrics } from './metrics.js';
-import { addClusterHeaders, responseHeaders, UpstreamTimeout, upstreamFailure } from './upstream.js';
+import { addClusterHeaders, responseHeaders, UpstreamTimeout, upstreamFailure } from '../upstream/call.js';
 
 export interface RelayOptions {
   method: string;

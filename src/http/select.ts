@@ -8,7 +8,8 @@ import type { Request } from 'express';
 import type { IndexHead } from '../index/types.js';
 import { canSee, outOfScope, type Caller } from './auth.js';
 import type { ClusterDirectory } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
+import { usable } from '../upstream/usable.js';
 
 export const kClusterHeader = 'x-cluster-name';
 
@@ -82,21 +83,4 @@ export function selectCluster(req: Request, directory: ClusterDirectory, caller:
     throw new HttpError(403, `token "${caller.record.name}" may not use any registered cluster`);
   }
   return usable(first);
-}
-
-/** 503 for a cluster that cannot serve: in the error state, disabled, or not yet built. */
-export function usable<T extends IndexHead>(entry: T): T {
-  switch (entry.state) {
-    case 'ok':
-      return entry;
-    case 'error':
-      throw new HttpError(503, `cluster "${entry.name}" is unavailable: ${entry.error || 'unknown error'}`);
-    case 'disabled':
-      throw new HttpError(503, `cluster "${entry.name}" is disabled`);
-    case 'building':
-      if (entry.client.server) return entry;
-      throw new HttpError(503, `cluster "${entry.name}" is not ready yet`, { 'Retry-After': '1' });
-    default:
-      throw new HttpError(503, `cluster "${entry.name}" is in an unknown state`);
-  }
 }

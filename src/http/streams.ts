@@ -12,7 +12,7 @@
  */
 import { isExpired, type Caller } from './auth.js';
 import type { TokenRecord, TokenStoreLike } from './deps.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 
 export interface StreamRegistryOptions {
   /** Streams one token may hold open on this worker. */

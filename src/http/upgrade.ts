@@ -19,11 +19,12 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { auditRefusal, podTarget, requestRecord } from './audit.js';
 import { authenticate, type Caller } from './auth.js';
-import { errorBody, HttpError, mapError } from './errors.js';
+import { errorBody, mapError } from './errors.js';
+import { HttpError } from '../util/http-error.js';
 import { kK8sPrefix, splitK8sUrl, type K8sFastPathDeps } from './k8s-fast-path.js';
 import { kPassthroughRoute, refuseBeyondRole, upstreamRequestHeaders } from './passthrough.js';
 import { namedCluster } from './select.js';
-import { addClusterHeaders, responseHeaders, UpstreamTimeout, upstreamFailure } from './upstream.js';
+import { addClusterHeaders, responseHeaders, UpstreamTimeout, upstreamFailure } from '../upstream/call.js';
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 

@@ -6,6 +6,7 @@ import { argErrorMessage } from '../util/args.js';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { LockMode } from '../shm/layout.js';
+import { parseDuration } from '../util/duration.js';
 
 export interface ServeOptions {
   port: number;
@@ -142,15 +143,6 @@ export function defaultServeOptions(): ServeOptions {
     auditLog: 'store',
     auditRetentionMs: 30 * 86_400_000,
   };
-}
-
-/** "1500", "1500ms", "30s", "2m", "24h", "30d" → milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new ConfigError(`invalid duration "${text}" (use e.g. 500ms, 30s, 2m, 24h, 30d)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!);
 }
 
 function convert(key: string, s: Setting, raw: string | boolean, source: string): unknown {

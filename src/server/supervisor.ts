@@ -16,7 +16,7 @@ import { openBackend, firstStartImport, type StoreBackend } from '../store/index
 import { workerEntry } from '../util/paths.js';
 import { ConfigError, supportsReusePort, type ServeOptions } from './config.js';
 import { AuditLog } from '../audit/log.js';
-import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
+import type { HttpWorkerData, MainToWorker, SyncWorkerData, WorkerToMain } from '../threads/messages.js';
 import type { SimHandle } from './sim-fleet.js';
 import { loadServingCert, type ServingCert } from './tls.js';
 

@@ -11,7 +11,7 @@ import { RwLock, recoverThread } from '../../src/lock/index.js';
 import { createSharedRegion, type LockMode } from '../../src/shm/layout.js';
 import { requestSync, waitSyncServed } from '../../src/shm/sync-signal.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import type { SyncWorkerData } from '../../src/server/messages.js';
+import type { SyncWorkerData } from '../../src/threads/messages.js';
 import { workerEntry } from '../../src/util/paths.js';
 
 export interface SyncHarness {

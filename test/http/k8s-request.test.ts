@@ -1,9 +1,9 @@
 // How a /k8s path is read before the view rule decides: the Kubernetes API server's RequestInfo,
 // and the refusal of paths that could be read two ways.
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../../src/http/errors.js';
+import { HttpError } from '../../src/util/http-error.js';
 import { k8sAccess, pathSegments } from '../../src/http/k8s-request.js';
-import { viewAllows } from '../../src/http/view-role.js';
+import { viewAllows } from '../../src/access/view-role.js';
 
 describe('k8sAccess', () => {
   it.each([

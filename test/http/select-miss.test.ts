@@ -1,7 +1,7 @@
 // An unknown cluster name costs no more than a hit: the 404 never decodes index entries (and
 // their credentials) just to choose its message.
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../../src/http/errors.js';
+import { HttpError } from '../../src/util/http-error.js';
 import { findCluster, kNoClustersMessage } from '../../src/http/select.js';
 import { IndexReader, IndexWriter } from '../../src/index/index.js';
 import { RwLock } from '../../src/lock/index.js';

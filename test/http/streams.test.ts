@@ -1,7 +1,7 @@
 // StreamRegistry without a server: the path a worker that did not delete the token takes (it
 // learns of the revocation only from the store), and the per-token cap.
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../../src/http/errors.js';
+import { HttpError } from '../../src/util/http-error.js';
 import { StreamRegistry } from '../../src/http/streams.js';
 
 const caller = (id: number, token: string) => ({ record: { id, name: `t${id}`, role: 'viewer' as const, clusters: null, createdAt: 0 }, token });

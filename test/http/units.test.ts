@@ -1,15 +1,15 @@
 /** Unit tests without servers: client cache keying (pairwise), lifecycle, metrics sums, selection helpers. */
 import { describe, expect, it } from 'vitest';
-import { UpstreamClientCache } from '../../src/http/client-cache.js';
+import { UpstreamClientCache } from '../../src/upstream/client-cache.js';
 import { HttpMetrics, renderHttpMetrics, sumHttpSnapshots } from '../../src/http/metrics.js';
-import { resourceKind, resourcePath } from '../../src/http/resources.js';
+import { resourceKind, resourcePath } from '../../src/k8s/resources.js';
 import { cookieValue } from '../../src/http/select.js';
 import { upstreamRequestHeaders } from '../../src/http/passthrough.js';
 import type { IndexEntry, IndexHead } from '../../src/index/types.js';
 import { inspect } from 'node:util';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getJson } from '../../src/http/upstream.js';
+import { getJson } from '../../src/upstream/call.js';
 
 function entry(over: Partial<IndexEntry> & { token?: string } = {}): IndexEntry {
   const { token, ...rest } = over;

@@ -3,7 +3,7 @@
  * server (`fleetgate serve`, a child process) in front of the simulator (in this process, so its
  * request counter shows whether a refused request reached the cluster at all).
  *
- * A viewer gets exactly Kubernetes' `view` role (src/http/view-role.ts): each forbidden request
+ * A viewer gets exactly Kubernetes' `view` role (src/access/view-role.ts): each forbidden request
  * answers 403 and the cluster sees no request; each allowed one answers 200. Paths that could be
  * read two ways answer 400 for any token and are never forwarded. Admins keep what they had.
  */

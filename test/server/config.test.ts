@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseDuration, parseServeOptions, supportsReusePort, type ServeOptions } from '../../src/server/config.js';
+import { parseDuration } from '../../src/util/duration.js';
+import { ConfigError, parseServeOptions, supportsReusePort, type ServeOptions } from '../../src/server/config.js';
 import { restartDelayMs } from '../../src/server/supervisor.js';
 import { defaultV8PoolSize, v8PoolExecArgv } from '../../src/server/v8-pool.js';
 

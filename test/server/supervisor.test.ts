@@ -12,7 +12,7 @@ import { defaultServeOptions } from '../../src/server/config.js';
 import { Supervisor } from '../../src/server/supervisor.js';
 import { ownerWordFor } from '../../src/lock/predicates.js';
 import { headInt32, kMaxThreadsWord, kWriterMutexWord, kWriterOwnerWord, kWriterPendingWord, slotOwnerWord, slotStateWord } from '../../src/shm/layout.js';
-import { notReadyReason } from '../../src/server/readiness.js';
+import { notReadyReason } from '../../src/sync/readiness.js';
 import { eventually } from '../helpers/server.js';
 import { kubectlOrSkip } from '../helpers/kubectl.js';
 

@@ -6,7 +6,7 @@ import type { IndexEntryInput } from '../../src/index/types.js';
 import { SyncEngine, type SyncDeps, type SyncRow } from '../../src/sync/engine.js';
 import { createSharedRegion, kSyncStatsBytes, kSyncStatsOffset, headInt32, kReadyWord } from '../../src/shm/layout.js';
 import { SyncStats } from '../../src/sync/stats.js';
-import { notReadyReason } from '../../src/server/readiness.js';
+import { notReadyReason } from '../../src/sync/readiness.js';
 
 function row(id: number, name: string, extra: Partial<SyncRow> = {}): SyncRow {
   return { id, name, description: '', config: `https://${name}`, prometheusUrl: '', inCluster: false, isDefault: false, enabled: true, ...extra };

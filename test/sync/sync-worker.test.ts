@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderSharedMetrics } from '../../src/server/shared-metrics.js';
+import { renderSharedMetrics } from '../../src/metrics/shared.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { eventually } from '../helpers/server.js';
 import { startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';

@@ -16,7 +16,7 @@ import type { Express, Request } from 'express';
 import type { AuditLog } from '../../audit/log.js';
 import { requireAdmin } from '../auth.js';
 import type { GroupRecord, StoreLike } from '../deps.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../util/http-error.js';
 
 export interface AccessRouteDeps {
   store: StoreLike;

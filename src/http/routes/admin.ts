@@ -14,10 +14,10 @@ import { requireAdmin, type TokenVerifier } from '../auth.js';
 import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, TokenRecord } from '../deps.js';
 import { K8sConfigError } from '../../k8s/errors.js';
 import { fileReferences } from '../../k8s/kubeconfig.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../util/http-error.js';
 import { headByName } from '../select.js';
 import type { StreamRegistry } from '../streams.js';
-import { parseDuration } from '../../server/config.js';
+import { parseDuration } from '../../util/duration.js';
 import { parseTime } from './access.js';
 import { listSummaries } from './clusters.js';
 

@@ -7,14 +7,14 @@ import type { Express, Request, Response } from 'express';
 import type { IndexHead } from '../../index/types.js';
 import { countOverview, type OverviewLists } from '../../k8s/overview.js';
 import { callerOf } from '../auth.js';
-import type { UpstreamClientCache } from '../client-cache.js';
+import type { UpstreamClientCache } from '../../upstream/client-cache.js';
 import type { ClusterDirectory } from '../deps.js';
-import { HttpError } from '../errors.js';
+import { HttpError } from '../../util/http-error.js';
 import type { HttpMetrics } from '../metrics.js';
-import { kAllNamespaces, kPassThroughQuery, resourceKind, resourcePath } from '../resources.js';
+import { kAllNamespaces, kPassThroughQuery, resourceKind, resourcePath } from '../../k8s/resources.js';
 import { selectCluster } from '../select.js';
-import { callUpstream, getJson, readBody, upstreamErrorMessage } from '../upstream.js';
-import { roleMayRead } from '../view-role.js';
+import { callUpstream, getJson, readBody, upstreamErrorMessage } from '../../upstream/call.js';
+import { roleMayRead } from '../../access/view-role.js';
 
 export interface ResourceRouteDeps {
   directory: ClusterDirectory;

@@ -45,8 +45,23 @@ import { inspect } from 'node:util';
 import { buildConnector, Pool } from 'undici';
 import { authorityOf, connectTunnel, parseProxyUrl, TunnelingAgent, type ProxyTarget } from '../k8s/index.js';
 import type { IndexEntry, IndexHead } from '../index/types.js';
-import { HttpError } from './errors.js';
-import { emptyUpstreamStats, type UpstreamCacheStats } from './metrics.js';
+import { HttpError } from '../util/http-error.js';
+
+/** Cache activity, summed over workers for /metrics. */
+export interface UpstreamCacheStats {
+  hits: number;
+  misses: number;
+  /** Agents created and destroyed so far; live = created - destroyed. */
+  created: number;
+  destroyed: number;
+  live: number;
+  /** Agents replaced or orphaned but still serving in-flight requests. */
+  retired: number;
+}
+
+export function emptyUpstreamStats(): UpstreamCacheStats {
+  return { hits: 0, misses: 0, created: 0, destroyed: 0, live: 0, retired: 0 };
+}
 
 /** What one cluster generation's client is made of (UpstreamClientCache.create builds it). */
 export interface UpstreamClientParts {

@@ -16,8 +16,15 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Pool } from 'undici';
 import type { UpstreamClient, UpstreamClientCache } from './client-cache.js';
-import { HttpError } from './errors.js';
-import type { HttpMetrics } from './metrics.js';
+import { HttpError } from '../util/http-error.js';
+
+/** How an upstream call ended, as /metrics counts it. */
+export type UpstreamOutcome = 'ok' | 'timeout' | 'error';
+
+/** Where outcomes are counted (the HTTP worker's metrics); optional on every call. */
+export interface UpstreamOutcomes {
+  countUpstream(result: UpstreamOutcome): void;
+}
 
 export interface UpstreamCallOptions {
   method: string;
@@ -55,7 +62,7 @@ const kUndiciTimeouts = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIM
  * The HttpError for an upstream exchange that failed before answering: 504 after a timeout,
  * else 502 naming the socket error (never a credential). Counts it.
  */
-export function upstreamFailure(clusterName: string, err: Error, timeoutMs: number, metrics: HttpMetrics | undefined): HttpError {
+export function upstreamFailure(clusterName: string, err: Error, timeoutMs: number, metrics: UpstreamOutcomes | undefined): HttpError {
   if (err instanceof UpstreamTimeout || kUndiciTimeouts.has((err as NodeJS.ErrnoException).code ?? '')) {
     metrics?.countUpstream('timeout');
     return new HttpError(504, `cluster "${clusterName}": upstream did not answer within ${timeoutMs} ms`);
@@ -85,7 +92,7 @@ export function callUpstream(
   cache: UpstreamClientCache,
   client: UpstreamClient,
   opts: UpstreamCallOptions,
-  metrics?: HttpMetrics,
+  metrics?: UpstreamOutcomes,
 ): UpstreamCall {
   let released = false;
   const release = () => {
@@ -171,7 +178,7 @@ export interface GetJsonOptions {
   maxBytes?: number;
   /** Holds the call's abort while it is in flight, so a caller's budget can cut it. */
   inflight?: Set<() => void>;
-  metrics?: HttpMetrics;
+  metrics?: UpstreamOutcomes;
 }
 
 /**

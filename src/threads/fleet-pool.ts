@@ -10,19 +10,9 @@ import { getPriority, setPriority } from 'node:os';
 import { threadId, workerData } from 'node:worker_threads';
 import { IndexReader } from '../index/reader.js';
 import { RwLock } from '../lock/rwlock.js';
-import { FleetEngine } from './engine.js';
-import { wrap, type Envelope } from './envelope.js';
-import type { FleetTask, QueryLimits, WhoAmI } from './types.js';
-
-/** workerData of a pool thread. */
-export interface FleetThreadData {
-  sab: SharedArrayBuffer;
-  limits: QueryLimits;
-  /** Accept the crash / whoami tasks (tests only). */
-  testHooks: boolean;
-  /** Added to this thread's nice value at start, so HTTP workers win the CPU (0 = none). */
-  niceIncrement: number;
-}
+import { FleetEngine } from '../fleet/engine.js';
+import { wrap, type Envelope } from '../fleet/envelope.js';
+import type { FleetTask, FleetThreadData, WhoAmI } from '../fleet/types.js';
 
 interface ThreadState {
   lock: RwLock;

@@ -16,11 +16,11 @@ import { IndexReader } from '../index/index.js';
 import { RwLock } from '../lock/index.js';
 import { requestSync, waitSyncServed } from '../shm/sync-signal.js';
 import { openBackend } from '../store/index.js';
-import { notReadyReason } from './readiness.js';
+import { notReadyReason } from '../sync/readiness.js';
 import type { HttpWorkerData, MainToWorker, WorkerToMain } from './messages.js';
-import { Drainer } from './drain.js';
+import { Drainer } from '../http/drain.js';
 import { holdLockForTest } from './test-hold.js';
-import { renderSharedMetrics } from './shared-metrics.js';
+import { renderSharedMetrics } from '../metrics/shared.js';
 
 export async function runHttpWorker(data: HttpWorkerData): Promise<void> {
   const port = parentPort!;

@@ -6,7 +6,7 @@
  * should prefer a replica that is keeping up.
  */
 import { headInt32, kReadyWord, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
-import { SyncStats } from '../sync/stats.js';
+import { SyncStats } from './stats.js';
 
 /** Missed resyncs before the server calls itself not ready. */
 export const kStaleIntervals = 3;

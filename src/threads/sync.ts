@@ -17,11 +17,11 @@ import { markSyncServed, requestSync, syncRequested, waitSyncRequestAsync } from
 import { ExecCredentialCache } from '../k8s/exec-plugin.js';
 import { openStore } from '../store/index.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
-import type { MainToWorker, SyncWorkerData, WorkerToMain } from '../server/messages.js';
-import { holdLockForTest } from '../server/test-hold.js';
-import { SyncEngine } from './engine.js';
-import { SyncStats } from './stats.js';
-import { runPgSyncWorker } from './pg-worker.js';
+import type { MainToWorker, SyncWorkerData, WorkerToMain } from './messages.js';
+import { holdLockForTest } from './test-hold.js';
+import { SyncEngine } from '../sync/engine.js';
+import { SyncStats } from '../sync/stats.js';
+import { runPgSyncWorker } from './sync-postgres.js';
 
 /** How often the database is asked whether another connection committed. */
 export const kDataVersionPollMs = 250;

@@ -1,5 +1,5 @@
 /**
- * The sync worker's loop on the PostgreSQL backend (worker-main.ts runs the SQLite one). The same
+ * The sync worker's loop on the PostgreSQL backend (sync.ts runs the SQLite one). The same
  * SyncEngine builds and commits the index; what differs is how a pass learns of work and where
  * version probes come from:
  *  - triggers: a sync request (the shared counter, as on SQLite: read-your-writes on this
@@ -16,15 +16,15 @@ import type { ClientConfig } from '../index/types.js';
 import type { IndexWriter } from '../index/index.js';
 import { ExecCredentialCache } from '../k8s/exec-plugin.js';
 import { configHash, inClusterClientConfig, normaliseClientConfig, probeVersion } from '../k8s/index.js';
-import type { SyncWorkerData, WorkerToMain } from '../server/messages.js';
+import type { SyncWorkerData, WorkerToMain } from './messages.js';
 import { markSyncServed, requestSync, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
 import { StoreError } from '../store/errors.js';
 import { loadProbeResults, recordProbe, type ProbeRecord } from '../store/postgres/probes.js';
 import { openPgStore } from '../store/postgres/store.js';
-import { SyncEngine, type ProbeResult, type SyncRow } from './engine.js';
-import { ChangeListener, type ChangeReason } from './listen.js';
-import { ProberLease } from './prober-lease.js';
-import type { SyncStats } from './stats.js';
+import { SyncEngine, type ProbeResult, type SyncRow } from '../sync/engine.js';
+import { ChangeListener, type ChangeReason } from '../sync/listen.js';
+import { ProberLease } from '../sync/prober-lease.js';
+import type { SyncStats } from '../sync/stats.js';
 
 export interface PgSyncContext {
   data: SyncWorkerData & { databaseUrl: string };
