@@ -34,7 +34,7 @@ import { passthrough } from './passthrough.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerAccessRoutes } from './routes/access.js';
 import { requestedClusterName } from './select.js';
-import { listSummaries, registerClusterRoutes, SummarySnapshot } from './routes/clusters.js';
+import { registerClusterRoutes, SummarySnapshot } from './routes/clusters.js';
 import { registerResourceRoutes } from './routes/resources.js';
 import { kDefaultMaxStreamsPerToken, StreamRegistry } from './streams.js';
 import { k8sUpgrades, takesUpgrade, type UpgradeListener } from './upgrade.js';
@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): FleetgateApp {
   const directory = deps.directory;
 
   const metrics = new HttpMetrics();
-  const cache = new UpstreamClientCache({ entries: () => listSummaries(directory), fullEntry: (name) => directory.lookup(name) });
+  const cache = new UpstreamClientCache({ entries: () => directory.listSummary(), fullEntry: (name) => directory.lookup(name) });
   const verifier = new TokenVerifier(deps.store.tokens, o.authCacheMs ?? kDefaults.authCacheMs, log, deps.recordTokenUse);
   const audit =
     deps.audit ??

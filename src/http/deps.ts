@@ -12,27 +12,26 @@ import type { IndexEntry, IndexHead, IndexSummary } from '../index/types.js';
 /** A value a store method may return directly (better-sqlite3 is synchronous) or as a promise. */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** The shared cluster index, read side (src/index's reader satisfies this). */
+/**
+ * The shared cluster index, read side (src/index's IndexReader satisfies it; tests hand in fakes).
+ * Each method takes and releases the read lock itself and returns copies.
+ */
 export interface ClusterDirectory {
-  /** The entry named `name`, copied out, or undefined. May throw TornReadError. */
+  /** The entry named `name` with its client config (credentials), or undefined: a client-cache miss. May throw TornReadError. */
   lookup(name: string): IndexEntry | undefined;
-  /** The default cluster's entry, or undefined when none is marked default. */
-  lookupDefault(): IndexEntry | undefined;
   /**
-   * Optional, the per-request lookups: the entry without its credentials (reads less shared
-   * memory, copies no secrets). Without them the app uses lookup / lookupDefault.
+   * The per-request lookup: the entry named `name` without its credentials (reads less shared
+   * memory, copies no secrets), or undefined.
    */
-  lookupHead?(name: string): IndexHead | undefined;
-  lookupDefaultHead?(): IndexHead | undefined;
-  /** Every entry, sorted by name. */
+  lookupHead(name: string): IndexHead | undefined;
+  /** The default cluster's head, or undefined when none is marked default. */
+  lookupDefaultHead(): IndexHead | undefined;
+  /** Every entry with its client config, sorted by name (fleet queries build clients from them). */
   list(): IndexEntry[];
-  /** Optional: how many entries, without decoding them (the unknown-cluster 404). */
-  entryCount?(): number;
-  /**
-   * Optional: every entry without its client config (cheaper; no secrets), sorted by name. Used
-   * where a route needs no credentials (the cluster lists, the client cache sweep).
-   */
-  listSummary?(): IndexSummary[];
+  /** Every entry without its client config (no secrets), sorted by name: the cluster lists, the client cache sweep. */
+  listSummary(): IndexSummary[];
+  /** How many entries the live index holds, without decoding any (the unknown-cluster 404). */
+  count(): number;
   /** Generation of the active index. */
   generation(): number;
   /** True once the first sync has committed. */

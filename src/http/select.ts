@@ -42,10 +42,6 @@ export function cookieValue(header: string | undefined, name: string): string {
   return '';
 }
 
-/** The head of the cluster named `name` (the whole entry where the directory has no heads). */
-export function headByName(directory: ClusterDirectory, name: string): IndexHead | undefined {
-  return directory.lookupHead ? directory.lookupHead(name) : directory.lookup(name);
-}
 
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed, 503 unusable. */
 export function namedCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
@@ -54,14 +50,13 @@ export function namedCluster(directory: ClusterDirectory, caller: Caller, name: 
 
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed; any state. */
 export function findCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
-  const entry = headByName(directory, name);
+  const entry = directory.lookupHead(name);
   if (!entry) {
     // Outside the caller's name rules: 403 whether or not it exists, so a scope does not reveal
     // which names are registered.
     if (!canSee(caller, name)) throw outOfScope(caller, name);
     // Only to choose the message: never decode entries (and their credentials) for a miss.
-    const none = directory.entryCount ? directory.entryCount() === 0 : (directory.listSummary?.() ?? directory.list()).length === 0;
-    if (none) throw new HttpError(404, kNoClustersMessage);
+    if (directory.count() === 0) throw new HttpError(404, kNoClustersMessage);
     throw new HttpError(404, `cluster "${name}" not found`);
   }
   if (!canSee(caller, entry)) throw outOfScope(caller, name);
@@ -72,15 +67,19 @@ export function findCluster(directory: ClusterDirectory, caller: Caller, name: s
 export function selectCluster(req: Request, directory: ClusterDirectory, caller: Caller): IndexHead {
   const name = requestedClusterName(req);
   if (name) return namedCluster(directory, caller, name);
-  const def = directory.lookupDefaultHead ? directory.lookupDefaultHead() : directory.lookupDefault();
+  const def = directory.lookupDefaultHead();
   if (def && canSee(caller, def)) return usable(def);
   // No default, or one this caller may not use: the first (by name) it may use.
-  const all = directory.list();
+  const all = directory.listSummary();
   if (all.length === 0) throw new HttpError(404, kNoClustersMessage);
   const first = all.find((e) => canSee(caller, e) && e.state !== 'disabled');
   if (!first) {
     if (all.some((e) => canSee(caller, e))) throw new HttpError(503, 'every cluster this token may use is disabled');
     throw new HttpError(403, `token "${caller.record.name}" may not use any registered cluster`);
   }
-  return usable(first);
+  // Chosen from summaries (no credentials decoded); its head may be gone if a commit removed it
+  // between the two reads.
+  const head = directory.lookupHead(first.name);
+  if (!head) throw new HttpError(503, `cluster "${first.name}" was removed while being selected; retry`, { 'Retry-After': '1' });
+  return usable(head);
 }

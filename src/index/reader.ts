@@ -116,7 +116,7 @@ export class IndexReader {
   private i32: Int32Array;
   // The active buffer, as validated by activeLocked() (valid only while the read lock is held).
   private base = 0;
-  private count = 0;
+  private activeCount = 0;
   private tableCap = 0;
   private tableOff = 0;
   private orderOff = 0;
@@ -218,8 +218,8 @@ export class IndexReader {
   }
 
   /** Entries in the live index, without decoding any (a 404 costs no more than a hit). */
-  entryCount(): number {
-    return this.copyOut(() => (this.activeLocked() ? this.count : 0));
+  count(): number {
+    return this.copyOut(() => (this.activeLocked() ? this.activeCount : 0));
   }
 
   /** Every entry's summary (no client config, no secrets), sorted by name. */
@@ -318,7 +318,7 @@ export class IndexReader {
       return false;
     }
     this.base = off;
-    this.count = count;
+    this.activeCount = count;
     this.tableCap = tableCap;
     this.tableOff = tableOff;
     this.orderOff = orderOff;
@@ -467,7 +467,7 @@ export class IndexReader {
     if (!this.activeLocked()) return;
     const ow = (this.base + this.orderOff) >> 2;
     const i32 = this.i32;
-    for (let k = 0; k < this.count; k++) {
+    for (let k = 0; k < this.activeCount; k++) {
       const eoff = i32[ow + k]!;
       if (!this.entryShapeOkLocked(eoff)) {
         this.torn++;

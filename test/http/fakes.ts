@@ -5,7 +5,7 @@
  * `state`/`error`/`version` overrides.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientConfig, IndexEntry, IndexEntryInput } from '../../src/index/types.js';
+import type { ClientConfig, IndexEntry, IndexEntryInput, IndexHead, IndexSummary } from '../../src/index/types.js';
 import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, TokenRecord } from '../../src/http/deps.js';
 
 export class FakeDirectory implements ClusterDirectory {
@@ -23,14 +23,38 @@ export class FakeDirectory implements ClusterDirectory {
     const e = this.entries.get(name);
     return e ? { ...e, client: { ...e.client }, indexGeneration: this.gen } : undefined;
   }
-  lookupDefault(): IndexEntry | undefined {
-    for (const e of this.entries.values()) if (e.isDefault) return { ...structuredClone(e), indexGeneration: this.gen };
+  /** Like the reader's head: everything but the credentials (only the client's server). */
+  lookupHead(name: string): IndexHead | undefined {
+    const e = this.lookup(name);
+    return e && { ...e, client: { server: e.client.server } };
+  }
+  lookupDefaultHead(): IndexHead | undefined {
+    for (const e of this.entries.values()) if (e.isDefault) return this.lookupHead(e.name);
     return undefined;
   }
   list(): IndexEntry[] {
     return [...this.entries.values()]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       .map((e) => ({ ...structuredClone(e), indexGeneration: this.gen }));
+  }
+  listSummary(): IndexSummary[] {
+    return this.list().map(({ id, name, description, enabled, isDefault, inCluster, state, version, error, groups, generation, indexGeneration }) => ({
+      id,
+      name,
+      description,
+      enabled,
+      isDefault,
+      inCluster,
+      state,
+      version,
+      error,
+      groups: groups ?? [],
+      generation,
+      indexGeneration,
+    }));
+  }
+  count(): number {
+    return this.entries.size;
   }
   generation(): number {
     return this.gen;

@@ -19,10 +19,10 @@ function setup() {
   const directory = {
     lookup: (n: string) => reader.lookup(n),
     lookupHead: (n: string) => reader.lookupHead(n),
-    lookupDefault: () => reader.lookupDefault(),
+    lookupDefaultHead: () => reader.lookupDefaultHead(),
     generation: () => reader.generation(),
     isReady: () => reader.isReady(),
-    entryCount: () => reader.entryCount(),
+    count: () => reader.count(),
     list: () => (decoded.push('list'), reader.list()),
     listSummary: () => (decoded.push('listSummary'), reader.listSummary()),
   };

@@ -15,11 +15,9 @@ import type { ClusterDirectory, ClusterInput, ClusterRow, Role, StoreLike, Token
 import { K8sConfigError } from '../../k8s/errors.js';
 import { fileReferences } from '../../k8s/kubeconfig.js';
 import { HttpError } from '../../util/http-error.js';
-import { headByName } from '../select.js';
 import type { StreamRegistry } from '../streams.js';
 import { parseDuration } from '../../util/duration.js';
 import { parseTime } from './access.js';
-import { listSummaries } from './clusters.js';
 
 /** A cluster as admin responses show it: the row without its config, plus its index state. */
 export interface ClusterView extends Omit<ClusterRow, 'config'> {
@@ -195,7 +193,7 @@ function importedRows(result: unknown): { rows: ClusterRow[]; skipped: { name: s
 
 export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
   const admin = requireAdmin;
-  const lookup = (name: string) => headByName(d.directory, name);
+  const lookup = (name: string) => d.directory.lookupHead(name);
 
   /** Waits for read-your-writes; returns the status to answer with and an optional note. */
   const settle = async (okStatus: number): Promise<{ status: number; note?: string }> => {
@@ -221,7 +219,7 @@ export function registerAdminRoutes(app: Express, d: AdminRouteDeps): void {
     // One row that cannot be decrypted must not hide the others (or itself) from the admin who
     // has to fix it; its index entry carries the reason.
     const rows = await (d.store.clusters.listForSync ? d.store.clusters.listForSync() : d.store.clusters.list());
-    const byName = new Map(listSummaries(d.directory).map((e) => [e.name, e]));
+    const byName = new Map(d.directory.listSummary().map((e) => [e.name, e]));
     res.json(rows.map((r) => clusterView(r, byName.get(r.name))));
   });
 

@@ -22,11 +22,6 @@ export interface ClusterSummary {
   groups: readonly string[];
 }
 
-/** Entries without client configs: listSummary when the directory has it. */
-export function listSummaries(directory: ClusterDirectory): IndexSummary[] {
-  return directory.listSummary ? directory.listSummary() : directory.list();
-}
-
 /**
  * This worker's decoded copy of the cluster summaries, refreshed whenever the index generation
  * has moved. A committed index is immutable until the next commit, which flips the active buffer
@@ -52,14 +47,14 @@ export class SummarySnapshot {
   ) {}
 
   get(): readonly IndexSummary[] {
-    if (!this.enabled) return listSummaries(this.directory);
+    if (!this.enabled) return this.directory.listSummary();
     const g = this.directory.generation();
     if (g === this.gen) {
       this.hits++;
       return this.list;
     }
     this.misses++;
-    const list = listSummaries(this.directory);
+    const list = this.directory.listSummary();
     this.list = list;
     this.gen = g;
     return list;
