@@ -201,12 +201,7 @@ export class IndexReader {
     return found;
   }
 
-  /** The entry flagged isDefault (the first by name if several are), or undefined. */
-  lookupDefault(): IndexEntry | undefined {
-    return this.copyOut(() => this.lookupDefaultLocked(this.decodeFullCached));
-  }
-
-  /** The default entry's head (see lookupHead), or undefined. */
+  /** The head (see lookupHead) of the entry flagged isDefault (the first by name if several are), or undefined. */
   lookupDefaultHead(): IndexHead | undefined {
     return this.copyOut(() => this.lookupDefaultLocked(this.decodeHeadCached));
   }

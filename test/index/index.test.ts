@@ -26,7 +26,7 @@ describe('index: publish and copy-out reads', () => {
     expect(reader.isReady()).toBe(false);
     expect(reader.generation()).toBe(0);
     expect(reader.lookup('cluster-00000')).toBeUndefined();
-    expect(reader.lookupDefault()).toBeUndefined();
+    expect(reader.lookupDefaultHead()).toBeUndefined();
     expect(reader.list()).toEqual([]);
   });
 
@@ -46,7 +46,7 @@ describe('index: publish and copy-out reads', () => {
     expect(reader.lookup('nope')).toBeUndefined();
     expect(reader.lookup('cluster-0000')).toBeUndefined();
     expect(reader.lookup('')).toBeUndefined();
-    expect(reader.lookupDefault()?.name).toBe('cluster-00000');
+    expect(reader.lookupDefaultHead()?.name).toBe('cluster-00000');
     const names = reader.list().map((e) => e.name);
     expect(names).toEqual([...input.map((e) => e.name)].sort());
     const sum = reader.listSummary();
@@ -107,7 +107,7 @@ describe('index: publish and copy-out reads', () => {
     expect(reader.lookup('cluster-00001')?.indexGeneration).toBe(2);
     expect(reader.lookupHead('cluster-00001')?.description).toBe('tag:2');
     expect(reader.lookupHead('cluster-00000')).toBeUndefined();
-    expect(reader.lookupDefault()).toBeUndefined();
+    expect(reader.lookupDefaultHead()).toBeUndefined();
     writer.publish([]);
     expect(reader.list()).toEqual([]);
     expect(reader.generation()).toBe(3);
@@ -224,7 +224,7 @@ describe('index: integrity', () => {
           expect((e as Error).name, `seed=${seed}`).toBe('TornReadError');
         }
       }
-      for (const f of [() => reader.list(), () => reader.listSummary(), () => reader.lookupDefault()]) {
+      for (const f of [() => reader.list(), () => reader.listSummary(), () => reader.lookupDefaultHead()]) {
         try {
           f();
         } catch (e) {

@@ -34,7 +34,7 @@ describe('sync worker against simulated clusters', () => {
       expect(entry(c.name)!.probedAt).toBeGreaterThan(0);
     }
     // No row was marked default: the first enabled cluster by name is.
-    expect(h.reader.lookupDefault()?.name).toBe(sim.clusters[0]!.name);
+    expect(h.reader.lookupDefaultHead()?.name).toBe(sim.clusters[0]!.name);
     expect(h.reader.isReady()).toBe(true);
   });
 
