@@ -4,6 +4,7 @@
  * streamed passthrough, timeouts, and a scan of every response and log line for cluster secrets.
  */
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -11,13 +12,21 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type FleetgateApp } from '../../src/http/app.js';
 import { kNoClustersMessage } from '../../src/http/select.js';
 import { listenHttpAndHttps, startFakeK8s, tlsFixtures, type FakeK8s } from './fake-k8s.js';
 import { FakeDirectory, fakeConfig, FakeStore, FakeSync } from './fakes.js';
 
 const run = promisify(execFile);
+const kAuthCacheMs = 300;
+
+/** A promise and the function that settles it: a gate the test opens. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
 
 interface Reply {
   status: number;
@@ -96,7 +105,7 @@ beforeAll(async () => {
       upstreamTimeoutMs: 1500,
       bodyLimit: '4kb',
       syncWaitMs: 2000,
-      authCacheMs: 300,
+      authCacheMs: kAuthCacheMs,
       workerId: 0,
       log: (l) => logs.push(l),
       publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca },
@@ -408,17 +417,21 @@ describe('tokens', () => {
     expect((await call('POST', '/api/v1/admin/tokens', { json: { name: 'x', clusters: 'alpha' } })).status).toBe(400);
   });
 
-  it('a token revoked elsewhere (another worker) stops working within the cache time', async () => {
-    const { token, record } = store.tokens.create({ name: 'elsewhere', role: 'viewer' });
-    expect((await call('GET', '/api/v1/clusters', { token })).status).toBe(200);
-    store.tokens.delete(record.id);
-    const deadline = Date.now() + 5000;
-    let status = 200;
-    while (Date.now() < deadline && status === 200) {
-      status = (await call('GET', '/api/v1/clusters', { token })).status;
-      if (status === 200) await new Promise((r) => setTimeout(r, 50));
+  it('a token revoked elsewhere (another worker) stops working when the cache time is up', async () => {
+    // The cache's clock is the thing under test: only Date is faked (timers and sockets stay
+    // real), so the request at authCacheMs - 1 and the one at authCacheMs are exactly that.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const { token, record } = store.tokens.create({ name: 'elsewhere', role: 'viewer' });
+      expect((await call('GET', '/api/v1/clusters', { token })).status).toBe(200);
+      store.tokens.delete(record.id);
+      vi.advanceTimersByTime(kAuthCacheMs - 1);
+      expect((await call('GET', '/api/v1/clusters', { token })).status).toBe(200);
+      vi.advanceTimersByTime(1);
+      expect((await call('GET', '/api/v1/clusters', { token })).status).toBe(401);
+    } finally {
+      vi.useRealTimers();
     }
-    expect(status).toBe(401);
   });
 
   it('caches verification briefly', async () => {
@@ -493,22 +506,27 @@ describe('/k8s passthrough', () => {
     const echo = await call('POST', '/k8s/beta/echo', { body: payload });
     expect(echo.status).toBe(200);
     expect(echo.text).toBe(payload);
-    // The stream endpoint sends three chunks 100 ms apart; the first must arrive before the last is sent.
-    const t0 = Date.now();
-    const res = await fetch(base + '/k8s/beta/stream', { headers: { authorization: `Bearer ${adminToken}` } });
-    const reader = res.body!.getReader();
-    const first = await reader.read();
-    const tFirst = Date.now() - t0;
-    let rest = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      rest += Buffer.from(value).toString();
+    // The stream endpoint sends its first chunk, then holds the rest until the gate opens: the
+    // first chunk must reach the caller while the gate is still shut (nothing buffered).
+    const rest = gate();
+    beta.fault.streamGate = rest.opened;
+    try {
+      const res = await fetch(base + '/k8s/beta/stream', { headers: { authorization: `Bearer ${adminToken}` } });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      expect(Buffer.from(first.value!).toString()).toBe('chunk 0\n');
+      rest.open();
+      let after = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        after += Buffer.from(value).toString();
+      }
+      expect(after).toBe('chunk 1\nchunk 2\n');
+    } finally {
+      rest.open();
+      beta.fault.streamGate = undefined;
     }
-    const tAll = Date.now() - t0;
-    expect(Buffer.from(first.value!).toString()).toBe('chunk 0\n');
-    expect(rest).toContain('chunk 2');
-    expect(tAll - tFirst).toBeGreaterThanOrEqual(150);
   });
 
   it('a chunked body with Expect: 100-continue goes up chunked and whole; a refused cluster still answers 502', async () => {
@@ -569,17 +587,19 @@ describe('/k8s passthrough', () => {
   it('a hanging cluster answers 504 within the timeout while other clusters keep answering', async () => {
     alpha.fault.hang = true;
     try {
-      const t0 = Date.now();
-      const hung = call('GET', '/k8s/alpha/api/v1/pods');
-      const hungApi = call('GET', '/api/v1/pods');
-      // Meanwhile beta answers promptly, many times.
+      const seen = alpha.seen.length;
+      let settled = 0;
+      const hung = call('GET', '/k8s/alpha/api/v1/pods').finally(() => settled++);
+      const hungApi = call('GET', '/api/v1/pods').finally(() => settled++);
+      // Both are with alpha, unanswered; meanwhile beta answers, many times, before either of
+      // them has its 504.
+      await alpha.seenCount(seen + 2);
       for (let i = 0; i < 10; i++) expect((await call('GET', '/k8s/beta/api/v1/namespaces')).status).toBe(200);
-      const tBeta = Date.now() - t0;
+      expect(settled).toBe(0);
       const [r1, r2] = await Promise.all([hung, hungApi]);
       expect(r1.status).toBe(504);
       expect(r1.json().error).toMatch(/did not answer within 1500 ms/);
       expect(r2.status).toBe(504);
-      expect(tBeta).toBeLessThan(1500);
     } finally {
       alpha.fault.hang = false;
     }
@@ -622,23 +642,31 @@ describe('upstream client cache', () => {
   });
 
   it('keeps a replaced agent alive until its in-flight request finishes', async () => {
-    beta.fault.latencyMs = 400;
+    const answers = gate();
     try {
       await call('GET', '/k8s/beta/api/v1/namespaces');
       const old = handle.clientCache.peek(ids.beta!)!;
+      // beta holds its answers until the gate opens: the first request is in flight on `old`
+      // once beta has it.
+      beta.fault.hold = answers.opened;
+      const seen = beta.seen.length;
       const inflight = call('GET', '/k8s/beta/api/v1/namespaces');
-      await new Promise((r) => setTimeout(r, 100));
+      await beta.seenCount(seen + 1);
       store.clusters.update(ids.beta!, { config: fakeConfig({ server: beta.server, token: beta.token, version: 'v1.31.1' }) });
       sync.syncNow();
+      // The second request reaches beta on the new client, so the app has replaced `old` by now.
       const second = call('GET', '/k8s/beta/api/v1/namespaces');
-      await new Promise((r) => setTimeout(r, 50));
+      await beta.seenCount(seen + 2);
+      expect(handle.clientCache.peek(ids.beta!)).not.toBe(old);
       expect(old.retired).toBe(true);
       expect(old.destroyed).toBe(false);
+      answers.open();
       expect((await inflight).status).toBe(200);
       expect((await second).status).toBe(200);
       expect(old.destroyed).toBe(true);
     } finally {
-      beta.fault.latencyMs = 0;
+      answers.open();
+      beta.fault.hold = undefined;
     }
   });
 
@@ -647,15 +675,16 @@ describe('upstream client cache', () => {
     sync.syncNow();
     expect((await call('GET', '/k8s/zeta/api/v1/namespaces')).status).toBe(200);
     const z = handle.clientCache.peek(id)!;
+    // zeta's pool holds one idle keep-alive connection; destroying the client closes it.
+    const disconnected = once(z.pool, 'disconnect');
     store.clusters.delete(id);
     sync.syncNow();
-    // Any request notices the new index generation; the sweep runs within about a second.
-    const deadline = Date.now() + 5000;
-    while (!z.destroyed && Date.now() < deadline) {
-      await call('GET', '/k8s/beta/api/v1/namespaces');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // Any request notices the new index generation and schedules the sweep (at most a second
+    // away; the idle connection would last 4 s), which retires zeta's client and destroys it.
+    await call('GET', '/k8s/beta/api/v1/namespaces');
+    const [, , err] = await disconnected;
     expect(z.destroyed).toBe(true);
+    expect((err as { code?: string }).code).toBe('UND_ERR_DESTROYED');
     expect(handle.clientCache.peek(id)).toBeUndefined();
   });
 });

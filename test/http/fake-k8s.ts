@@ -1,8 +1,9 @@
 /**
  * A tiny Kubernetes-like API server for the HTTP app's tests: a few core and apps objects, each
  * annotated with its cluster's name, bearer-token or client-certificate auth, a log of requests
- * (to check what fleetgate forwards), and faults (hang, latency). HTTP or HTTPS with the test
- * certificates of test/k8s/fixtures.
+ * (to check what fleetgate forwards, with a promise per count of requests seen), and faults (hang,
+ * or hold every answer until a gate opens). HTTP or HTTPS with the test certificates of
+ * test/k8s/fixtures.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -35,7 +36,13 @@ export interface FakeK8s {
   server: string;
   token: string;
   seen: SeenRequest[];
-  fault: { hang?: boolean; latencyMs?: number };
+  /** Resolves once `count` requests in all have been seen (recorded in `seen`, not yet answered). */
+  seenCount(count: number): Promise<void>;
+  /**
+   * hang: never answer. hold: answer each request only once this promise settles. streamGate:
+   * /stream sends its first chunk, then the rest only once this promise settles.
+   */
+  fault: { hang?: boolean; hold?: Promise<unknown>; streamGate?: Promise<unknown> };
   /** Distinct client connections seen (by remote port). */
   connections(): number;
   stop(): Promise<void>;
@@ -82,6 +89,15 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
   const store = objects(name);
   const seen: SeenRequest[] = [];
   const fault: FakeK8s['fault'] = {};
+  const seenWaiters = new Set<{ count: number; resolve: () => void }>();
+  const record = (r: SeenRequest) => {
+    seen.push(r);
+    for (const w of seenWaiters) {
+      if (seen.length < w.count) continue;
+      seenWaiters.delete(w);
+      w.resolve();
+    }
+  };
   const sockets = new Set<Socket>();
   const ports = new Set<number>();
 
@@ -93,9 +109,10 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
       const sock = req.socket as Socket & { getPeerCertificate?: () => { subject?: unknown } };
       const clientCert = !!(sock.getPeerCertificate && sock.getPeerCertificate()?.subject);
       ports.add(req.socket.remotePort ?? 0);
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, remotePort: req.socket.remotePort ?? 0, clientCert });
+      const hold = fault.hold;
+      record({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, remotePort: req.socket.remotePort ?? 0, clientCert });
       if (fault.hang) return; // never answer
-      if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
+      if (hold) await hold;
       if (!(opts.requireClientCert && clientCert) && req.headers.authorization !== `Bearer ${token}`) return status(res, 401, 'Unauthorized');
       const url = new URL(req.url ?? '/', 'http://x');
       const path = url.pathname;
@@ -104,17 +121,14 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
         return res.end(JSON.stringify({ gitVersion: 'v1.30.0-fake' }));
       }
       if (path === '/stream') {
-        // Streams three chunks 100 ms apart, to check nothing is buffered.
+        // Three chunks, the last two held behind fault.streamGate: a proxy that buffered would
+        // deliver nothing until the test opens the gate.
+        const gate = fault.streamGate;
         res.writeHead(200, { 'content-type': 'text/plain' });
-        let i = 0;
-        const t = setInterval(() => {
-          res.write(`chunk ${i}\n`);
-          if (++i === 3) {
-            clearInterval(t);
-            res.end();
-          }
-        }, 100);
-        return;
+        res.write('chunk 0\n');
+        await gate;
+        res.write('chunk 1\n');
+        return res.end('chunk 2\n');
       }
       if (path === '/echo') {
         res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'x-echo-length': String(body.length) });
@@ -176,6 +190,8 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
     server: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     token,
     seen,
+    seenCount: (count) =>
+      seen.length >= count ? Promise.resolve() : new Promise<void>((resolve) => seenWaiters.add({ count, resolve })),
     fault,
     connections: () => ports.size,
     stop: async () => {
