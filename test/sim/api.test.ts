@@ -343,6 +343,9 @@ describe('writes', () => {
       const r = https.get(
         { host: '127.0.0.1', port: a.port, path: `${base}?watch=true&resourceVersion=${rv}&timeoutSeconds=10`, ca: a.caPem, headers: { authorization: `Bearer ${a.token}` }, agent: false },
         (res) => {
+          // serveWatch sends the status and subscribes in one turn: once the status is here, the
+          // watch sees every change made from now on.
+          void req(a, base, { method: 'POST', body: { metadata: { name: 'watched' } } }).then(() => req(a, `${base}/watched`, { method: 'DELETE' })).catch(reject);
           let buf = '';
           res.setEncoding('utf8');
           res.on('data', (d) => {
@@ -360,12 +363,6 @@ describe('writes', () => {
         },
       );
       r.on('error', (e) => (events.length === 2 ? undefined : reject(e)));
-      r.on('socket', () => {
-        setTimeout(async () => {
-          await req(a, base, { method: 'POST', body: { metadata: { name: 'watched' } } });
-          await req(a, `${base}/watched`, { method: 'DELETE' });
-        }, 300);
-      });
     });
     await done;
     expect(events.map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual(['ADDED:watched', 'DELETED:watched']);

@@ -30,11 +30,20 @@ describe.skipIf(!built)('fleetgate sim (CLI)', () => {
     const info = join(dir, 'info.json');
     const child = spawn(process.execPath, [bin, 'sim', '--clusters', '3', '--out', out, '--info', info, '--fault', 'sim-0002:latency=5,errors=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The control line is printed after the kubeconfig and info files are written; SIGINT's
+    // handler goes in right after it.
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/control interface at .*\n/.test(stdout)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`fleetgate sim exited (${code}) before it was ready: ${stdout}${stderr}`)));
+    });
     try {
-      const t0 = Date.now();
-      while (!existsSync(info) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
+      await ready;
       const meta = JSON.parse(readFileSync(info, 'utf8'));
       expect(meta.clusters.map((c: { name: string }) => c.name)).toEqual(['sim-0001', 'sim-0002', 'sim-0003']);
       const kc = readFileSync(out, 'utf8');
