@@ -58,7 +58,9 @@ describe('supervisor', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fleetgate-sup-'));
     sup = new Supervisor(
-      { ...defaultServeOptions(), port: 0, tlsPort: 0, dataDir, workers: 2, sim: 3, drainMs: 5000 },
+      // A drain bound beyond the test's timeout: a drain that waited for it, rather than for its
+      // in-flight requests, fails the test.
+      { ...defaultServeOptions(), port: 0, tlsPort: 0, dataDir, workers: 2, sim: 3, drainMs: 120_000 },
       { log: (l) => logs.push(l), warn: (l) => logs.push(l) },
       { FLEETGATE_ADMIN_TOKEN: token },
       { testHooks: true },
@@ -232,13 +234,12 @@ describe('supervisor', () => {
     const slow = get('/api/v1/namespaces', { 'x-cluster-name': name });
     // In flight once the cluster has it (it answers after latencyMs).
     await eventually(async () => (sim.stats().byCluster[name] ?? 0) > before);
-    const t0 = Date.now();
     const stopped = sup.stop();
     const res = await slow;
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body).items.length).toBeGreaterThan(0);
     await stopped;
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(logs.join('\n')).not.toMatch(/drain bound reached/);
     await expect(get('/healthz')).rejects.toThrow();
   });
 });

@@ -84,11 +84,9 @@ describe('sync worker against simulated clusters', () => {
     h.store.clusters.create({ name: 'down-one', config: sim.singleKubeconfig(down.name) });
     h.store.clusters.create({ name: 'hanging-one', config: sim.singleKubeconfig(hang.name) });
     h.store.clusters.create({ name: 'fresh-one', config: sim.singleKubeconfig(fresh.name) });
-    const t0 = Date.now();
     await h.syncNow();
     await eventually(async () => entry('fresh-one')?.state === 'ok', 5000, 10);
-    // The healthy newcomer is committed well before the hanging probe's 2.5 s timeout.
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // The healthy newcomer is committed before the hanging probe's 2.5 s timeout has ended it.
     expect(entry('hanging-one')!.state).toBe('building');
     await eventually(async () => entry('down-one')?.state === 'error', 5000);
     expect(entry('down-one')!.error).toMatch(/ECONNREFUSED/);
