@@ -117,8 +117,10 @@ describe('index: publish and copy-out reads', () => {
   it('waitForGeneration resolves on commit (waitAsync) and times out otherwise', async () => {
     const { writer, reader } = setup();
     expect(await reader.waitForGeneration(1, 20)).toBe(false);
-    setTimeout(() => writer.publish([makeEntry(0, 'x')]), 20);
-    expect(await reader.waitForGeneration(1, 10_000)).toBe(true);
+    // The wait is registered (waitAsync) before the call returns, so the commit below wakes it.
+    const committed = reader.waitForGeneration(1, 10_000);
+    writer.publish([makeEntry(0, 'x')]);
+    expect(await committed).toBe(true);
     expect(await reader.waitForGeneration(1, 0)).toBe(true);
   });
 

@@ -8,7 +8,8 @@ import { RwLock, kMisuse, recoverThread, LockTimeoutError, readLockStats } from 
 import { IndexReader } from '../../src/index/reader.js';
 import { createSharedRegion, headInt32, kWriterPendingWord } from '../../src/shm/layout.js';
 import { kCtlReady, kCtlStop, newCtl } from '../workers/fixtures.js';
-import { sleep, spawnLockWorker, waitCtl } from '../workers/spawn.js';
+import { eventually } from '../helpers/server.js';
+import { spawnLockWorker, waitCtl } from '../workers/spawn.js';
 
 const started: Worker[] = [];
 afterEach(async () => {
@@ -48,7 +49,8 @@ describe('RwLock across threads', () => {
     const ctl = newCtl();
     const readers = [0, 1, 2, 3].map(() => spawn<{ ops: number }>({ role: 'spinReader', sab, ctl: ctl.buffer, holdUs: 30 }));
     await waitCtl(ctl, kCtlReady, 4);
-    await sleep(50);
+    // The writer comes in once every reader has been inside the lock (their stats lines count it).
+    await eventually(async () => readLockStats(sab).perThread.filter((t) => t.acquisitions > 0).length === 4, 10_000, 1);
     const writer = spawn<{ acquired: number; maxWaitMs: number }>({ role: 'countWriter', sab, ctl: ctl.buffer, count: 100, timeoutMs: 15_000 });
     const w = await writer.result;
     Atomics.store(ctl, kCtlStop, 1);

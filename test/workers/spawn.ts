@@ -34,5 +34,3 @@ export async function waitCtl(ctl: Int32Array, word: number, n: number, timeoutM
     if (r.async) await r.value;
   }
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
