@@ -27,8 +27,7 @@ describe('scale', () => {
     sim = await startSimulator({ clusters: 1000 });
     const startMs = performance.now() - t0;
     console.log(`scale: 1,000 clusters started in ${Math.round(startMs)} ms (startMs ${Math.round(sim.startMs)})`);
-    // Generous bound for a shared 2-core machine: the point is "seconds, not minutes".
-    expect(startMs).toBeLessThan(30_000);
+    // The time is reported, not asserted (bench:sim measures start-up); what must hold is below.
     expect(sim.clusters.length).toBe(1000);
     expect(sim.clusters[999].name).toBe('sim-1000');
     expect(new Set(sim.clusters.map((c) => c.port)).size).toBe(1000);
