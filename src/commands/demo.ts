@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoServer, type ManagedServer } from '../demo/server.js';
 import { packageRoot } from '../util/paths.js';
+import { untilStopSignal } from '../util/signals.js';
 
 const USAGE = `usage: fleetgate demo [options]
 
@@ -93,15 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`fleetgate demo: started a fleetgate server with 4 simulated clusters at ${managed.server.url} (the page's server panel is pre-filled)`);
   }
   const demo = await startDemoServer({ port, host: values.host ?? '127.0.0.1', managed: managed?.server, compareSeconds });
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await untilStopSignal();
   await demo.close();
   if (managed) {
     const child = managed.child;

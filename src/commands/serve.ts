@@ -2,6 +2,7 @@
 import { ConfigError, parseServeOptions, serveUsage } from '../server/config.js';
 import { Supervisor } from '../server/supervisor.js';
 import { ensureV8PoolSize } from '../server/v8-pool.js';
+import { untilStopSignal } from '../util/signals.js';
 
 export async function run(argv: string[]): Promise<number> {
   let opts;
@@ -34,25 +35,16 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  let signalled = false;
-  const done = new Promise<number>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signalled) return;
-      signalled = true;
-      console.log(`fleetgate: ${sig}: draining in-flight requests (up to ${opts.drainMs} ms)`);
-      supervisor.stop().then(
-        () => {
-          console.log('fleetgate: stopped');
-          resolve(0);
-        },
-        (err: unknown) => {
-          console.error(`fleetgate: shutdown failed: ${(err as Error).message}`);
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+  const done = untilStopSignal().then(async (sig) => {
+    console.log(`fleetgate: ${sig}: draining in-flight requests (up to ${opts.drainMs} ms; a second signal stops at once)`);
+    try {
+      await supervisor.stop();
+      console.log('fleetgate: stopped');
+      return 0;
+    } catch (err) {
+      console.error(`fleetgate: shutdown failed: ${(err as Error).message}`);
+      return 1;
+    }
   });
   try {
     await supervisor.start();

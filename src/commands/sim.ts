@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startSimulator, type Fault } from '../sim/index.js';
+import { untilStopSignal } from '../util/signals.js';
 
 const USAGE = `usage: fleetgate sim --clusters K --out FILE [options]
 
@@ -132,16 +133,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`fleetgate sim: kubeconfig written to ${out} (try: kubectl --kubeconfig ${out} get pods -A)`);
   if (sim.controlUrl) console.log(`fleetgate sim: control interface at ${sim.controlUrl} (GET /clusters, POST /clusters/NAME/fault)`);
 
-  await new Promise<void>((resolveStop) => {
-    const onSignal = (sig: NodeJS.Signals) => {
-      console.log(`fleetgate sim: ${sig}, stopping`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveStop();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  console.log(`fleetgate sim: ${await untilStopSignal()}, stopping`);
   await sim.stop();
   const stats = sim.stats();
   console.log(`fleetgate sim: stopped after ${stats.requests} request(s)`);
