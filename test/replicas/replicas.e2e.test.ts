@@ -92,10 +92,19 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
 
   it('a token created on A works on B and C at once; revoked on B, A and C refuse it', async () => {
     const [a, b, c] = replicas as [ServerHandle, ServerHandle, ServerHandle];
-    const made = await a.send('POST', '/api/v1/admin/tokens', { name: 'dev', role: 'viewer' });
+    const made = await a.send('POST', '/api/v1/admin/tokens', { name: 'dev', role: 'viewer', clusters: ['*'] });
     expect(made.status).toBe(201);
     const { id, token } = made.json() as { id: number; token: string };
-    for (const r of [a, b, c]) expect((await r.get('/api/v1/clusters', { authorization: `Bearer ${token}` })).status).toBe(200);
+    for (const r of [a, b, c]) expect(names(await clusterList(r, token))).toEqual(['sim-0001', 'sim-0002', 'sim-0003']);
+    // Created without clusters: no rules, so nothing, on every replica.
+    const unscoped = await a.send('POST', '/api/v1/admin/tokens', { name: 'unscoped', role: 'viewer' });
+    expect(unscoped.status).toBe(201);
+    expect(unscoped.json().clusters).toEqual([]);
+    const bare = { authorization: `Bearer ${unscoped.json().token as string}` };
+    for (const r of [a, b, c]) {
+      expect(names(await clusterList(r, unscoped.json().token))).toEqual([]);
+      expect((await r.get('/k8s/sim-0001/api/v1/namespaces', bare)).status).toBe(403);
+    }
 
     expect((await b.send('DELETE', `/api/v1/admin/tokens/${id}`)).status).toBe(200);
     expect((await b.get('/api/v1/clusters', { authorization: `Bearer ${token}` })).status).toBe(401);
