@@ -300,4 +300,49 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
       expect(names(await clusterList(r))).toEqual([...before, 'after-outage'].sort());
     }
   });
+
+  it('two rows whose sealed kubeconfigs are swapped in the database error those clusters on every replica, naming no secret; the rest serve; swapped back, nothing is lost', async () => {
+    const secrets = [...readFileSync(sim.kubeconfig, 'utf8').matchAll(/token: *"?([^"\s]+)/g)].map((m) => m[1]!);
+    expect(secrets.length).toBeGreaterThan(0);
+    const probe = new pg.Client({ connectionString: url });
+    await probe.connect();
+    const blob = async (name: string) => (await probe.query<{ config: Buffer }>('SELECT config FROM clusters WHERE name = $1', [name])).rows[0]!.config;
+    const put = async (pairs: Array<[string, Buffer]>) => {
+      await probe.query('BEGIN');
+      for (const [name, v] of pairs) await probe.query('UPDATE clusters SET config = $1 WHERE name = $2', [v, name]);
+      await probe.query('COMMIT');
+    };
+    const states = async (r: ServerHandle) => {
+      expect((await r.send('POST', '/api/v1/admin/sync?wait=true')).json().committed).toBe(true);
+      return (await r.get('/api/v1/clusters')).json() as Array<{ name: string; state: string; error: string }>;
+    };
+    try {
+      const [one, two] = [await blob('sim-0001'), await blob('sim-0002')];
+      expect([one[0], two[0]]).toEqual([2, 2]); // written bound to their row
+      await put([['sim-0001', two], ['sim-0002', one]]);
+      for (const r of replicas) {
+        const list = await states(r);
+        for (const name of ['sim-0001', 'sim-0002']) {
+          const c = list.find((x) => x.name === name)!;
+          expect([name, c.state]).toEqual([name, 'error']);
+          expect(c.error).toMatch(new RegExp(`cannot decrypt the kubeconfig of cluster "${name}"`));
+          for (const t of secrets) expect(c.error).not.toContain(t);
+        }
+        expect(list.find((x) => x.name === 'sim-0003')?.state).toBe('ok');
+        expect((await r.get('/k8s/sim-0003/api/v1/namespaces')).status).toBe(200);
+        const refused = await r.get('/api/v1/pods', { 'x-cluster-name': 'sim-0001' });
+        expect(refused.status).toBe(503);
+        for (const t of secrets) expect(refused.body).not.toContain(t);
+      }
+      await put([['sim-0001', one], ['sim-0002', two]]);
+      for (const r of replicas) {
+        for (const name of ['sim-0001', 'sim-0002']) {
+          await eventually(async () => (await states(r)).find((x) => x.name === name)?.state === 'ok', kCap);
+          expect((await r.get(`/k8s/${name}/api/v1/namespaces`)).status).toBe(200);
+        }
+      }
+    } finally {
+      await probe.end();
+    }
+  });
 });
