@@ -15,5 +15,5 @@ export function accessOf(caller: Caller): FleetAccess {
 
 /** May this access use this cluster (the index entry: name and groups)? The scope canSee applies. */
 export function mayUse(access: FleetAccess, target: ScopeTarget): boolean {
-  return compileScope(access.role === 'admin' ? null : access.clusters).admits(target);
+  return compileScope(access.role === 'admin' ? null : (access.clusters ?? [])).admits(target);
 }

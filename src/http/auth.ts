@@ -163,7 +163,7 @@ function admitRecord(verifier: TokenVerifier, record: TokenRecord, token: string
   const now = Date.now();
   if (isExpired(record, now)) return new TokenRefusal('token expired', record);
   verifier.noteUse(record.id, now);
-  return { record, token, scope: compileScope(record.role === 'admin' ? null : record.clusters) };
+  return { record, token, scope: compileScope(record.role === 'admin' ? null : (record.clusters ?? [])) };
 }
 
 /**
@@ -205,9 +205,9 @@ export const requireAdmin: RequestHandler = (_req, res, next) => {
   next();
 };
 
-/** The caller's compiled scope (admins: every cluster). */
+/** The caller's compiled scope (admins: every cluster; a viewer without rules: none). */
 export function scopeOf(caller: Caller): CompiledScope {
-  return caller.scope ?? (caller.scope = compileScope(caller.record.role === 'admin' ? null : caller.record.clusters));
+  return caller.scope ?? (caller.scope = compileScope(caller.record.role === 'admin' ? null : (caller.record.clusters ?? [])));
 }
 
 /**

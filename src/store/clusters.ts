@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { kScopeNameRe } from '../access/scope.js';
 import { K8sConfigError } from '../k8s/errors.js';
 import { splitContexts, validateClusterKubeconfig } from '../k8s/kubeconfig.js';
-import { openRow, sealRow } from './crypto.js';
+import { openRow, sealRow, type RowBinding } from './crypto.js';
 import { StoreError, isUniqueViolation, toStoreError } from './errors.js';
 
 export interface ClusterRow {
@@ -233,6 +233,32 @@ export function importInputs(text: string, opts: ImportOptions): { inputs: Norma
   return { inputs, skipped };
 }
 
+/** A kubeconfig sealed for its row (id and name): both backends write only these. */
+export function sealClusterConfig(key: Buffer, row: RowBinding, config: string): Buffer {
+  return sealRow(key, 'cluster-config', row, config);
+}
+
+/**
+ * The kubeconfig sealed in a row, and whether it predates the row binding (re-seal it); throws
+ * StoreError('key') naming the cluster, never the value, when it does not open for this row.
+ */
+export function openClusterConfig(key: Buffer, row: RowBinding & { config: Buffer }): { plaintext: string; legacy: boolean } {
+  const opened = openRow(key, 'cluster-config', row, row.config);
+  if (opened === undefined) {
+    throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${row.name}": the encryption key does not match the key it was written with, or the value was altered or moved from another row`);
+  }
+  return opened;
+}
+
+/**
+ * The row's kubeconfig re-sealed for its row when it was sealed before the binding (version 1);
+ * undefined when it is already bound or does not open (the sync reports that row per cluster).
+ */
+export function resealedConfig(key: Buffer, row: RowBinding & { config: Buffer }): Buffer | undefined {
+  const opened = openRow(key, 'cluster-config', row, row.config);
+  return opened?.legacy ? sealClusterConfig(key, row, opened.plaintext) : undefined;
+}
+
 export class ClusterRepo {
   private readonly sel: Database.Statement<[], DbRow>;
   private readonly selId: Database.Statement<[number], DbRow>;
@@ -274,9 +300,9 @@ export class ClusterRepo {
     return this.write('re-sealing kubeconfigs', '', () => {
       let n = 0;
       for (const r of this.db.prepare('SELECT id, name, config FROM clusters WHERE config IS NOT NULL AND substr(config, 1, 1) = ?').all(Buffer.from([1])) as Pick<DbRow, 'id' | 'name' | 'config'>[]) {
-        const opened = openRow(this.key(), 'cluster-config', r, r.config!);
-        if (!opened?.legacy) continue;
-        this.setConfig.run(sealRow(this.key(), 'cluster-config', r, opened.plaintext), r.id);
+        const sealed = resealedConfig(this.key(), { ...r, config: r.config! });
+        if (!sealed) continue;
+        this.setConfig.run(sealed, r.id);
         n++;
       }
       return n;
@@ -285,13 +311,7 @@ export class ClusterRepo {
 
   private toRow(r: DbRow): ClusterRow {
     let config = '';
-    if (r.config !== null) {
-      const opened = openRow(this.key(), 'cluster-config', r, r.config);
-      if (opened === undefined) {
-        throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${r.name}": the encryption key does not match the key it was written with, or the value was altered or moved from another row`);
-      }
-      config = opened.plaintext;
-    }
+    if (r.config !== null) config = openClusterConfig(this.key(), { id: r.id, name: r.name, config: r.config }).plaintext;
     return protectRow({
       id: r.id,
       name: r.name,
@@ -367,7 +387,7 @@ export class ClusterRepo {
     const placeholder = n.inCluster ? null : Buffer.alloc(0);
     const info = this.ins.run(n.name, n.description, placeholder, n.prometheusUrl, +n.inCluster, +n.isDefault, +n.enabled, now, now);
     const id = Number(info.lastInsertRowid);
-    if (!n.inCluster) this.setConfig.run(sealRow(this.key(), 'cluster-config', { id, name: n.name }, n.config), id);
+    if (!n.inCluster) this.setConfig.run(sealClusterConfig(this.key(), { id, name: n.name }, n.config), id);
     return id;
   }
 
@@ -403,7 +423,7 @@ export class ClusterRepo {
       if (other && other.id !== id) throw this.conflict(n.name);
       if (n.isDefault) this.clearDefault.run(now, id);
       // Re-sealed on every update: a rename changes the binding too.
-      const sealed = n.inCluster ? null : sealRow(this.key(), 'cluster-config', { id, name: n.name }, n.config);
+      const sealed = n.inCluster ? null : sealClusterConfig(this.key(), { id, name: n.name }, n.config);
       this.upd.run(n.name, n.description, sealed, n.prometheusUrl, +n.inCluster, +n.isDefault, +n.enabled, now, id);
     });
     return this.get(id)!;

@@ -31,7 +31,7 @@ export interface TokenInput {
   role: TokenRole;
   /**
    * Viewer tokens only: scope rules (cluster names, globs, group:NAME, !exclusions; the last match
-   * wins; [] = no cluster). Omitted or null: ["*"], every cluster.
+   * wins). Omitted, null or []: no rules, so no cluster (pass ["*"] for every cluster).
    */
   clusters?: string[] | null;
   /** Epoch milliseconds; must be in the future. Omitted or null: never expires. */
@@ -108,7 +108,8 @@ export function checkTokenInput(input: TokenInput, now = Date.now()): CheckedTok
     }
     return { clusters: null, expiresAt, groups: [] };
   }
-  if (given === undefined || given === null) return { clusters: ['*'], expiresAt, groups: [] };
+  // No rules sees nothing: a forgotten field must not grant the whole fleet.
+  if (given === undefined || given === null) return { clusters: [], expiresAt, groups: [] };
   let rules;
   try {
     rules = parseRules(given);

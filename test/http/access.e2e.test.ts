@@ -108,6 +108,32 @@ describe('scope rules', () => {
   });
 });
 
+describe('a viewer created without clusters', () => {
+  it('has no rules: the answer says clusters [], it lists nothing and every cluster route is 403; ["*"] sees every cluster', async () => {
+    const all = await names(server.token);
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    const made = await json('POST', '/api/v1/admin/tokens', { name: 'no-clusters-field', role: 'viewer' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    secrets.push(made.body.token);
+    expect(made.body.clusters).toEqual([]);
+    const listed = (await json('GET', '/api/v1/admin/tokens')).body.find((x: { id: number }) => x.id === made.body.id);
+    expect(listed.clusters).toEqual([]);
+    const none = made.body.token as string;
+    expect(await names(none)).toEqual([]);
+    for (const c of all) {
+      expect([c, (await fresh('GET', `/k8s/${c}/api/v1/namespaces`, none)).status]).toEqual([c, 403]);
+      expect([c, (await fresh('GET', '/api/v1/pods', none, { 'x-cluster-name': c })).status]).toEqual([c, 403]);
+    }
+    const overview = await json('GET', '/api/v1/fleet/overview', undefined, none);
+    expect(overview.status).toBe(200);
+    expect(overview.body.clusters).toEqual([]);
+
+    const every = await viewer('every-cluster', ['*']);
+    expect(await names(every.token)).toEqual(all);
+    for (const c of all) expect([c, (await fresh('GET', `/k8s/${c}/api/v1/namespaces`, every.token)).status]).toEqual([c, 200]);
+  });
+});
+
 describe('cluster groups', () => {
   it('group rules follow membership; removing a cluster from a group removes access on every worker within one commit', async () => {
     const g = await json('POST', '/api/v1/admin/groups', { name: 'prod', clusters: ['prod-a', 'dev-a'] });

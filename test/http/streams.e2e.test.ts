@@ -95,7 +95,7 @@ describe('revoking a token ends its streams on every worker', () => {
     const pods = (await server.get('/k8s/one/api/v1/pods?limit=1')).json();
     const { namespace: ns, name: pod } = pods.items[0].metadata;
 
-    const viewer = (await server.send('POST', '/api/v1/admin/tokens', { name: 'leaving-viewer', role: 'viewer' })).json();
+    const viewer = (await server.send('POST', '/api/v1/admin/tokens', { name: 'leaving-viewer', role: 'viewer', clusters: ['*'] })).json();
     const admin = (await server.send('POST', '/api/v1/admin/tokens', { name: 'leaving-admin', role: 'admin' })).json();
     const watches = await Promise.all(Array.from({ length: 4 }, () => watch(server, '/k8s/one/api/v1/pods?watch=1', viewer.token)));
     const execPath = `/k8s/one/api/v1/namespaces/${ns}/pods/${pod}/exec?command=cat&stdin=true&stdout=true`;
@@ -118,7 +118,7 @@ describe('--max-streams-per-token', () => {
     try {
       await eventually(async () => (await server.get('/api/v1/clusters')).json()[0]?.state === 'ok', 30_000);
       const name = (await server.get('/api/v1/clusters')).json()[0].name;
-      const t = (await server.send('POST', '/api/v1/admin/tokens', { name: 'greedy', role: 'viewer' })).json().token;
+      const t = (await server.send('POST', '/api/v1/admin/tokens', { name: 'greedy', role: 'viewer', clusters: ['*'] })).json().token;
       const path = `/k8s/${name}/api/v1/pods?watch=1`;
       const first = await watch(server, path, t);
       const second = await watch(server, path, t);

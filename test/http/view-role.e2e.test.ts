@@ -53,7 +53,7 @@ beforeAll(async () => {
     return list.length === 2 && list.every((c) => c.state === 'ok');
   }, 30_000);
   cluster = sim.clusters[0]!.name;
-  viewer = (await server.send('POST', '/api/v1/admin/tokens', { name: 'attacker', role: 'viewer' })).json().token;
+  viewer = (await server.send('POST', '/api/v1/admin/tokens', { name: 'attacker', role: 'viewer', clusters: ['*'] })).json().token;
   const pods = JSON.parse((await raw('GET', `/k8s/${cluster}/api/v1/pods?limit=1`, server.token)).body);
   ns = pods.items[0].metadata.namespace;
   pod = pods.items[0].metadata.name;

@@ -92,10 +92,19 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
 
   it('a token created on A works on B and C at once; revoked on B, A and C refuse it', async () => {
     const [a, b, c] = replicas as [ServerHandle, ServerHandle, ServerHandle];
-    const made = await a.send('POST', '/api/v1/admin/tokens', { name: 'dev', role: 'viewer' });
+    const made = await a.send('POST', '/api/v1/admin/tokens', { name: 'dev', role: 'viewer', clusters: ['*'] });
     expect(made.status).toBe(201);
     const { id, token } = made.json() as { id: number; token: string };
-    for (const r of [a, b, c]) expect((await r.get('/api/v1/clusters', { authorization: `Bearer ${token}` })).status).toBe(200);
+    for (const r of [a, b, c]) expect(names(await clusterList(r, token))).toEqual(['sim-0001', 'sim-0002', 'sim-0003']);
+    // Created without clusters: no rules, so nothing, on every replica.
+    const unscoped = await a.send('POST', '/api/v1/admin/tokens', { name: 'unscoped', role: 'viewer' });
+    expect(unscoped.status).toBe(201);
+    expect(unscoped.json().clusters).toEqual([]);
+    const bare = { authorization: `Bearer ${unscoped.json().token as string}` };
+    for (const r of [a, b, c]) {
+      expect(names(await clusterList(r, unscoped.json().token))).toEqual([]);
+      expect((await r.get('/k8s/sim-0001/api/v1/namespaces', bare)).status).toBe(403);
+    }
 
     expect((await b.send('DELETE', `/api/v1/admin/tokens/${id}`)).status).toBe(200);
     expect((await b.get('/api/v1/clusters', { authorization: `Bearer ${token}` })).status).toBe(401);
@@ -289,6 +298,51 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
         throw new Error(`${e.message}; readyz never ready again; output:\n${r.output()}`);
       });
       expect(names(await clusterList(r))).toEqual([...before, 'after-outage'].sort());
+    }
+  });
+
+  it('two rows whose sealed kubeconfigs are swapped in the database error those clusters on every replica, naming no secret; the rest serve; swapped back, nothing is lost', async () => {
+    const secrets = [...readFileSync(sim.kubeconfig, 'utf8').matchAll(/token: *"?([^"\s]+)/g)].map((m) => m[1]!);
+    expect(secrets.length).toBeGreaterThan(0);
+    const probe = new pg.Client({ connectionString: url });
+    await probe.connect();
+    const blob = async (name: string) => (await probe.query<{ config: Buffer }>('SELECT config FROM clusters WHERE name = $1', [name])).rows[0]!.config;
+    const put = async (pairs: Array<[string, Buffer]>) => {
+      await probe.query('BEGIN');
+      for (const [name, v] of pairs) await probe.query('UPDATE clusters SET config = $1 WHERE name = $2', [v, name]);
+      await probe.query('COMMIT');
+    };
+    const states = async (r: ServerHandle) => {
+      expect((await r.send('POST', '/api/v1/admin/sync?wait=true')).json().committed).toBe(true);
+      return (await r.get('/api/v1/clusters')).json() as Array<{ name: string; state: string; error: string }>;
+    };
+    try {
+      const [one, two] = [await blob('sim-0001'), await blob('sim-0002')];
+      expect([one[0], two[0]]).toEqual([2, 2]); // written bound to their row
+      await put([['sim-0001', two], ['sim-0002', one]]);
+      for (const r of replicas) {
+        const list = await states(r);
+        for (const name of ['sim-0001', 'sim-0002']) {
+          const c = list.find((x) => x.name === name)!;
+          expect([name, c.state]).toEqual([name, 'error']);
+          expect(c.error).toMatch(new RegExp(`cannot decrypt the kubeconfig of cluster "${name}"`));
+          for (const t of secrets) expect(c.error).not.toContain(t);
+        }
+        expect(list.find((x) => x.name === 'sim-0003')?.state).toBe('ok');
+        expect((await r.get('/k8s/sim-0003/api/v1/namespaces')).status).toBe(200);
+        const refused = await r.get('/api/v1/pods', { 'x-cluster-name': 'sim-0001' });
+        expect(refused.status).toBe(503);
+        for (const t of secrets) expect(refused.body).not.toContain(t);
+      }
+      await put([['sim-0001', one], ['sim-0002', two]]);
+      for (const r of replicas) {
+        for (const name of ['sim-0001', 'sim-0002']) {
+          await eventually(async () => (await states(r)).find((x) => x.name === name)?.state === 'ok', kCap);
+          expect((await r.get(`/k8s/${name}/api/v1/namespaces`)).status).toBe(200);
+        }
+      }
+    } finally {
+      await probe.end();
     }
   });
 });

@@ -54,7 +54,7 @@ describe.skipIf(!haveKubectl)('exec, attach and port-forward through fleetgate w
     writeFileSync(simConfig, sim.kubeconfig(), { mode: 0o600 });
     server = await startServer(['--kubeconfig', simConfig, '--workers', '1']);
     expect((await server.send('POST', '/api/v1/admin/sync?wait=true')).status).toBe(200);
-    const viewer = await server.send('POST', '/api/v1/admin/tokens', { name: 'stream-viewer', role: 'viewer' });
+    const viewer = await server.send('POST', '/api/v1/admin/tokens', { name: 'stream-viewer', role: 'viewer', clusters: ['*'] });
     expect(viewer.status, viewer.body).toBe(201);
     const viewerToken: string = viewer.json().token;
     for (const c of sim.clusters) {

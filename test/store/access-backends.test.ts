@@ -72,9 +72,12 @@ describe.each<Backend>(['sqlite', 'postgres'])('access contract on %s', (backend
     expect((await s.tokens.list()).length).toBe(0);
   });
 
-  it('tokens: omitted scope is ["*"], [] is nothing; expiry kept and checked; last use once a minute', async () => {
+  it('tokens: an omitted scope is no rules ([], nothing), as is []; expiry kept and checked; last use once a minute', async () => {
     const s = await openFresh(backend);
-    expect((await s.tokens.create({ name: 'all', role: 'viewer' })).record.clusters).toEqual(['*']);
+    const unscoped = await s.tokens.create({ name: 'unscoped', role: 'viewer' });
+    expect(unscoped.record.clusters).toEqual([]);
+    expect((await s.tokens.verify(unscoped.token))!.clusters).toEqual([]);
+    expect((await s.tokens.create({ name: 'all', role: 'viewer', clusters: ['*'] })).record.clusters).toEqual(['*']);
     expect((await s.tokens.create({ name: 'none', role: 'viewer', clusters: [] })).record.clusters).toEqual([]);
     const at = Date.now() + 3_600_000;
     const t = await s.tokens.create({ name: 'exp', role: 'viewer', expiresAt: at });

@@ -40,8 +40,9 @@ describe('tokens', () => {
     s.close();
     const again = open({ dataDir });
     expect(again.tokens.verify(token)).toMatchObject({ role: 'viewer', clusters: ['b', 'a-*', '!a-1'] });
-    // Omitted: every cluster, said explicitly; [] is a scope that admits nothing.
-    expect(again.tokens.create({ name: 'all', role: 'viewer' }).record.clusters).toEqual(['*']);
+    // Omitted: no rules, stored as [] (a scope that admits nothing); every cluster is ["*"], given explicitly.
+    expect(again.tokens.create({ name: 'unscoped', role: 'viewer' }).record.clusters).toEqual([]);
+    expect(again.tokens.create({ name: 'all', role: 'viewer', clusters: ['*'] }).record.clusters).toEqual(['*']);
     expect(again.tokens.create({ name: 'none', role: 'viewer', clusters: [] }).record.clusters).toEqual([]);
     expect(storeError(() => again.tokens.create({ name: 'x', role: 'viewer', clusters: ['group:nope'] })).message).toMatch(/unknown group "nope"/);
     expect(storeError(() => again.tokens.create({ name: 'x', role: 'viewer', clusters: ['prod/*'] })).message).toMatch(/malformed/);

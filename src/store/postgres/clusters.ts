@@ -1,14 +1,18 @@
 /**
  * The clusters table on PostgreSQL: the same rules and messages as the SQLite ClusterRepo (the
- * validation is shared: normaliseCluster, mergePatch, importInputs), asynchronous, and every
- * write bumps the revision and notifies in its transaction (db.ts).
+ * validation and the row-bound sealing are shared: normaliseCluster, mergePatch, importInputs,
+ * sealClusterConfig, openClusterConfig), asynchronous, and every write bumps the revision and
+ * notifies in its transaction (db.ts).
  */
 import type pg from 'pg';
 import {
   importInputs,
   mergePatch,
   normaliseCluster,
+  openClusterConfig,
   protectRow,
+  resealedConfig,
+  sealClusterConfig,
   type ClusterInput,
   type ClusterRow,
   type ImportOptions,
@@ -16,11 +20,11 @@ import {
   type Normalised,
   type WriteOptions,
 } from '../clusters.js';
-import { openRow, seal } from '../crypto.js';
 import { StoreError } from '../errors.js';
 import type { ClusterRepoApi } from '../backend.js';
 import { inTransaction, query } from './db.js';
 import { isPgUniqueViolation, pgToStoreError } from './errors.js';
+import { kMigrationLock } from './migrations.js';
 
 interface PgRow {
   id: number;
@@ -43,14 +47,7 @@ export class PgClusterRepo implements ClusterRepoApi {
 
   private toRow(r: PgRow): ClusterRow {
     let config = '';
-    if (r.config !== null) {
-      // openRow: values sealed for the row (SQLite's format) open too, should a database be copied over.
-      const opened = openRow(this.key(), 'cluster-config', r, r.config);
-      if (opened === undefined) {
-        throw new StoreError('key', `cannot decrypt the kubeconfig of cluster "${r.name}": the encryption key does not match the key it was written with, or the value was altered`);
-      }
-      config = opened.plaintext;
-    }
+    if (r.config !== null) config = openClusterConfig(this.key(), { id: r.id, name: r.name, config: r.config }).plaintext;
     return protectRow({
       id: r.id,
       name: r.name,
@@ -62,6 +59,30 @@ export class PgClusterRepo implements ClusterRepoApi {
       enabled: r.enabled,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
+    });
+  }
+
+  /**
+   * Re-seals kubeconfigs written before values were bound to their row (crypto.ts version 1), as
+   * SQLite's ClusterRepo.resealLegacy; returns how many it re-sealed. One transaction under the
+   * migration advisory lock, so replicas starting together re-seal one after the other and the
+   * later ones find nothing left; FOR UPDATE keeps a concurrent cluster write from being
+   * overwritten with the value it replaced. The plaintext does not change, so no revision bump.
+   */
+  async resealLegacy(): Promise<number> {
+    return inTransaction(this.pool, 're-sealing kubeconfigs', undefined, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [kMigrationLock]);
+      const legacy = await c.query<Pick<PgRow, 'id' | 'name'> & { config: Buffer }>(
+        "SELECT id, name, config FROM clusters WHERE substring(config FROM 1 FOR 1) = '\\x01'::bytea FOR UPDATE",
+      );
+      let n = 0;
+      for (const r of legacy.rows) {
+        const sealed = resealedConfig(this.key(), r);
+        if (!sealed) continue;
+        await c.query('UPDATE clusters SET config = $1 WHERE id = $2', [sealed, r.id]);
+        n++;
+      }
+      return n;
     });
   }
 
@@ -109,13 +130,16 @@ export class PgClusterRepo implements ClusterRepoApi {
   private async insertLocked(c: pg.PoolClient, n: Normalised, now: number): Promise<number> {
     if ((await c.query('SELECT 1 FROM clusters WHERE name = $1', [n.name])).rowCount) throw this.conflict(n.name);
     if (n.isDefault) await c.query('UPDATE clusters SET is_default = false, updated_at = $1 WHERE is_default', [now]);
-    const sealed = n.inCluster ? null : seal(this.key(), 'cluster-config', n.config);
-    const r = await c.query<{ id: number }>(
-      `INSERT INTO clusters (name, description, config, prometheus_url, in_cluster, is_default, enabled, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
-      [n.name, n.description, sealed, n.prometheusUrl, n.inCluster, n.isDefault, n.enabled, now],
+    // The sealed value binds the row id: take the id from the identity's sequence first, so the
+    // row is inserted once, already sealed for itself.
+    const id = (await c.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('clusters', 'id'))::int AS id")).rows[0]!.id;
+    const sealed = n.inCluster ? null : sealClusterConfig(this.key(), { id, name: n.name }, n.config);
+    await c.query(
+      `INSERT INTO clusters (id, name, description, config, prometheus_url, in_cluster, is_default, enabled, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+      [id, n.name, n.description, sealed, n.prometheusUrl, n.inCluster, n.isDefault, n.enabled, now],
     );
-    return r.rows[0]!.id;
+    return id;
   }
 
   async create(input: ClusterInput, opts: WriteOptions = {}): Promise<ClusterRow> {
@@ -135,7 +159,8 @@ export class PgClusterRepo implements ClusterRepoApi {
       const other = await c.query<{ id: number }>('SELECT id FROM clusters WHERE name = $1', [n.name]);
       if (other.rows[0] && other.rows[0].id !== id) throw this.conflict(n.name);
       if (n.isDefault) await c.query('UPDATE clusters SET is_default = false, updated_at = $1 WHERE is_default AND id <> $2', [now, id]);
-      const sealed = n.inCluster ? null : seal(this.key(), 'cluster-config', n.config);
+      // Re-sealed on every update: a rename changes the binding too.
+      const sealed = n.inCluster ? null : sealClusterConfig(this.key(), { id, name: n.name }, n.config);
       await c.query(
         `UPDATE clusters SET name = $1, description = $2, config = $3, prometheus_url = $4, in_cluster = $5, is_default = $6,
          enabled = $7, updated_at = $8 WHERE id = $9`,

@@ -64,8 +64,13 @@ export function redactUrl(url: string): string {
 
 async function sealedSample(pool: pg.Pool): Promise<SealedSample> {
   const [check] = await query<{ value: Buffer }>(pool, 'reading the key check', "SELECT value FROM meta WHERE key = 'key_check'");
-  const [sample] = await query<{ config: Buffer }>(pool, 'reading the key check', 'SELECT config FROM clusters WHERE config IS NOT NULL LIMIT 1');
-  return { check: check?.value, sample: sample?.config };
+  // With its row: values are sealed for their row (id, name).
+  const [sample] = await query<{ id: number; name: string; config: Buffer }>(
+    pool,
+    'reading the key check',
+    'SELECT id, name, config FROM clusters WHERE config IS NOT NULL AND length(config) > 0 LIMIT 1',
+  );
+  return { check: check?.value, sample };
 }
 
 export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
@@ -137,13 +142,18 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
       if (!key) throw new StoreError('key', `no encryption key: set ${kKeyEnv} or give this replica ${kKeyFileName}`);
       return key;
     };
+    const clusters = new PgClusterRepo(pool, keyFn);
+    if (key) {
+      const resealed = await clusters.resealLegacy();
+      if (resealed > 0) warnings.push(`re-sealed ${resealed} kubeconfig(s) so each is bound to its row`);
+    }
     let closed: Promise<void> | undefined;
     return {
       kind: 'postgres',
       dataDir: opts.dataDir,
       url: opts.url,
       pool,
-      clusters: new PgClusterRepo(pool, keyFn),
+      clusters,
       tokens: new PgTokenRepo(pool, opts.dataDir),
       groups: new PgGroupRepo(pool),
       audit: new PgAuditRepo(pool),
