@@ -161,6 +161,15 @@ describe.skipIf(!built)('three replicas on one PostgreSQL', () => {
         expect(res.status).toBe(201);
         stable.push({ id: res.json().id as number, name: c.name, d: 0 });
       }
+      // A answered those writes once its own index had them; B and C see them within a sync pass
+      // of their own. Start the loads once every replica lists every stable cluster, or their
+      // first lists would rightly report one missing.
+      for (const r of replicas) {
+        await eventually(async () => {
+          const listed = new Set(names(await clusterList(r)));
+          return [...registry.stable].every((s) => listed.has(s));
+        }, kCap);
+      }
       const churn = new ChurnDriver({
         baseUrl: a.url,
         adminToken: kSharedAdmin,
