@@ -79,7 +79,10 @@ describe.skipIf(!netnsWorks)('README "Start it", run as written', () => {
     const startServer = (line: string, id: string, dir: string) => {
       script.push(
         `mkdir -p ${q(dir)} && cd ${q(dir)}`,
-        `( ${line}\n) > "$R/${id}.out" 2>&1 &`,
+        // Made here, before the background start: tail -f below gives up at once on a file that
+        // does not exist yet, which the server's subshell may not have created by then.
+        `: > "$R/${id}.out"`,
+        `( ${line}\n) >> "$R/${id}.out" 2>&1 &`,
         `SERVER=$!`,
         // Wait for the listening line (tail -f follows the file as the server writes it), bounded.
         `grep -q -m1 'fleetgate: listening on' <(timeout 90 tail -n +1 -f "$R/${id}.out") || echo timeout > "$R/${id}.timeout"`,
