@@ -29,7 +29,7 @@ import type { ClientConfig } from '../src/index/types.js';
 import { normaliseClientConfig, splitContexts } from '../src/k8s/index.js';
 import { startSimulator, type Simulator } from '../src/sim/index.js';
 import { distPath } from '../src/util/paths.js';
-import { kSyncStatsBytes, kSyncStatsOffset } from '../src/shm/layout.js';
+import { kSyncStatsRegionBytes, kSyncStatsOffset } from '../src/shm/layout.js';
 import { SyncStats, holdQuantileUs } from '../src/sync/stats.js';
 import { startSyncHarness } from '../test/helpers/sync-harness.js';
 
@@ -101,7 +101,7 @@ for (const n of sizes) {
     },
     deferStart: true,
   });
-  const stats = new SyncStats(h.sab, kSyncStatsOffset, kSyncStatsBytes);
+  const stats = new SyncStats(h.sab, kSyncStatsOffset, kSyncStatsRegionBytes);
   const t0 = performance.now();
   await h.start();
   for (;;) {

@@ -33,23 +33,45 @@
  * | 6         | kEntNameHash     | nameHash(name), as in its bucket                           |
  * | 7, 8      | kEntErrorAt      | errorAt epoch ms, high and low 32 bits                     |
  * | 9, 10     | kEntProbedAt     | probedAt epoch ms, high and low 32 bits                    |
- * | 11..24    | kEntStrLens      | UTF-8 byte length of each string field (kStrFields order)  |
+ * | 11..24    | kEntStrLens      | UTF-8 byte length of each string field, by position (below) |
  * | 25..38    | kEntStrChars     | UTF-16 length of each string field (so a reader decodes the |
  * |           |                  | strings with one UTF-8 decode and slices them apart)       |
  * | 39..      | strings          | the string fields' UTF-8 bytes, back to back, zero-padded to 4 |
  *
- * String fields (kStrFields): name, description, version, error, groups (the cluster's group
- * names, sorted, joined by ","; '' = in no group), configHash, prometheusUrl, server, then the
- * secrets caData, certData, keyData, token, tlsServerName, proxyUrl.
+ * String fields: kStrFields names them once, in storage order; a field's position p is
+ * kStr.<field>, its byte length is word kEntStrLens + p, its UTF-16 length word kEntStrChars + p,
+ * and strOf.<field> reads it from an input entry. Adding a field is one edit to kStrFields: the
+ * positions, counts, word ranges and the encoder's order follow from it; the compiler then asks
+ * for the field's strOf reader, the reader copies it out as s[kStr.<field>], and the golden test
+ * (test/index/layout-golden.test.ts) asks for a new kLayoutVersion (src/shm/layout.ts).
+ * "in": the smallest copy that holds the field (a summary's strings are in the head too).
+ * | p  | field          | value                                                      | in      |
+ * |----|----------------|------------------------------------------------------------|---------|
+ * | 0  | name           | cluster name (lookups compare it without decoding)         | summary |
+ * | 1  | description    |                                                            | summary |
+ * | 2  | version        | Kubernetes gitVersion, '' before the first probe           | summary |
+ * | 3  | error          | last error text, '' = none                                 | summary |
+ * | 4  | groups         | group names, sorted, joined by kGroupSeparator; '' = none  | summary |
+ * | 5  | configHash     |                                                            | head    |
+ * | 6  | prometheusUrl  |                                                            | head    |
+ * | 7  | server         | client.server (not secret)                                 | head    |
+ * | 8  | caData         | client.caData                                              | secret  |
+ * | 9  | certData       | client.certData                                            | secret  |
+ * | 10 | keyData        | client.keyData                                             | secret  |
+ * | 11 | token          | client.token                                               | secret  |
+ * | 12 | tlsServerName  | client.tlsServerName                                       | secret  |
+ * | 13 | proxyUrl       | client.proxyUrl                                            | secret  |
+ * A summary (GET /api/v1/clusters) is the first kSummaryStrCount strings (name .. groups); the
+ * head is the first kHeadStrCount (name .. server: nothing secret).
  *
- * The head: the header words and the first kHeadStrCount strings (name .. server: nothing
- * secret), i.e. words 3 up to headEnd = ceil((kEntHeaderBytes + their bytes) / 4). The groups
- * are in the head, so the head checksum covers them and every per-request scope check reads
- * verified group names without touching a secret. A lookup by
- * name that needs no credentials verifies only the head checksum and never reads the client
- * config (the CA, client certificate and key, token: about 2 KB a typical entry); in a large
- * index that is the difference between touching a few cache lines and forty. The whole-entry
- * checksum covers the head checksum word too, so a full copy checks everything at once.
+ * The head: the header words and the first kHeadStrCount strings, i.e. words 3 up to
+ * headEnd = ceil((kEntHeaderBytes + their bytes) / 4). The groups are in the head, so the head
+ * checksum covers them and every per-request scope check reads verified group names without
+ * touching a secret. A lookup by name that needs no credentials verifies only the head checksum
+ * and never reads the client config (the CA, client certificate and key, token: about 2 KB a
+ * typical entry); in a large index that is the difference between touching a few cache lines and
+ * forty. The whole-entry checksum covers the head checksum word too, so a full copy checks
+ * everything at once.
  */
 import type { ClusterState, IndexEntryInput } from './types.js';
 import { entryChecksum, nameHash } from './checksum.js';
@@ -86,8 +108,8 @@ export const kEntProbedAtLo = 10;
 export const kEntStrLens = 11;
 
 /**
- * String fields in storage order; name first so lookups compare it without decoding, then the
- * head's other strings, then the client config's secrets.
+ * The string fields in storage order (the table above); the only list of them. The name stays
+ * first: a lookup compares it in place, right after the entry header, without decoding.
  */
 export const kStrFields = [
   'name',
@@ -105,18 +127,38 @@ export const kStrFields = [
   'tlsServerName',
   'proxyUrl',
 ] as const;
+export type StrField = (typeof kStrFields)[number];
 export const kStrCount = kStrFields.length;
-export const kStrName = 0;
-/** The cluster's groups, sorted, joined by kGroupSeparator ('' = none): scope checks read them with the head. */
-export const kStrGroups = 4;
+/** Position of each string field in storage order: kStr.server === kStrFields.indexOf('server'). */
+export const kStr: { readonly [F in StrField]: number } = Object.freeze(
+  Object.fromEntries(kStrFields.map((f, p) => [f, p])) as { [F in StrField]: number },
+);
 export const kGroupSeparator = ',';
 /** Strings of a summary (GET /api/v1/clusters): name .. groups. */
-export const kSummaryStrCount = kStrGroups + 1;
-export const kStrConfigHash = 5;
-export const kStrPrometheusUrl = 6;
-export const kStrServer = 7;
+export const kSummaryStrCount = kStr.groups + 1;
 /** Strings in the head (name .. server); kStrFields[kHeadStrCount] is the first secret. */
-export const kHeadStrCount = kStrServer + 1;
+export const kHeadStrCount = kStr.server + 1;
+
+/** How to read each string field from an input entry (a Record, so a new field cannot be missed). */
+const strOf: { readonly [F in StrField]: (e: IndexEntryInput) => string } = {
+  name: (e) => e.name,
+  description: (e) => e.description,
+  version: (e) => e.version,
+  error: (e) => e.error,
+  groups: (e) => (e.groups === undefined ? '' : e.groups.join(kGroupSeparator)),
+  configHash: (e) => e.configHash,
+  prometheusUrl: (e) => e.prometheusUrl,
+  server: (e) => e.client.server,
+  caData: (e) => e.client.caData,
+  certData: (e) => e.client.certData,
+  keyData: (e) => e.client.keyData,
+  token: (e) => e.client.token,
+  tlsServerName: (e) => e.client.tlsServerName,
+  proxyUrl: (e) => e.client.proxyUrl,
+};
+/** strOf by position, for the encoder's loops. */
+const kStrReaders: readonly ((e: IndexEntryInput) => string)[] = kStrFields.map((f) => strOf[f]);
+
 export const kEntStrChars = kEntStrLens + kStrCount;
 export const kEntHeaderWords = kEntStrChars + kStrCount;
 export const kEntHeaderBytes = kEntHeaderWords * 4;
@@ -125,7 +167,6 @@ export const kFlagEnabled = 1 << 0;
 export const kFlagDefault = 1 << 1;
 export const kFlagInCluster = 1 << 2;
 export const kFlagInsecure = 1 << 3;
-export const kFlagMask = 0xff;
 export const kStateShift = 8;
 /** State codes; 0 is invalid so zeroed memory never decodes as a state. */
 export const kStateCodes: readonly (ClusterState | undefined)[] = [undefined, 'ok', 'error', 'building', 'disabled'];
@@ -138,24 +179,9 @@ export function stateCode(s: ClusterState): number {
   return c;
 }
 
-/** The string field `k` of an input entry. */
-export function stringField(e: IndexEntryInput, k: number): string {
-  switch (k) {
-    case 0: return e.name;
-    case 1: return e.description;
-    case 2: return e.version;
-    case 3: return e.error;
-    case 4: return e.groups === undefined ? '' : e.groups.join(kGroupSeparator);
-    case 5: return e.configHash;
-    case 6: return e.prometheusUrl;
-    case 7: return e.client.server;
-    case 8: return e.client.caData;
-    case 9: return e.client.certData;
-    case 10: return e.client.keyData;
-    case 11: return e.client.token;
-    case 12: return e.client.tlsServerName;
-    default: return e.client.proxyUrl;
-  }
+/** The string field at position `k` (storage order) of an input entry. */
+function stringField(e: IndexEntryInput, k: number): string {
+  return kStrReaders[k]!(e);
 }
 
 /** Buckets for `count` entries: a power of two, load factor at most 1/2. */
@@ -232,11 +258,16 @@ export function encodeEntry(
   }
   // Zero the padding so the checksum covers defined bytes.
   for (; p < pos + bytes; p++) u8[p] = 0;
-  let headBytes = 0;
-  for (let k = 0; k < kHeadStrCount; k++) headBytes += lens[lensBase + k]!;
-  i32[w + kEntHeadChecksum] = entryChecksum(i32, w + kEntId, headEndWord(w, headBytes), bytes);
+  i32[w + kEntHeadChecksum] = entryChecksum(i32, w + kEntId, headEndWord(w, headStrBytes(i32, w)), bytes);
   i32[w + kEntChecksum] = entryChecksum(i32, w + kEntHeadChecksum, w + (bytes >> 2), bytes);
   return hash;
+}
+
+/** UTF-8 bytes of the head's strings (the first kHeadStrCount) of the entry at word `w`, from its length words. */
+export function headStrBytes(i32: Int32Array, w: number): number {
+  let n = 0;
+  for (let k = 0; k < kHeadStrCount; k++) n += i32[w + kEntStrLens + k]!;
+  return n;
 }
 
 /** Word index just past the head of the entry at word `w` whose head strings take headBytes. */

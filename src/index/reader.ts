@@ -62,10 +62,7 @@ import {
   kStrCount,
   kHeadStrCount,
   kGroupSeparator,
-  kStrConfigHash,
-  kStrGroups,
-  kStrPrometheusUrl,
-  kStrServer,
+  kStr,
   kSummaryStrCount,
   headEndWord,
 } from './encoding.js';
@@ -364,9 +361,10 @@ export class IndexReader {
 
   private nameMatchesLocked(eoff: number, name: string): boolean {
     const pos = this.base + eoff;
-    const n = this.i32[(pos >> 2) + kEntStrLens]!;
+    const n = this.i32[(pos >> 2) + kEntStrLens + kStr.name]!;
     if (n !== this.keyLen) return false;
     const u8 = this.u8;
+    // The name is the first string field (kStrFields), so its bytes start right after the header.
     const p = pos + kEntHeaderBytes;
     if (this.keyAscii) {
       for (let i = 0; i < n; i++) if (u8[p + i] !== name.charCodeAt(i)) return false;
@@ -534,14 +532,14 @@ export class IndexReader {
     const flags = this.i32[w + kEntFlags]!;
     const s = this.strs;
     return this.fieldsLocked(w, flags, {
-      server: s[kStrServer]!,
-      caData: s[kStrServer + 1]!,
-      certData: s[kStrServer + 2]!,
-      keyData: s[kStrServer + 3]!,
-      token: s[kStrServer + 4]!,
-      tlsServerName: s[kStrServer + 5]!,
+      server: s[kStr.server]!,
+      caData: s[kStr.caData]!,
+      certData: s[kStr.certData]!,
+      keyData: s[kStr.keyData]!,
+      token: s[kStr.token]!,
+      tlsServerName: s[kStr.tlsServerName]!,
       insecure: (flags & kFlagInsecure) !== 0,
-      proxyUrl: s[kStrServer + 6]!,
+      proxyUrl: s[kStr.proxyUrl]!,
     });
   }
 
@@ -550,7 +548,7 @@ export class IndexReader {
     const w = (this.base + eoff) >> 2;
     this.verifyHeadLocked(w);
     this.decodeStringsLocked(w, kHeadStrCount);
-    return this.fieldsLocked(w, this.i32[w + kEntFlags]!, { server: this.strs[kStrServer]! });
+    return this.fieldsLocked(w, this.i32[w + kEntFlags]!, { server: this.strs[kStr.server]! });
   }
 
   /** The fields an entry and its head share, from word `w` and this.strs, around `client`. */
@@ -559,20 +557,20 @@ export class IndexReader {
     const s = this.strs;
     return {
       id: i32[w + kEntId]!,
-      name: s[0]!,
-      description: s[1]!,
+      name: s[kStr.name]!,
+      description: s[kStr.description]!,
       enabled: (flags & kFlagEnabled) !== 0,
       isDefault: (flags & kFlagDefault) !== 0,
       inCluster: (flags & kFlagInCluster) !== 0,
       state: this.stateOf(flags),
-      version: s[2]!,
-      error: s[3]!,
+      version: s[kStr.version]!,
+      error: s[kStr.error]!,
       errorAt: joinMs(i32[w + kEntErrorAtHi]!, i32[w + kEntErrorAtLo]!),
       probedAt: joinMs(i32[w + kEntProbedAtHi]!, i32[w + kEntProbedAtLo]!),
-      groups: splitGroups(s[kStrGroups]!),
-      configHash: s[kStrConfigHash]!,
+      groups: splitGroups(s[kStr.groups]!),
+      configHash: s[kStr.configHash]!,
       generation: i32[w + kEntGeneration]!,
-      prometheusUrl: s[kStrPrometheusUrl]!,
+      prometheusUrl: s[kStr.prometheusUrl]!,
       client,
       indexGeneration: this.gen,
     };
@@ -587,15 +585,15 @@ export class IndexReader {
     const s = this.strs;
     return {
       id: i32[w + kEntId]!,
-      name: s[0]!,
-      description: s[1]!,
+      name: s[kStr.name]!,
+      description: s[kStr.description]!,
       enabled: (flags & kFlagEnabled) !== 0,
       isDefault: (flags & kFlagDefault) !== 0,
       inCluster: (flags & kFlagInCluster) !== 0,
       state: this.stateOf(flags),
-      version: s[2]!,
-      error: s[3]!,
-      groups: splitGroups(s[kStrGroups]!),
+      version: s[kStr.version]!,
+      error: s[kStr.error]!,
+      groups: splitGroups(s[kStr.groups]!),
       generation: i32[w + kEntGeneration]!,
       indexGeneration: this.gen,
     };

@@ -27,9 +27,8 @@ import {
   kEntChecksum,
   kEntHeadChecksum,
   kEntId,
-  kEntStrLens,
-  kHeadStrCount,
   headEndWord,
+  headStrBytes,
   headerChecksum,
   kBucketBytes,
   kBucketWords,
@@ -216,11 +215,9 @@ export class IndexWriter {
     for (let k = 0; k < count; k++) {
       const w = (base + i32[orderW + k]!) >> 2;
       const len = i32[w + kEntBytes]!;
-      let headBytes = 0;
-      for (let f = 0; f < kHeadStrCount; f++) headBytes += i32[w + kEntStrLens + f]!;
       if (
         entryChecksum(i32, w + kEntHeadChecksum, w + (len >> 2), len) !== i32[w + kEntChecksum] ||
-        entryChecksum(i32, w + kEntId, headEndWord(w, headBytes), len) !== i32[w + kEntHeadChecksum]
+        entryChecksum(i32, w + kEntId, headEndWord(w, headStrBytes(i32, w)), len) !== i32[w + kEntHeadChecksum]
       ) {
         throw new Error(`index: built entry ${k} failed verification (encoder bug)`);
       }

@@ -3,4 +3,3 @@ export { RwLock, type AttachOptions } from './rwlock.js';
 export { LockError, LockMisuseError, LockTimeoutError, kMisuse } from './errors.js';
 export { recoverThread, type RecoverResult } from './recovery.js';
 export { readLockStats, tornReads, type LockStats, type LockThreadStats, type LockCounters } from './stats.js';
-export * as lockPredicates from './predicates.js';

@@ -4,7 +4,7 @@
  * the sync worker's counters (passes, phases, commit hold histogram, clusters by state, probes).
  */
 import { readLockStats } from '../lock/index.js';
-import { headInt32, kGenerationWord, kLockModes, kReadyWord, kSyncStatsBytes, kSyncStatsOffset, readMode } from '../shm/layout.js';
+import { headInt32, kGenerationWord, kLockModes, kReadyWord, kSyncStatsRegionBytes, kSyncStatsOffset, readMode } from '../shm/layout.js';
 import { HOLD_BUCKETS_US, PHASES, STATES, SyncStats } from '../sync/stats.js';
 import { labels, PromText } from './prom.js';
 
@@ -12,7 +12,7 @@ export function renderSharedMetrics(sab: SharedArrayBuffer): string {
   const prom = new PromText();
   const i32 = headInt32(sab);
   const lock = readLockStats(sab).totals;
-  const sync = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes).read();
+  const sync = new SyncStats(sab, kSyncStatsOffset, kSyncStatsRegionBytes).read();
 
   const mode = readMode(sab);
   prom.metric('fleetgate_lock_mode', 'The lock mode this server runs (1 for the active one).', 'gauge', kLockModes.map((m) => [labels({ mode: m }), m === mode ? 1 : 0]));

@@ -145,7 +145,7 @@ export function defaultServeOptions(): ServeOptions {
   };
 }
 
-function convert(key: string, s: Setting, raw: string | boolean, source: string): unknown {
+function convert(s: Setting, raw: string | boolean, source: string): unknown {
   if (s.type === 'bool') {
     if (typeof raw === 'boolean') return raw;
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
@@ -169,7 +169,6 @@ function convert(key: string, s: Setting, raw: string | boolean, source: string)
       throw new ConfigError(`${source}: ${(e as Error).message}`);
     }
   }
-  void key;
   return text;
 }
 
@@ -206,8 +205,8 @@ export function parseServeOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   for (const [key, s] of Object.entries(settings)) {
     const fromFlag = values[s.flag];
     const fromEnv = env[s.env];
-    if (fromFlag !== undefined) out[key] = convert(key, s, fromFlag, `--${s.flag}`);
-    else if (fromEnv !== undefined && fromEnv !== '') out[key] = convert(key, s, fromEnv, s.env);
+    if (fromFlag !== undefined) out[key] = convert(s, fromFlag, `--${s.flag}`);
+    else if (fromEnv !== undefined && fromEnv !== '') out[key] = convert(s, fromEnv, s.env);
   }
   const o = out as unknown as ServeOptions;
   // An ephemeral HTTP port (tests, side-by-side runs) gets an ephemeral HTTPS port too, unless one

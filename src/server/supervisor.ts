@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createSharedRegion, kMaxThreads, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { createSharedRegion, kMaxThreads, kSyncStatsRegionBytes, kSyncStatsOffset } from '../shm/layout.js';
 import { SyncStats } from '../sync/stats.js';
 import { recoverThread } from '../lock/index.js';
 import { openBackend, firstStartImport, type StoreBackend } from '../store/index.js';
@@ -236,7 +236,7 @@ export class Supervisor {
   }
 
   private syncStats(): SyncStats {
-    return new SyncStats(this.sab, kSyncStatsOffset, kSyncStatsBytes);
+    return new SyncStats(this.sab, kSyncStatsOffset, kSyncStatsRegionBytes);
   }
 
   private newSlot(role: Role, index: number): Slot {

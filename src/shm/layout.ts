@@ -26,7 +26,7 @@
  * |   + 0                     | word             |   kSlotStateOffset: reads held by the owner      | owner only; recovery    | 0 = none, n > 0                                |
  * |   + 4                     | word             |   kSlotOwnerOffset: who claimed the slot         | attach / release (CAS), recovery | 0 free, threadId + 1                  |
  * | kStatsOffset + 64*i       | line per slot    | lock stats of slot i, 8 Float64 (kStat*)          | owner of slot i only (plain stores) | counters, monotonic               |
- * | kSyncStatsOffset          | kSyncStatsBytes  | reserved: sync stats, inner layout owned by src/sync/stats.ts | sync worker | —                                  |
+ * | kSyncStatsOffset          | kSyncStatsRegionBytes | reserved: sync stats, inner layout owned by src/sync/stats.ts (it uses kSyncStatsUsedBytes of it) | sync worker | — |
  * | kCanaryOffset             | line             | kCanaryWordB: canary, rest of line zero          | factory                 | kCanary                                        |
  * | kIndexRegionOffset        | rest             | index buffers A and B (layout: src/index/encoding.ts), placed by the control words above | sync worker | — |
  *
@@ -50,7 +50,6 @@ export const kCanary = 0x5a5a_c0de;
 
 export const kWordBytes = Int32Array.BYTES_PER_ELEMENT;
 export const kLineBytes = 64;
-export const kWordsPerLine = kLineBytes / kWordBytes;
 
 /** Reader slots (and stats lines) reserved; a region may use fewer (kMaxThreadsWord). */
 export const kMaxThreads = 128;
@@ -124,11 +123,12 @@ export function statsLineOffset(i: number): number {
 }
 
 // ---- reserved sync stats block (owned by src/sync/stats.ts) -----------------------------------
-export const kSyncStatsBytes = 1024;
+/** Bytes reserved for the sync stats; src/sync/stats.ts checks at load that what it uses fits. */
+export const kSyncStatsRegionBytes = 1024;
 export const kSyncStatsOffset = kStatsOffset + kMaxThreads * kStatsLineBytes;
 
 // ---- canary line, then the index region ------------------------------------------------------
-export const kCanaryOffset = kSyncStatsOffset + kSyncStatsBytes;
+export const kCanaryOffset = kSyncStatsOffset + kSyncStatsRegionBytes;
 export const kCanaryWordB = kCanaryOffset / kWordBytes;
 /** Everything below this offset is the fixed head; index buffers live at or above it. */
 export const kIndexRegionOffset = kCanaryOffset + kLineBytes;
@@ -222,16 +222,8 @@ export function readMode(sab: SharedArrayBuffer): LockMode {
   return m;
 }
 
-/** Usable reader slots of the region. */
-export function readMaxThreads(sab: SharedArrayBuffer): number {
-  return Atomics.load(assertRegion(sab), kMaxThreadsWord);
-}
-
 /** True when both canary words are intact (a stray write into the head would break one). */
 export function checkCanaries(sab: SharedArrayBuffer): boolean {
   const i32 = headInt32(sab);
   return Atomics.load(i32, kCanaryWordA) === kCanary && Atomics.load(i32, kCanaryWordB) === kCanary;
 }
-
-/** Byte range of the reserved sync-stats block (inner layout: src/sync/stats.ts). */
-export const syncStatsRegion = { offset: kSyncStatsOffset, length: kSyncStatsBytes } as const;

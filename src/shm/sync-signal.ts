@@ -33,11 +33,6 @@ export function syncRequested(sab: SharedArrayBuffer): number {
   return Atomics.load(headInt32(sab), kSyncRequestWord);
 }
 
-/** Highest ticket served so far. */
-export function syncServed(sab: SharedArrayBuffer): number {
-  return Atomics.load(headInt32(sab), kSyncServedWord);
-}
-
 /**
  * Sync worker: every ticket up to `ticket` is now reflected in a committed index. Never moves
  * the served mark backwards.

@@ -5,7 +5,7 @@
  * restarted, means the index is going stale: the server still answers, but a load balancer
  * should prefer a replica that is keeping up.
  */
-import { headInt32, kReadyWord, kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { headInt32, kReadyWord, kSyncStatsRegionBytes, kSyncStatsOffset } from '../shm/layout.js';
 import { SyncStats } from './stats.js';
 
 /** Missed resyncs before the server calls itself not ready. */
@@ -18,7 +18,7 @@ export const kStaleIntervals = 3;
  */
 export function notReadyReason(sab: SharedArrayBuffer, syncIntervalMs: number, now = Date.now(), databaseDown = false): string | undefined {
   if (Atomics.load(headInt32(sab), kReadyWord) === 0) return 'not ready: the first cluster sync has not committed yet';
-  const s = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes).read();
+  const s = new SyncStats(sab, kSyncStatsOffset, kSyncStatsRegionBytes).read();
   if (s.syncDownSince !== 0) {
     return `not ready: the sync worker exited ${Math.round((now - s.syncDownSince) / 1000)} s ago and is restarting; the cluster index is not being updated`;
   }

@@ -26,6 +26,7 @@
  * | kSyncDownSince  | wall clock the sync worker exited, while it restarts (supervisor) | ms | 0 = running |
  */
 import type { ClusterState } from '../index/types.js';
+import { kSyncStatsRegionBytes } from '../shm/layout.js';
 
 export const PHASES = ['snapshot', 'build', 'commit', 'after'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -49,7 +50,12 @@ const kLastCommitAt = kContentCommits + 1;
 const kSyncDownSince = kLastCommitAt + 1;
 /** Words used; the block reserved by the layout must hold at least this many 8-byte words. */
 export const kSyncStatsWords = kSyncDownSince + 1;
-export const kSyncStatsBytes = kSyncStatsWords * 8;
+/** Bytes of the block these words use (<= kSyncStatsRegionBytes, checked below). */
+export const kSyncStatsUsedBytes = kSyncStatsWords * BigInt64Array.BYTES_PER_ELEMENT;
+// A counter added above must not spill into the canary line after the reserved block.
+if (kSyncStatsUsedBytes > kSyncStatsRegionBytes) {
+  throw new Error(`sync stats: ${kSyncStatsUsedBytes} bytes do not fit the ${kSyncStatsRegionBytes} reserved in src/shm/layout.ts`);
+}
 
 export interface SyncStatsSnapshot {
   syncs: number;
@@ -75,8 +81,8 @@ export class SyncStats {
   private readonly w: BigInt64Array;
 
   constructor(sab: SharedArrayBuffer, byteOffset: number, byteLength: number) {
-    if (byteLength < kSyncStatsBytes) {
-      throw new Error(`sync stats: block of ${byteLength} bytes is smaller than the ${kSyncStatsBytes} needed`);
+    if (byteLength < kSyncStatsUsedBytes) {
+      throw new Error(`sync stats: block of ${byteLength} bytes is smaller than the ${kSyncStatsUsedBytes} needed`);
     }
     this.w = new BigInt64Array(sab, byteOffset, kSyncStatsWords);
   }

@@ -12,7 +12,7 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { RwLock } from '../lock/index.js';
 import { IndexWriter } from '../index/index.js';
-import { kSyncStatsBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { kSyncStatsRegionBytes, kSyncStatsOffset } from '../shm/layout.js';
 import { markSyncServed, requestSync, syncRequested, waitSyncRequestAsync } from '../shm/sync-signal.js';
 import { ExecCredentialCache } from '../k8s/exec-plugin.js';
 import { openStore } from '../store/index.js';
@@ -31,7 +31,7 @@ export async function runSyncWorker(data: SyncWorkerData): Promise<void> {
   const post = (m: WorkerToMain) => port.postMessage(m);
   const lock = RwLock.attach(data.sab, { threadId });
   const writer = new IndexWriter(data.sab, lock);
-  const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsBytes);
+  const stats = new SyncStats(data.sab, kSyncStatsOffset, kSyncStatsRegionBytes);
   if (data.databaseUrl) {
     await runPgSyncWorker({ data: { ...data, databaseUrl: data.databaseUrl }, post, port, writer, stats });
     lock.release();

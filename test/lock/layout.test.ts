@@ -11,10 +11,11 @@ import {
   kIndexRegionOffset,
   kLineBytes,
   kMaxThreads,
+  kMaxThreadsWord,
   kReaderSlotsOffset,
   kStatsOffset,
   kSyncStatsOffset,
-  kSyncStatsBytes,
+  kSyncStatsRegionBytes,
   kWriterMutexWord,
   kWriterPendingWord,
   kWriterOwnerWord,
@@ -22,13 +23,12 @@ import {
   kSyncServedWord,
   kGenerationWord,
   headInt32,
-  readMaxThreads,
   readMode,
   slotOwnerWord,
   slotStateWord,
   statsLineOffset,
-  syncStatsRegion,
 } from '../../src/shm/layout.js';
+import { kSyncStatsUsedBytes } from '../../src/sync/stats.js';
 
 const line = (word: number) => Math.floor((word * 4) / kLineBytes);
 
@@ -38,9 +38,11 @@ describe('shared-memory layout', () => {
     for (const s of starts) expect(s % kLineBytes).toBe(0);
     expect(kStatsOffset).toBe(kReaderSlotsOffset + kMaxThreads * kLineBytes);
     expect(kSyncStatsOffset).toBe(kStatsOffset + kMaxThreads * kLineBytes);
-    expect(kCanaryOffset).toBe(kSyncStatsOffset + kSyncStatsBytes);
+    expect(kCanaryOffset).toBe(kSyncStatsOffset + kSyncStatsRegionBytes);
     expect(kHeadBytes).toBe(kIndexRegionOffset);
-    expect(syncStatsRegion).toEqual({ offset: kSyncStatsOffset, length: 1024 });
+    expect(kSyncStatsRegionBytes).toBe(1024);
+    // What src/sync/stats.ts uses of the reserved block fits it (it also checks at load).
+    expect(kSyncStatsUsedBytes).toBeLessThanOrEqual(kSyncStatsRegionBytes);
   });
 
   it('each reader slot has its own line; the writer words share none with slots or control', () => {
@@ -64,7 +66,7 @@ describe('shared-memory layout', () => {
     expect(sab.growable).toBe(true);
     expect(sab.maxByteLength).toBe(kDefaultMaxByteLength);
     expect(readMode(sab)).toBe('mutex');
-    expect(readMaxThreads(sab)).toBe(8);
+    expect(Atomics.load(headInt32(sab), kMaxThreadsWord)).toBe(8);
     expect(checkCanaries(sab)).toBe(true);
     const i32 = headInt32(sab);
     expect(i32[kActiveBufferWord]).toBe(0);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { IndexCapacityError } from '../../src/index/index.js';
 import type { IndexEntryInput } from '../../src/index/types.js';
 import { SyncEngine, type SyncDeps, type SyncRow } from '../../src/sync/engine.js';
-import { createSharedRegion, kSyncStatsBytes, kSyncStatsOffset, headInt32, kReadyWord } from '../../src/shm/layout.js';
+import { createSharedRegion, kSyncStatsRegionBytes, kSyncStatsOffset, headInt32, kReadyWord } from '../../src/shm/layout.js';
 import { SyncStats } from '../../src/sync/stats.js';
 import { notReadyReason } from '../../src/sync/readiness.js';
 
@@ -69,7 +69,7 @@ describe('SyncEngine fault isolation', () => {
 describe('notReadyReason', () => {
   it('ready after the first commit; not ready while the sync worker restarts or after three intervals without a commit', () => {
     const sab = createSharedRegion();
-    const stats = new SyncStats(sab, kSyncStatsOffset, kSyncStatsBytes);
+    const stats = new SyncStats(sab, kSyncStatsOffset, kSyncStatsRegionBytes);
     expect(notReadyReason(sab, 1000)).toMatch(/first cluster sync has not committed/);
     Atomics.store(headInt32(sab), kReadyWord, 1);
     stats.recordCommit(1, { ok: 1, error: 0, building: 0, disabled: 0 });

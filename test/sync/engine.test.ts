@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { ClientConfig, IndexEntryInput } from '../../src/index/types.js';
 import { SyncEngine, type ProbeResult, type SyncDeps, type SyncRow } from '../../src/sync/engine.js';
 import { eventually } from '../helpers/server.js';
-import { kSyncStatsBytes, SyncStats } from '../../src/sync/stats.js';
+import { kSyncStatsUsedBytes, SyncStats } from '../../src/sync/stats.js';
 
 /** A fake world: a table of rows, probes answered by a per-server script, and every commit recorded. */
 function world() {
@@ -195,7 +195,7 @@ describe('SyncEngine', () => {
 
   it('counts content commits apart from no-op commits', async () => {
     const w = world();
-    const stats = new SyncStats(new SharedArrayBuffer(kSyncStatsBytes), 0, kSyncStatsBytes);
+    const stats = new SyncStats(new SharedArrayBuffer(kSyncStatsUsedBytes), 0, kSyncStatsUsedBytes);
     w.rows.push(w.row(1, 'a'));
     const engine = new SyncEngine({ ...w.deps, stats }, { probeCommitMs: 1 });
     engine.pass();

@@ -1,3 +1,0 @@
-/** Shared memory: the region layout and factory, and the sync-request signals. */
-export * from './layout.js';
-export * from './sync-signal.js';
