@@ -5,7 +5,7 @@
  * restarted, means the index is going stale: the server still answers, but a load balancer
  * should prefer a replica that is keeping up.
  */
-import { headInt32, kReadyWord, kSyncStatsRegionBytes, kSyncStatsOffset } from '../shm/layout.js';
+import { checkCanaries, headInt32, kReadyWord, kSyncStatsRegionBytes, kSyncStatsOffset } from '../shm/layout.js';
 import { SyncStats } from './stats.js';
 
 /** Missed resyncs before the server calls itself not ready. */
@@ -17,6 +17,9 @@ export const kStaleIntervals = 3;
  * served from the index) rather than calling a stale index not ready.
  */
 export function notReadyReason(sab: SharedArrayBuffer, syncIntervalMs: number, now = Date.now(), databaseDown = false): string | undefined {
+  // The canaries sit at the two ends of the fixed head: a thread that wrote past its own region
+  // (a bug) has corrupted what the lock and the index rely on, so stop taking traffic.
+  if (!checkCanaries(sab)) return 'not ready: the shared memory region is corrupt (a canary word was overwritten); restart this server';
   if (Atomics.load(headInt32(sab), kReadyWord) === 0) return 'not ready: the first cluster sync has not committed yet';
   const s = new SyncStats(sab, kSyncStatsOffset, kSyncStatsRegionBytes).read();
   if (s.syncDownSince !== 0) {

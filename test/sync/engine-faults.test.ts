@@ -81,4 +81,13 @@ describe('notReadyReason', () => {
     stats.setSyncDownSince(0);
     expect(notReadyReason(sab, 1000, t + 10)).toBeUndefined();
   });
+
+  it('not ready when a canary word of the shared region was overwritten', () => {
+    const sab = createSharedRegion();
+    Atomics.store(headInt32(sab), kReadyWord, 1);
+    expect(notReadyReason(sab, 1000)).toBeUndefined();
+    // The canary at the end of the sync stats block: the word a run-away stats write would hit.
+    new Int32Array(sab)[(kSyncStatsOffset + kSyncStatsRegionBytes) / 4] = 0;
+    expect(notReadyReason(sab, 1000)).toMatch(/shared memory region is corrupt/);
+  });
 });
