@@ -50,45 +50,69 @@ export interface AuditQuery {
 export const kDefaultAuditPage = 100;
 export const kMaxAuditPage = 1000;
 
-export interface DbAudit {
-  id: number;
-  at: number;
-  kind: AuditKind;
-  token_id: number | null;
-  token_name: string;
-  method: string;
-  route: string;
-  cluster: string;
-  namespace: string;
-  pod: string;
-  container: string;
-  status: number;
-  outcome: string;
-  client: string;
+/**
+ * The audit table's columns with the AuditRecord field each holds, in insert order: the one list
+ * both backends build their INSERT and SELECT from (a new field is one line here and a migration).
+ */
+const kAuditColumns = [
+  ['at', 'at'],
+  ['kind', 'kind'],
+  ['token_id', 'tokenId'],
+  ['token_name', 'tokenName'],
+  ['method', 'method'],
+  ['route', 'route'],
+  ['cluster', 'cluster'],
+  ['namespace', 'namespace'],
+  ['pod', 'pod'],
+  ['container', 'container'],
+  ['status', 'status'],
+  ['outcome', 'outcome'],
+  ['client', 'client'],
+] as const satisfies ReadonlyArray<readonly [string, keyof AuditRecord]>;
+
+/** `INSERT INTO audit (…) VALUES ` without the value tuples. */
+export const kAuditInsert = `INSERT INTO audit (${kAuditColumns.map(([c]) => c).join(', ')}) VALUES `;
+/** How many values one record binds. */
+export const kAuditArity = kAuditColumns.length;
+
+/** A record's values, in kAuditInsert's column order. */
+export function auditValues(r: AuditRecord): unknown[] {
+  return kAuditColumns.map(([, f]) => r[f]);
 }
 
-/** A row of the audit table as handed out (both backends). */
-export function auditRow(r: DbAudit): AuditRow {
-  return {
-    id: r.id,
-    at: r.at,
-    kind: r.kind,
-    tokenId: r.token_id,
-    tokenName: r.token_name,
-    method: r.method,
-    route: r.route,
-    cluster: r.cluster,
-    namespace: r.namespace,
-    pod: r.pod,
-    container: r.container,
-    status: r.status,
-    outcome: r.outcome,
-    client: r.client,
+/**
+ * The SELECT of one page: ids above the cursor, the filters, oldest first, one row more than the
+ * page so the caller knows whether another follows (auditPage). Columns are aliased to the
+ * AuditRow fields, so rows come back as AuditRows. `param(n)` spells the n-th placeholder
+ * (SQLite `?`, PostgreSQL `$n`). Throws StoreError('invalid') for a bad page size.
+ */
+export function auditPageQuery(q: AuditQuery, param: (n: number) => string): { sql: string; args: unknown[]; limit: number } {
+  const limit = auditPageLimit(q.limit);
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const add = (cond: string, v: unknown) => {
+    args.push(v);
+    where.push(`${cond} ${param(args.length)}`);
   };
+  add('id >', q.after ?? 0);
+  if (q.since !== undefined) add('at >=', q.since);
+  if (q.cluster !== undefined) add('cluster =', q.cluster);
+  if (typeof q.token === 'number') add('token_id =', q.token);
+  else if (typeof q.token === 'string') add('token_name =', q.token);
+  args.push(limit + 1);
+  const columns = kAuditColumns.map(([c, f]) => (c === f ? c : `${c} AS "${f}"`)).join(', ');
+  return { sql: `SELECT id, ${columns} FROM audit WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${param(args.length)}`, args, limit };
 }
 
-/** A page size asked for, checked (both backends). */
-export function auditPageLimit(limit: number | undefined): number {
+/** auditPageQuery's rows as a page: at most `limit` items, and the next page's cursor (null at the end). */
+export function auditPage(rows: AuditRow[], limit: number): { items: AuditRow[]; next: number | null } {
+  const more = rows.length > limit;
+  if (more) rows.length = limit;
+  return { items: rows, next: more ? rows[rows.length - 1]!.id : null };
+}
+
+/** A page size asked for, checked. */
+function auditPageLimit(limit: number | undefined): number {
   const n = limit ?? kDefaultAuditPage;
   if (!Number.isInteger(n) || n < 1 || n > kMaxAuditPage) throw new StoreError('invalid', `limit must be 1 to ${kMaxAuditPage}`);
   return n;
@@ -98,10 +122,7 @@ export class AuditRepo {
   private readonly ins: Database.Statement<unknown[]>;
 
   constructor(private readonly db: Database.Database) {
-    this.ins = db.prepare(
-      `INSERT INTO audit (at, kind, token_id, token_name, method, route, cluster, namespace, pod, container, status, outcome, client)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.ins = db.prepare(`${kAuditInsert}(${Array(kAuditArity).fill('?').join(', ')})`);
   }
 
   /** Writes a batch in one transaction. */
@@ -110,7 +131,7 @@ export class AuditRepo {
     try {
       this.db.transaction(() => {
         for (const r of records) {
-          this.ins.run(r.at, r.kind, r.tokenId, r.tokenName, r.method, r.route, r.cluster, r.namespace, r.pod, r.container, r.status, r.outcome, r.client);
+          this.ins.run(...auditValues(r));
         }
       }).immediate();
     } catch (err) {
@@ -120,30 +141,9 @@ export class AuditRepo {
 
   /** One page, oldest first; `next` is the cursor of the following page, null at the end. */
   query(q: AuditQuery = {}): { items: AuditRow[]; next: number | null } {
-    const limit = auditPageLimit(q.limit);
-    const where: string[] = ['id > ?'];
-    const args: unknown[] = [q.after ?? 0];
-    if (q.since !== undefined) {
-      where.push('at >= ?');
-      args.push(q.since);
-    }
-    if (q.cluster !== undefined) {
-      where.push('cluster = ?');
-      args.push(q.cluster);
-    }
-    if (typeof q.token === 'number') {
-      where.push('token_id = ?');
-      args.push(q.token);
-    } else if (typeof q.token === 'string') {
-      where.push('token_name = ?');
-      args.push(q.token);
-    }
-    const sql = `SELECT * FROM audit WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`;
+    const { sql, args, limit } = auditPageQuery(q, () => '?');
     try {
-      const rows = (this.db.prepare(sql).all(...args, limit + 1) as DbAudit[]).map(auditRow);
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
-      return { items: rows, next: more ? rows[rows.length - 1]!.id : null };
+      return auditPage(this.db.prepare(sql).all(...args) as AuditRow[], limit);
     } catch (err) {
       throw toStoreError(err, 'reading the audit log');
     }

@@ -64,18 +64,22 @@ const kMaxDescription = 4096;
 
 export const kNameRule = 'name must be 1 to 100 characters: letters, digits, "-", "_" and "."';
 
-interface DbRow {
+/** A clusters row with its flags as booleans: PostgreSQL's as read, SQLite's once its 0/1 flags are mapped (ClusterRepo.toRow). */
+export interface StoredCluster {
   id: number;
   name: string;
   description: string;
   config: Buffer | null;
   prometheus_url: string;
-  in_cluster: number;
-  is_default: number;
-  enabled: number;
+  in_cluster: boolean;
+  is_default: boolean;
+  enabled: boolean;
   created_at: number;
   updated_at: number;
 }
+
+/** SQLite's clusters row: the flags are 0/1 integers. */
+type DbRow = Omit<StoredCluster, 'in_cluster' | 'is_default' | 'enabled'> & { in_cluster: number; is_default: number; enabled: number };
 
 /**
  * A row as handed out: plain data, but console.log/inspect masks `config` and JSON.stringify
@@ -96,6 +100,24 @@ export function protectRow(row: ClusterRow): ClusterRow {
     },
   });
   return row;
+}
+
+/** The row both backends hand out; `key` is asked only when the row has a kubeconfig to open. */
+export function clusterRowOf(key: () => Buffer, r: StoredCluster): ClusterRow {
+  let config = '';
+  if (r.config !== null) config = openClusterConfig(key(), { id: r.id, name: r.name, config: r.config }).plaintext;
+  return protectRow({
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    config,
+    prometheusUrl: r.prometheus_url,
+    inCluster: r.in_cluster,
+    isDefault: r.is_default,
+    enabled: r.enabled,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
 }
 
 /** A context name made into a valid cluster name: other characters become "-" (EKS ARNs, user@cluster). */
@@ -310,20 +332,7 @@ export class ClusterRepo {
   }
 
   private toRow(r: DbRow): ClusterRow {
-    let config = '';
-    if (r.config !== null) config = openClusterConfig(this.key(), { id: r.id, name: r.name, config: r.config }).plaintext;
-    return protectRow({
-      id: r.id,
-      name: r.name,
-      description: r.description,
-      config,
-      prometheusUrl: r.prometheus_url,
-      inCluster: r.in_cluster === 1,
-      isDefault: r.is_default === 1,
-      enabled: r.enabled === 1,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    });
+    return clusterRowOf(this.key, { ...r, in_cluster: r.in_cluster === 1, is_default: r.is_default === 1, enabled: r.enabled === 1 });
   }
 
   private read<T>(action: string, fn: () => T): T {

@@ -82,6 +82,54 @@ export function renameRules(rules: readonly string[], from: string, to: string):
   return rules.map((x) => (x === inc ? kGroupPrefix + to : x === '!' + inc ? '!' + kGroupPrefix + to : x));
 }
 
+/** A group to create, checked: StoreError('invalid') for a bad name, description or member list. */
+export function checkGroupInput(input: GroupInput): { name: string; description: string; clusters: string[] } {
+  if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'group must be an object');
+  return {
+    name: checkGroupName(input.name),
+    description: checkGroupDescription(input.description) ?? '',
+    clusters: checkGroupMembers(input.clusters, 'clusters') ?? [],
+  };
+}
+
+/** A group patch, checked; absent fields stay undefined (add and remove default to none). */
+export function checkGroupPatch(patch: GroupPatch): { name?: string; description?: string; replace?: string[]; add: string[]; remove: string[] } {
+  if (typeof patch !== 'object' || patch === null) throw new StoreError('invalid', 'patch must be an object');
+  return {
+    name: patch.name === undefined ? undefined : checkGroupName(patch.name),
+    description: checkGroupDescription(patch.description),
+    replace: checkGroupMembers(patch.clusters, 'clusters'),
+    add: checkGroupMembers(patch.addClusters, 'addClusters') ?? [],
+    remove: checkGroupMembers(patch.removeClusters, 'removeClusters') ?? [],
+  };
+}
+
+/** Every (cluster id, group name) pair, by group name: the same SQL in both dialects. */
+export const kMembershipSql =
+  'SELECT m.cluster_id AS id, g.name AS name FROM cluster_group_members m JOIN cluster_groups g ON g.id = m.group_id ORDER BY g.name';
+
+/** kMembershipSql's rows as cluster id → group names (kept in the rows' order, so sorted). */
+export function membershipMap(rows: readonly { id: number; name: string }[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const r of rows) {
+    const l = out.get(r.id);
+    if (l) l.push(r.name);
+    else out.set(r.id, [r.name]);
+  }
+  return out;
+}
+
+/**
+ * The tokens among `rows` whose rules name `group` (`group:NAME` or its exclusion), rules parsed.
+ * The backends select `rows` with a LIKE on the rule, which also matches longer group names.
+ */
+export function tokensNamingGroup(rows: readonly { id: number; name: string; clusters: string }[], group: string): { id: number; name: string; rules: string[] }[] {
+  const rule = kGroupPrefix + group;
+  return rows
+    .map((r) => ({ id: r.id, name: r.name, rules: JSON.parse(r.clusters) as string[] }))
+    .filter((t) => t.rules.some((x) => x === rule || x === '!' + rule));
+}
+
 export class GroupRepo {
   constructor(private readonly db: Database.Database) {}
 
@@ -136,16 +184,7 @@ export class GroupRepo {
   /** Every cluster id's group names, sorted: what the sync writes into the index. */
   membership(): Map<number, string[]> {
     return this.run('reading group membership', () => {
-      const rows = this.db
-        .prepare('SELECT m.cluster_id AS id, g.name AS name FROM cluster_group_members m JOIN cluster_groups g ON g.id = m.group_id ORDER BY g.name')
-        .all() as { id: number; name: string }[];
-      const out = new Map<number, string[]>();
-      for (const r of rows) {
-        const l = out.get(r.id);
-        if (l) l.push(r.name);
-        else out.set(r.id, [r.name]);
-      }
-      return out;
+      return membershipMap(this.db.prepare(kMembershipSql).all() as { id: number; name: string }[]);
     });
   }
 
@@ -166,10 +205,7 @@ export class GroupRepo {
   }
 
   create(input: GroupInput): GroupRecord {
-    if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'group must be an object');
-    const name = checkGroupName(input.name);
-    const description = checkGroupDescription(input.description) ?? '';
-    const clusters = checkGroupMembers(input.clusters, 'clusters') ?? [];
+    const { name, description, clusters } = checkGroupInput(input);
     const id = this.run(
       `creating group "${name}"`,
       () => {
@@ -187,12 +223,7 @@ export class GroupRepo {
   }
 
   update(id: number, patch: GroupPatch): GroupRecord {
-    if (typeof patch !== 'object' || patch === null) throw new StoreError('invalid', 'patch must be an object');
-    const name = patch.name === undefined ? undefined : checkGroupName(patch.name);
-    const description = checkGroupDescription(patch.description);
-    const replace = checkGroupMembers(patch.clusters, 'clusters');
-    const add = checkGroupMembers(patch.addClusters, 'addClusters') ?? [];
-    const remove = checkGroupMembers(patch.removeClusters, 'removeClusters') ?? [];
+    const { name, description, replace, add, remove } = checkGroupPatch(patch);
     this.run(
       `updating group ${id}`,
       () => {
@@ -236,11 +267,8 @@ export class GroupRepo {
   }
 
   private tokensNamingLocked(group: string): { id: number; name: string; rules: string[] }[] {
-    const rule = kGroupPrefix + group;
-    const rows = this.db.prepare("SELECT id, name, clusters FROM tokens WHERE clusters LIKE '%' || ? || '%'").all(rule) as { id: number; name: string; clusters: string }[];
-    return rows
-      .map((r) => ({ id: r.id, name: r.name, rules: JSON.parse(r.clusters) as string[] }))
-      .filter((t) => t.rules.some((x) => x === rule || x === '!' + rule));
+    const rows = this.db.prepare("SELECT id, name, clusters FROM tokens WHERE clusters LIKE '%' || ? || '%'").all(kGroupPrefix + group) as { id: number; name: string; clusters: string }[];
+    return tokensNamingGroup(rows, group);
   }
 
   private renameInRulesLocked(from: string, to: string): void {

@@ -13,9 +13,9 @@ import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from '
 import { join } from 'node:path';
 import { ClusterRepo } from './clusters.js';
 import { kKeyCheckText, seal } from './crypto.js';
-import { verifyKey } from './key-check.js';
+import { keyForOpen, verifyKey } from './key-check.js';
 import { StoreError, toStoreError } from './errors.js';
-import { kKeyEnv, kKeyFileName, parseKey, resolveKey } from './key.js';
+import { kKeyEnv, kKeyFileName } from './key.js';
 import { checkSchema, migrate } from './migrations.js';
 import { TokenRepo } from './tokens.js';
 import { GroupRepo } from './groups.js';
@@ -129,30 +129,14 @@ export function openStore(opts: StoreOptions): Store {
     }
 
     const sealed = hasSealedData(db);
-    const needed = sealed.check !== undefined || sealed.sample !== undefined;
-    let key: Buffer | undefined;
-    let keySource = '';
-    let keyCreated = false;
-    const warnings: string[] = [];
-    if (opts.key !== undefined) {
-      key = parseKey(opts.key, 'the key passed to openStore');
-      keySource = 'the key passed to openStore';
-    } else {
-      const r = resolveKey(dataDir, env, { create: !needed && !readonly });
-      if (r) {
-        key = r.key;
-        keySource = r.source;
-        keyCreated = r.created;
-        warnings.push(...r.warnings);
-      }
-    }
-    if (needed && !key) {
-      throw new StoreError(
-        'key',
-        `cannot decrypt stored kubeconfigs: no encryption key (${kKeyEnv} is not set and ${join(dataDir, kKeyFileName)} does not exist); ` +
-          'restore the key they were written with',
-      );
-    }
+    const { key, source: keySource, created: keyCreated, warnings } = keyForOpen(sealed, {
+      given: opts.key,
+      opener: 'openStore',
+      dataDir,
+      env,
+      readonly,
+      missing: (why) => new StoreError('key', `cannot decrypt stored kubeconfigs: no encryption key (${why}); restore the key they were written with`),
+    });
     if (key) {
       verifyKey(sealed, key, keySource);
       if (sealed.check === undefined && !readonly) {

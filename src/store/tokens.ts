@@ -47,7 +47,8 @@ export const kMaxSecretLength = 512;
 /** Shortest FLEETGATE_ADMIN_TOKEN accepted: guessing it must be as hopeless as a generated one. */
 export const kMinEnvSecretLength = 32;
 
-interface DbToken {
+/** A row of the tokens table, as both backends read it (the same columns in both dialects). */
+export interface DbToken {
   id: number;
   name: string;
   role: TokenRole;

@@ -1,16 +1,15 @@
 /**
  * The clusters table on PostgreSQL: the same rules and messages as the SQLite ClusterRepo (the
  * validation and the row-bound sealing are shared: normaliseCluster, mergePatch, importInputs,
- * sealClusterConfig, openClusterConfig), asynchronous, and every write bumps the revision and
+ * sealClusterConfig, and the row mapping clusterRowOf), asynchronous, and every write bumps the revision and
  * notifies in its transaction (db.ts).
  */
 import type pg from 'pg';
 import {
+  clusterRowOf,
   importInputs,
   mergePatch,
   normaliseCluster,
-  openClusterConfig,
-  protectRow,
   resealedConfig,
   sealClusterConfig,
   type ClusterInput,
@@ -18,6 +17,7 @@ import {
   type ImportOptions,
   type ImportResult,
   type Normalised,
+  type StoredCluster,
   type WriteOptions,
 } from '../clusters.js';
 import { StoreError } from '../errors.js';
@@ -26,40 +26,14 @@ import { inTransaction, query } from './db.js';
 import { isPgUniqueViolation, pgToStoreError } from './errors.js';
 import { kMigrationLock } from './migrations.js';
 
-interface PgRow {
-  id: number;
-  name: string;
-  description: string;
-  config: Buffer | null;
-  prometheus_url: string;
-  in_cluster: boolean;
-  is_default: boolean;
-  enabled: boolean;
-  created_at: number;
-  updated_at: number;
-}
-
 export class PgClusterRepo implements ClusterRepoApi {
   constructor(
     private readonly pool: pg.Pool,
     private readonly key: () => Buffer,
   ) {}
 
-  private toRow(r: PgRow): ClusterRow {
-    let config = '';
-    if (r.config !== null) config = openClusterConfig(this.key(), { id: r.id, name: r.name, config: r.config }).plaintext;
-    return protectRow({
-      id: r.id,
-      name: r.name,
-      description: r.description,
-      config,
-      prometheusUrl: r.prometheus_url,
-      inCluster: r.in_cluster,
-      isDefault: r.is_default,
-      enabled: r.enabled,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    });
+  private toRow(r: StoredCluster): ClusterRow {
+    return clusterRowOf(this.key, r);
   }
 
   /**
@@ -72,7 +46,7 @@ export class PgClusterRepo implements ClusterRepoApi {
   async resealLegacy(): Promise<number> {
     return inTransaction(this.pool, 're-sealing kubeconfigs', undefined, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [kMigrationLock]);
-      const legacy = await c.query<Pick<PgRow, 'id' | 'name'> & { config: Buffer }>(
+      const legacy = await c.query<Pick<StoredCluster, 'id' | 'name'> & { config: Buffer }>(
         "SELECT id, name, config FROM clusters WHERE substring(config FROM 1 FOR 1) = '\\x01'::bytea FOR UPDATE",
       );
       let n = 0;
@@ -87,11 +61,11 @@ export class PgClusterRepo implements ClusterRepoApi {
   }
 
   async list(): Promise<ClusterRow[]> {
-    return (await query<PgRow>(this.pool, 'listing clusters', 'SELECT * FROM clusters ORDER BY name COLLATE "C"')).map((r) => this.toRow(r));
+    return (await query<StoredCluster>(this.pool, 'listing clusters', 'SELECT * FROM clusters ORDER BY name COLLATE "C"')).map((r) => this.toRow(r));
   }
 
   async listForSync(): Promise<Array<ClusterRow & { configError?: string }>> {
-    return (await query<PgRow>(this.pool, 'listing clusters', 'SELECT * FROM clusters ORDER BY name COLLATE "C"')).map((r) => {
+    return (await query<StoredCluster>(this.pool, 'listing clusters', 'SELECT * FROM clusters ORDER BY name COLLATE "C"')).map((r) => {
       try {
         return this.toRow(r);
       } catch (err) {
@@ -103,12 +77,12 @@ export class PgClusterRepo implements ClusterRepoApi {
 
   async get(id: number): Promise<ClusterRow | undefined> {
     if (!Number.isSafeInteger(id) || id < 1 || id > 2 ** 31 - 1) return undefined;
-    const [r] = await query<PgRow>(this.pool, 'reading a cluster', 'SELECT * FROM clusters WHERE id = $1', [id]);
+    const [r] = await query<StoredCluster>(this.pool, 'reading a cluster', 'SELECT * FROM clusters WHERE id = $1', [id]);
     return r ? this.toRow(r) : undefined;
   }
 
   async getByName(name: string): Promise<ClusterRow | undefined> {
-    const [r] = await query<PgRow>(this.pool, 'reading a cluster', 'SELECT * FROM clusters WHERE name = $1', [name]);
+    const [r] = await query<StoredCluster>(this.pool, 'reading a cluster', 'SELECT * FROM clusters WHERE name = $1', [name]);
     return r ? this.toRow(r) : undefined;
   }
 

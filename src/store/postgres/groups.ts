@@ -8,7 +8,18 @@ import type pg from 'pg';
 import { kGroupPrefix } from '../../access/scope.js';
 import type { GroupRepoApi } from '../backend.js';
 import { StoreError } from '../errors.js';
-import { checkGroupDescription, checkGroupName, checkGroupMembers, mergeMembers, renameRules, type GroupInput, type GroupPatch, type GroupRecord } from '../groups.js';
+import {
+  checkGroupInput,
+  checkGroupPatch,
+  kMembershipSql,
+  membershipMap,
+  mergeMembers,
+  renameRules,
+  tokensNamingGroup,
+  type GroupInput,
+  type GroupPatch,
+  type GroupRecord,
+} from '../groups.js';
 import { inTransaction, query } from './db.js';
 import { isPgUniqueViolation, pgToStoreError } from './errors.js';
 
@@ -52,18 +63,7 @@ export class PgGroupRepo implements GroupRepoApi {
   }
 
   async membership(): Promise<Map<number, string[]>> {
-    const rows = await query<{ id: number; name: string }>(
-      this.pool,
-      'reading group membership',
-      'SELECT m.cluster_id AS id, g.name AS name FROM cluster_group_members m JOIN cluster_groups g ON g.id = m.group_id ORDER BY g.name',
-    );
-    const out = new Map<number, string[]>();
-    for (const r of rows) {
-      const l = out.get(r.id);
-      if (l) l.push(r.name);
-      else out.set(r.id, [r.name]);
-    }
-    return out;
+    return membershipMap(await query<{ id: number; name: string }>(this.pool, 'reading group membership', kMembershipSql));
   }
 
   private async clusterIds(c: pg.PoolClient, names: readonly string[]): Promise<number[]> {
@@ -84,18 +84,14 @@ export class PgGroupRepo implements GroupRepoApi {
   }
 
   private async tokensNaming(c: pg.PoolClient, group: string): Promise<{ id: number; name: string; rules: string[] }[]> {
-    const rule = kGroupPrefix + group;
-    const r = await c.query<{ id: number; name: string; clusters: string }>("SELECT id, name, clusters FROM tokens WHERE clusters LIKE '%' || $1 || '%' FOR UPDATE", [rule]);
-    return r.rows
-      .map((t) => ({ id: t.id, name: t.name, rules: JSON.parse(t.clusters) as string[] }))
-      .filter((t) => t.rules.some((x) => x === rule || x === '!' + rule));
+    const r = await c.query<{ id: number; name: string; clusters: string }>("SELECT id, name, clusters FROM tokens WHERE clusters LIKE '%' || $1 || '%' FOR UPDATE", [
+      kGroupPrefix + group,
+    ]);
+    return tokensNamingGroup(r.rows, group);
   }
 
   async create(input: GroupInput): Promise<GroupRecord> {
-    if (typeof input !== 'object' || input === null) throw new StoreError('invalid', 'group must be an object');
-    const name = checkGroupName(input.name);
-    const description = checkGroupDescription(input.description) ?? '';
-    const clusters = checkGroupMembers(input.clusters, 'clusters') ?? [];
+    const { name, description, clusters } = checkGroupInput(input);
     const id = await this.write(`creating group "${name}"`, name, async (c) => {
       const ids = await this.clusterIds(c, clusters);
       const now = Date.now();
@@ -107,12 +103,7 @@ export class PgGroupRepo implements GroupRepoApi {
   }
 
   async update(id: number, patch: GroupPatch): Promise<GroupRecord> {
-    if (typeof patch !== 'object' || patch === null) throw new StoreError('invalid', 'patch must be an object');
-    const name = patch.name === undefined ? undefined : checkGroupName(patch.name);
-    const description = checkGroupDescription(patch.description);
-    const replace = checkGroupMembers(patch.clusters, 'clusters');
-    const add = checkGroupMembers(patch.addClusters, 'addClusters') ?? [];
-    const remove = checkGroupMembers(patch.removeClusters, 'removeClusters') ?? [];
+    const { name, description, replace, add, remove } = checkGroupPatch(patch);
     await this.write(`updating group ${id}`, name ?? '', async (c) => {
       const cur = (await c.query<PgGroup>(`${kSelect} WHERE g.id = $1 FOR UPDATE OF g`, [id])).rows[0];
       if (!cur) throw new StoreError('not_found', `no group with id ${id}`);

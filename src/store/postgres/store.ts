@@ -9,12 +9,10 @@
  * for a database that holds nothing sealed yet). Every replica must be given the same key.
  */
 import type pg from 'pg';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { kKeyCheckText, seal } from '../crypto.js';
 import { StoreError } from '../errors.js';
-import { verifyKey, type SealedSample } from '../key-check.js';
-import { kKeyEnv, kKeyFileName, parseKey, resolveKey } from '../key.js';
+import { keyForOpen, verifyKey, type SealedSample } from '../key-check.js';
+import { kKeyEnv, kKeyFileName } from '../key.js';
 import type { StoreBackend } from '../backend.js';
 import { PgClusterRepo } from './clusters.js';
 import { createPool, query } from './db.js';
@@ -93,31 +91,14 @@ export async function openPgStore(opts: PgStoreOptions): Promise<PgStore> {
     }
 
     const sealed = await sealedSample(pool);
-    const needed = sealed.check !== undefined || sealed.sample !== undefined;
-    let key: Buffer | undefined;
-    let keySource = '';
-    let keyCreated = false;
-    const warnings: string[] = [];
-    if (opts.key !== undefined) {
-      key = parseKey(opts.key, 'the key passed to openPgStore');
-      keySource = 'the key passed to openPgStore';
-    } else {
-      if (!needed) mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-      const r = resolveKey(opts.dataDir, env, { create: !needed });
-      if (r) {
-        key = r.key;
-        keySource = r.source;
-        keyCreated = r.created;
-        warnings.push(...r.warnings);
-      }
-    }
-    if (needed && !key) {
-      throw new StoreError(
-        'key',
-        `${where} holds sealed kubeconfigs but this replica has no encryption key (${kKeyEnv} is not set and ${join(opts.dataDir, kKeyFileName)} does not exist); ` +
-          'give every replica the key the first replica used',
-      );
-    }
+    const { key, source: keySource, created: keyCreated, warnings } = keyForOpen(sealed, {
+      given: opts.key,
+      opener: 'openPgStore',
+      dataDir: opts.dataDir,
+      env,
+      missing: (why) =>
+        new StoreError('key', `${where} holds sealed kubeconfigs but this replica has no encryption key (${why}); give every replica the key the first replica used`),
+    });
     if (key) {
       const replicaHint = (source: string) =>
         new StoreError('key', `the encryption key (${source}) does not match the key check in ${where}: every replica must use the same key; nothing was changed`);

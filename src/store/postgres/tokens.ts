@@ -24,23 +24,12 @@ import {
   newTokenSecret,
   toRecord,
   writeSecretFile,
+  type DbToken,
   type TokenInput,
   type TokenRecord,
 } from '../tokens.js';
 import { inTransaction, query } from './db.js';
 import { isPgUniqueViolation, isUnreachable, pgToStoreError } from './errors.js';
-
-interface PgToken {
-  id: number;
-  name: string;
-  role: 'admin' | 'viewer';
-  clusters: string | null;
-  hash: Buffer;
-  source: 'api' | 'generated' | 'env';
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-}
 
 const kMaxRemembered = 10_000;
 
@@ -59,7 +48,7 @@ export class PgTokenRepo implements TokenRepoApi {
     );
   }
 
-  private async insert(c: pg.PoolClient, input: TokenInput, secret: string, source: PgToken['source']): Promise<TokenRecord> {
+  private async insert(c: pg.PoolClient, input: TokenInput, secret: string, source: DbToken['source']): Promise<TokenRecord> {
     const now = Date.now();
     const { clusters, expiresAt, groups } = checkTokenInput(input, now);
     if (groups.length > 0) {
@@ -99,12 +88,12 @@ export class PgTokenRepo implements TokenRepoApi {
   }
 
   async list(): Promise<TokenRecord[]> {
-    return (await query<PgToken>(this.pool, 'listing tokens', 'SELECT * FROM tokens ORDER BY id')).map(toRecord);
+    return (await query<DbToken>(this.pool, 'listing tokens', 'SELECT * FROM tokens ORDER BY id')).map(toRecord);
   }
 
   async delete(id: number): Promise<void> {
     await this.write('deleting a token', async (c) => {
-      const r = await c.query<PgToken>('SELECT * FROM tokens WHERE id = $1 FOR UPDATE', [id]);
+      const r = await c.query<DbToken>('SELECT * FROM tokens WHERE id = $1 FOR UPDATE', [id]);
       if (!r.rows[0]) throw new StoreError('not_found', `no token with id ${id}`);
       if (r.rows[0].role === 'admin') {
         // Lock every admin row so two replicas cannot each delete one of the last two.
@@ -120,9 +109,9 @@ export class PgTokenRepo implements TokenRepoApi {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > kMaxSecretLength) return undefined;
     const hash = hashOf(secret);
     const key = hash.toString('hex');
-    let rows: PgToken[];
+    let rows: DbToken[];
     try {
-      rows = (await this.pool.query<PgToken>('SELECT * FROM tokens WHERE lookup = $1', [lookupOf(hash)])).rows;
+      rows = (await this.pool.query<DbToken>('SELECT * FROM tokens WHERE lookup = $1', [lookupOf(hash)])).rows;
     } catch (err) {
       if (isUnreachable(err)) {
         const known = this.remembered.get(key);
@@ -130,7 +119,7 @@ export class PgTokenRepo implements TokenRepoApi {
       }
       throw pgToStoreError(err, 'verifying a token');
     }
-    let found: PgToken | undefined;
+    let found: DbToken | undefined;
     for (const r of rows) if (r.hash.length === hash.length && timingSafeEqual(r.hash, hash)) found = r;
     if (!found) {
       this.remembered.delete(key);
@@ -149,10 +138,10 @@ export class PgTokenRepo implements TokenRepoApi {
         // One replica at a time: every replica registers the same environment token at start.
         await c.query('LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE');
         const hash = hashOf(envToken);
-        const existing = await c.query<PgToken>("SELECT * FROM tokens WHERE source = 'env'");
+        const existing = await c.query<DbToken>("SELECT * FROM tokens WHERE source = 'env'");
         if (existing.rows.some((r) => timingSafeEqual(r.hash, hash))) return { created: false };
         await c.query("DELETE FROM tokens WHERE source = 'env'");
-        const clash = await c.query<PgToken>('SELECT * FROM tokens WHERE lookup = $1', [lookupOf(hash)]);
+        const clash = await c.query<DbToken>('SELECT * FROM tokens WHERE lookup = $1', [lookupOf(hash)]);
         if (clash.rows.some((r) => timingSafeEqual(r.hash, hash))) return { created: false };
         await this.insert(c, { name: 'admin (FLEETGATE_ADMIN_TOKEN)', role: 'admin' }, envToken, 'env');
         return { created: true };
