@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,8 +45,7 @@ let store: FakeStore;
 let directory: FakeDirectory;
 let sync: FakeSync;
 let handle: FleetgateApp;
-let server: Server;
-let tlsServer: Server;
+let listening: Awaited<ReturnType<typeof listenHttpAndHttps>> | undefined;
 let tlsPort = 0;
 let base: string;
 let adminToken: string;
@@ -111,17 +110,13 @@ beforeAll(async () => {
       publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca },
     },
   });
-  const listening = await listenHttpAndHttps(handle.app);
-  ({ server, tlsServer, tlsPort } = listening);
+  listening = await listenHttpAndHttps(handle.app);
+  tlsPort = listening.tlsPort;
   base = `http://127.0.0.1:${listening.port}`;
 });
 
 afterAll(async () => {
-  for (const s of [server, tlsServer]) {
-    if (!s) continue;
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
+  await listening?.close();
   await handle?.close();
   await Promise.all([alpha, beta, gamma].map((c) => c?.stop()));
 });

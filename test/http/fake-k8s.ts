@@ -203,16 +203,14 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
 
 /**
  * Serves `app` on an ephemeral HTTP port and an ephemeral HTTPS port (tlsFixtures' server
- * certificate), as the supervisor does: kubectl sends tokens only over TLS.
- */
-/**
- * An HTTP and an HTTPS server for `app` on loopback; with `upgrades` (a FleetgateApp), they also
- * pass connection upgrades on, as the HTTP worker's servers do.
+ * certificate) on loopback, as the supervisor does: kubectl sends tokens only over TLS. With
+ * `upgrades` (a FleetgateApp), they also pass connection upgrades on, as the HTTP worker's servers
+ * do. close() drops every open connection and resolves once both servers have closed.
  */
 export async function listenHttpAndHttps(
   app: http.RequestListener,
   upgrades?: { upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void; shouldUpgrade: (req: http.IncomingMessage) => boolean },
-): Promise<{ server: http.Server; tlsServer: https.Server; port: number; tlsPort: number }> {
+): Promise<{ server: http.Server; tlsServer: https.Server; port: number; tlsPort: number; close(): Promise<void> }> {
   const options = upgrades ? { shouldUpgradeCallback: upgrades.shouldUpgrade } : {};
   const server = http.createServer(options, app);
   const tlsServer = https.createServer({ ...options, cert: tlsFixtures.serverCert, key: tlsFixtures.serverKey }, app);
@@ -223,5 +221,11 @@ export async function listenHttpAndHttps(
     tlsServer,
     port: (server.address() as AddressInfo).port,
     tlsPort: (tlsServer.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of [server, tlsServer]) {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+      }
+    },
   };
 }

@@ -10,7 +10,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,8 +35,7 @@ let certSim: Simulator;
 let store: Store;
 let directory: FakeDirectory;
 let handle: FleetgateApp;
-let server: Server;
-let tlsServer: Server;
+let listening: Awaited<ReturnType<typeof listenHttpAndHttps>> | undefined;
 let base: string;
 let tlsBase: string;
 let adminToken: string;
@@ -194,18 +193,14 @@ beforeAll(async () => {
     },
     options: { upstreamTimeoutMs: 2000, log: (l) => logs.push(l), publicTls: { port: () => tlsPort, caPem: tlsFixtures.ca } },
   });
-  const listening = await listenHttpAndHttps(handle.app, handle);
-  ({ server, tlsServer, tlsPort } = listening);
+  listening = await listenHttpAndHttps(handle.app, handle);
+  tlsPort = listening.tlsPort;
   base = `http://127.0.0.1:${listening.port}`;
   tlsBase = `https://127.0.0.1:${tlsPort}`;
 });
 
 afterAll(async () => {
-  for (const s of [server, tlsServer]) {
-    if (!s) continue;
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
+  await listening?.close();
   await handle?.close();
   store?.close();
   await Promise.all([sim?.stop(), certSim?.stop()]);

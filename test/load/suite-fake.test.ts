@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ChurnDriver, idOf, withToken } from '../../load/churn.js';
+import { ChurnDriver, idOf, withToken, type StableCluster } from '../../load/churn.js';
 import { contextKubeconfigs } from '../../load/kubeconfig.js';
 import { FindingLog, reasonClass, zeroCounts } from '../../load/corruption.js';
 import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus, sumOf } from '../../load/prom.js';
@@ -17,7 +17,7 @@ import { WriteRegistry } from '../../load/registry.js';
 import { formatCompare, formatReport, judge, kDefaultMinimums, summarise, type JudgeInput, type RunReport } from '../../load/report.js';
 import { buildMix, parseMix, runLoad } from '../../load/scenario.js';
 import { stableDescription } from '../../load/scheme.js';
-import { checkClusterList, emptyNotes } from '../../load/verify.js';
+import { checkClusterList, emptyNotes, type VerifierNotes } from '../../load/verify.js';
 import { parseLoadArgs } from '../../load/run.js';
 import { runSuite, type SuiteOptions } from '../../load/suite.js';
 import { fakeKubeconfig, startFakeFleetgate, type FakeFleetgate, type FakeMode } from './fake-fleetgate.js';
@@ -37,7 +37,7 @@ async function setup(mode: FakeMode) {
     reg.recordSimVersion(s, 'v1.30.0');
     await fake.sim.setVersion(s, 'v1.30.0');
   }
-  const stable = [];
+  const stable: StableCluster[] = [];
   for (const [i, name] of ['sim-0001', 'sim-0002'].entries()) {
     const description = stableDescription(name, 0);
     reg.recordStable(name, name, description);
@@ -61,16 +61,9 @@ async function setup(mode: FakeMode) {
     ratePerSec: 300,
     syncEveryMs: 5,
   });
-  return { reg, churn, stable };
-}
-
-describe('churn driver and load against a clean fake', () => {
-  it('churns every kind of operation and is never flagged', async () => {
-    const { reg, churn, stable } = await setup('clean');
-    const findings = new FindingLog(3);
-    const notes = emptyNotes();
-    const commitsBefore = fake!.commits;
-    const load = await runLoad({
+  /** Two seconds of the full mix on 4 connections, churn starting with the load, every answer verified. */
+  const loadUnderChurn = (findings: FindingLog, notes?: VerifierNotes) =>
+    runLoad({
       baseUrl: fake!.url,
       token,
       durationSec: 2,
@@ -82,6 +75,16 @@ describe('churn driver and load against a clean fake', () => {
       notes,
       onStart: () => churn.start(),
     });
+  return { reg, churn, loadUnderChurn };
+}
+
+describe('churn driver and load against a clean fake', () => {
+  it('churns every kind of operation and is never flagged', async () => {
+    const { reg, churn, loadUnderChurn } = await setup('clean');
+    const findings = new FindingLog(3);
+    const notes = emptyNotes();
+    const commitsBefore = fake!.commits;
+    const load = await loadUnderChurn(findings, notes);
     const stats = await churn.stop();
     expect(findings.samples).toEqual([]);
     expect(findings.count).toBe(0);
@@ -103,19 +106,9 @@ describe('churn driver and load against a clean fake', () => {
 
 describe('load against a corrupting fake', () => {
   it('catches every kind of corruption and saves samples', async () => {
-    const { reg, churn, stable } = await setup('corrupt');
+    const { churn, loadUnderChurn } = await setup('corrupt');
     const findings = new FindingLog(4);
-    const load = await runLoad({
-      baseUrl: fake!.url,
-      token,
-      durationSec: 2,
-      connections: 4,
-      mix: buildMix(stable.map((s) => s.name)),
-      registry: reg,
-      verify: { requireAnnotation: true },
-      findings,
-      onStart: () => churn.start(),
-    });
+    const load = await loadUnderChurn(findings);
     await churn.stop();
     expect(load.requests).toBe(load.autocannonResponses);
     // Every 7th read is broken; all of them are caught, less the few answers still in flight when

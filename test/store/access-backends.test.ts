@@ -3,41 +3,12 @@
  * groups and their membership, scope rules kept in order and checked against existing groups,
  * renames carrying the rules, expiry, last use at most once a minute, the audit table's pages.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBackend, StoreError, type AuditRecord, type StoreBackend } from '../../src/store/index.js';
-import { startPostgres, type PgServer } from '../helpers/postgres.js';
-import { tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type AuditRecord, type StoreBackend } from '../../src/store/index.js';
+import { bothBackends, rejection, type Backend } from './helpers.js';
 
-let server: PgServer;
-let dbSeq = 0;
-const opened: StoreBackend[] = [];
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  for (const s of opened) await s.close();
-  server?.stop();
-});
-
-type Backend = 'sqlite' | 'postgres';
-
-async function openFresh(backend: Backend): Promise<StoreBackend> {
-  const where = backend === 'sqlite' ? { dataDir: tempDir() } : { dataDir: tempDir(), databaseUrl: server.createDatabase(`fg_access_${++dbSeq}`) };
-  const s = await openBackend({ ...where, env: { FLEETGATE_ENCRYPTION_KEY: 'c'.repeat(64) } });
-  opened.push(s);
-  return s;
-}
-
-async function rejection(fn: () => unknown): Promise<StoreError> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(StoreError);
-    return err as StoreError;
-  }
-  throw new Error('expected a StoreError, nothing was thrown');
-}
+const { fresh, openAt } = bothBackends('fg_access', 'c'.repeat(64));
+const openFresh = (backend: Backend): Promise<StoreBackend> => openAt(fresh(backend));
 
 const rec = (i: number): AuditRecord => ({
   at: 1_000 + i, kind: 'refused', tokenId: i % 2 ? 7 : null, tokenName: i % 2 ? 'seven' : '', method: 'GET', route: '/k8s/a/api',

@@ -4,49 +4,14 @@
  * awaited, so the same assertions hold for the synchronous and the asynchronous backend.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBackend, StoreError, type StoreBackend } from '../../src/store/index.js';
-import { startPostgres, type PgServer } from '../helpers/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { openBackend, StoreError } from '../../src/store/index.js';
 import { kubeconfig, threeContexts } from '../k8s/helpers.js';
-import { tempDir } from './helpers.js';
+import { bothBackends, rejection, tempDir, type Backend } from './helpers.js';
 
-let server: PgServer;
-let dbSeq = 0;
-const opened: StoreBackend[] = [];
 const kKeyA = 'a'.repeat(64);
 const kKeyB = 'b'.repeat(64);
-
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  for (const s of opened) await s.close();
-  server?.stop();
-});
-
-type Backend = 'sqlite' | 'postgres';
-
-/** A fresh database of the backend; `shared` reopens the same one (another replica / thread). */
-function fresh(backend: Backend): { dataDir: string; databaseUrl?: string } {
-  return backend === 'sqlite' ? { dataDir: tempDir() } : { dataDir: tempDir(), databaseUrl: server.createDatabase(`fg_contract_${++dbSeq}`) };
-}
-
-async function openIt(where: { dataDir: string; databaseUrl?: string }, key: string = kKeyA): Promise<StoreBackend> {
-  const s = await openBackend({ ...where, env: { FLEETGATE_ENCRYPTION_KEY: key } });
-  opened.push(s);
-  return s;
-}
-
-/** Runs fn (SQLite throws synchronously, PostgreSQL rejects) and returns the StoreError. */
-async function rejection(fn: () => unknown): Promise<StoreError> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(StoreError);
-    return err as StoreError;
-  }
-  throw new Error('expected a StoreError, nothing was thrown');
-}
+const { fresh, openAt: openIt } = bothBackends('fg_contract', kKeyA);
 
 describe.each<Backend>(['sqlite', 'postgres'])('store contract on %s', (backend) => {
   it('clusters: create, list by name, get, rename, disable, delete; conflicts and rules', async () => {

@@ -5,44 +5,16 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { seal } from '../../src/store/crypto.js';
-import { openBackend, type StoreBackend } from '../../src/store/index.js';
 import { kDbFileName } from '../../src/store/store.js';
-import { startPostgres, type PgServer } from '../helpers/postgres.js';
 import { kToken, kubeconfig } from '../k8s/helpers.js';
-import { open, tempDir } from './helpers.js';
+import { bothBackends, open, tempDir, type Backend, type Where } from './helpers.js';
 
 // The same attack on both backends, through the database itself (what someone holding the
 // database, not the key, can do): each backend writes row-bound values, refuses a moved one for
 // that cluster only, and re-seals values from before the binding.
-let server: PgServer;
-let dbSeq = 0;
-const opened: StoreBackend[] = [];
-const kKey = 'c'.repeat(64);
-beforeAll(async () => {
-  server = await startPostgres();
-});
-afterAll(async () => {
-  for (const s of opened) await s.close();
-  server?.stop();
-});
-
-type Backend = 'sqlite' | 'postgres';
-interface Where {
-  dataDir: string;
-  databaseUrl?: string;
-}
-
-function fresh(backend: Backend): Where {
-  return backend === 'sqlite' ? { dataDir: tempDir() } : { dataDir: tempDir(), databaseUrl: server.createDatabase(`fg_rowbind_${++dbSeq}`) };
-}
-
-async function openIt(where: Where): Promise<StoreBackend> {
-  const s = await openBackend({ ...where, env: { FLEETGATE_ENCRYPTION_KEY: kKey } });
-  opened.push(s);
-  return s;
-}
+const { fresh, openAt: openIt } = bothBackends('fg_rowbind', 'c'.repeat(64));
 
 /** Raw access to the clusters table behind the store's back, as the attacker has it. */
 async function rawConfigs(where: Where): Promise<{ get(name: string): Promise<Buffer>; set(name: string, v: Buffer): Promise<void>; close(): Promise<void> }> {
