@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startDemoServer, type ManagedServer } from '../demo/server.js';
+import { parseFlags } from '../util/args.js';
 import { packageRoot } from '../util/paths.js';
 import { untilStopSignal } from '../util/signals.js';
 
@@ -25,6 +25,14 @@ options:
       --compare-seconds S   seconds per lock mode for the page's compare button (default 2)
   -h, --help            this help
 `;
+
+const kDemoOptions = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'with-server': { type: 'boolean' },
+  'compare-seconds': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 /** Starts `fleetgate serve --sim 4` with a fresh data dir and token; resolves once it listens. */
 function startManagedServer(): Promise<{ server: ManagedServer; child: ChildProcess; dataDir: string }> {
@@ -55,28 +63,8 @@ function startManagedServer(): Promise<{ server: ManagedServer; child: ChildProc
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'with-server': { type: 'boolean' },
-        'compare-seconds': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    console.error(`fleetgate demo: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseFlags('demo', argv, kDemoOptions, USAGE);
+  if (typeof values === 'number') return values;
   const port = Number(values.port ?? 8090);
   const compareSeconds = Number(values['compare-seconds'] ?? 2);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -2,8 +2,7 @@
  * `fleetgate sim`: start simulated Kubernetes API servers, write a kubeconfig for them, run until
  * SIGINT/SIGTERM.
  */
-import { argErrorMessage } from '../util/args.js';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../util/args.js';
 import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { startSimulator, type Fault } from '../sim/index.js';
@@ -45,7 +44,6 @@ const kSimOptions = {
   eager: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-const kSimFlags = Object.keys(kSimOptions);
 
 function parseFault(spec: string): [string, Fault] {
   const i = spec.indexOf(':');
@@ -71,22 +69,8 @@ function writePrivate(file: string, text: string): void {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: kSimOptions,
-    }));
-  } catch (e) {
-    console.error(`fleetgate sim: ${argErrorMessage(e, kSimFlags)}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const values = parseFlags('sim', argv, kSimOptions, USAGE);
+  if (typeof values === 'number') return values;
   const int = (v: string | undefined, what: string, min: number): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -1,7 +1,8 @@
 /**
  * Clear messages for node:util parseArgs errors: the flag named, and what is accepted instead
- * (parseArgs says only "Unknown option '--x'").
+ * (parseArgs says only "Unknown option '--x'"), and the flag parsing every subcommand starts with.
  */
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 /** The closest known flag by edit distance, if close enough to be a likely typo. */
 function nearest(flag: string, known: readonly string[]): string | undefined {
@@ -51,4 +52,26 @@ export function argErrorMessage(err: unknown, known: readonly string[]): string 
     return `unexpected argument "${arg}": flags take the form --name VALUE; accepted flags: ${accepted}`;
   }
   return msg;
+}
+
+/** The values parseArgs gives for `options` (strict, no positionals). */
+export type Flags<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
+
+/**
+ * `fleetgate COMMAND`'s flags, or the exit code to stop with: 0 once `usage` is printed for
+ * --help (`options` must define help), 2 once a clear error and `usage` are printed to stderr.
+ */
+export function parseFlags<O extends ParseArgsOptionsConfig>(command: string, argv: string[], options: O, usage: string): Flags<O> | number {
+  let values: Flags<O>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    console.error(`fleetgate ${command}: ${argErrorMessage(e, Object.keys(options))}\n\n${usage}`);
+    return 2;
+  }
+  if ((values as { help?: boolean }).help === true) {
+    console.log(usage);
+    return 0;
+  }
+  return values;
 }
