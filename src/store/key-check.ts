@@ -1,7 +1,8 @@
 /**
- * The key check both backends run at open, before any row is read or written: the stored
- * key-check value (or, for a database from before the check, one sealed kubeconfig) must open
- * with the given key. A mismatch throws StoreError('key') and the caller writes nothing.
+ * The key both backends open with (keyForOpen) and the key check they run, before any row is read
+ * or written: the stored key-check value (or, for a database from before the check, one sealed
+ * kubeconfig) must open with the given key. A mismatch throws StoreError('key') and the caller
+ * writes nothing.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
