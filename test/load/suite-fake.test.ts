@@ -15,7 +15,7 @@ import { FindingLog, reasonClass, zeroCounts } from '../../load/corruption.js';
 import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus, sumOf } from '../../load/prom.js';
 import { WriteRegistry } from '../../load/registry.js';
 import { formatCompare, formatReport, judge, kDefaultMinimums, summarise, type JudgeInput, type RunReport } from '../../load/report.js';
-import { buildMix, parseMix, runLoad } from '../../load/scenario.js';
+import { buildMix, newLiveCounts, parseMix, runLoad, type LiveCounts } from '../../load/scenario.js';
 import { stableDescription } from '../../load/scheme.js';
 import { checkClusterList, emptyNotes, type VerifierNotes } from '../../load/verify.js';
 import { parseLoadArgs } from '../../load/run.js';
@@ -61,12 +61,19 @@ async function setup(mode: FakeMode) {
     ratePerSec: 300,
     syncEveryMs: 5,
   });
-  /** Two seconds of the full mix on 4 connections, churn starting with the load, every answer verified. */
-  const loadUnderChurn = (findings: FindingLog, notes?: VerifierNotes) =>
-    runLoad({
+  /**
+   * The full mix on 4 connections, churn starting with the load, every answer verified; it stops
+   * once `enough` says so (counts, not a clock: a busy machine is slower), capped at 50 s.
+   */
+  const loadUnderChurn = (findings: FindingLog, enough: (live: LiveCounts) => boolean, notes?: VerifierNotes) => {
+    const live = newLiveCounts();
+    return runLoad({
       baseUrl: fake!.url,
       token,
-      durationSec: 2,
+      durationSec: 0,
+      maxDurationSec: 50,
+      enough: () => enough(live),
+      live,
       connections: 4,
       mix: buildMix(stable.map((s) => s.name)),
       registry: reg,
@@ -75,6 +82,7 @@ async function setup(mode: FakeMode) {
       notes,
       onStart: () => churn.start(),
     });
+  };
   return { reg, churn, loadUnderChurn };
 }
 
@@ -84,7 +92,16 @@ describe('churn driver and load against a clean fake', () => {
     const findings = new FindingLog(3);
     const notes = emptyNotes();
     const commitsBefore = fake!.commits;
-    const load = await loadUnderChurn(findings, notes);
+    const ops = ['create', 'rename', 'describe', 'reconfig', 'disable', 'enable', 'delete', 'default', 'stable-describe', 'version'];
+    const load = await loadUnderChurn(
+      findings,
+      (live) =>
+        live.responses > 500 &&
+        churn.stats.syncRequests > 100 &&
+        fake!.commits - commitsBefore > 100 &&
+        ops.every((op) => (churn.stats.ops[op]?.ok ?? 0) > 0),
+      notes,
+    );
     const stats = await churn.stop();
     expect(findings.samples).toEqual([]);
     expect(findings.count).toBe(0);
@@ -92,7 +109,7 @@ describe('churn driver and load against a clean fake', () => {
     expect(load.requests).toBeGreaterThan(500);
     expect(load.requests).toBe(load.autocannonResponses);
     for (const k of ['clusters', 'overview', 'resource', 'passthrough']) expect(load.byKind[k]!.responses).toBeGreaterThan(0);
-    for (const op of ['create', 'rename', 'describe', 'reconfig', 'disable', 'enable', 'delete', 'default', 'stable-describe', 'version']) {
+    for (const op of ops) {
       expect(stats.ops[op]?.ok, `op ${op}: ${JSON.stringify(stats)}`).toBeGreaterThan(0);
     }
     expect(stats.syncRequests).toBeGreaterThan(100);
@@ -101,14 +118,15 @@ describe('churn driver and load against a clean fake', () => {
     // The final state verifies too.
     const final = await (await fetch(`${fake!.url}/api/v1/clusters`, { headers: { authorization: `Bearer ${token}` } })).text();
     expect(checkClusterList(final, reg)).toBeUndefined();
-  }, 20_000);
+  });
 });
 
 describe('load against a corrupting fake', () => {
   it('catches every kind of corruption and saves samples', async () => {
     const { churn, loadUnderChurn } = await setup('corrupt');
     const findings = new FindingLog(4);
-    const load = await loadUnderChurn(findings);
+    // Enough answers that every kind of read has been broken in every way the fake breaks it.
+    const load = await loadUnderChurn(findings, (live) => live.responses >= 1500);
     await churn.stop();
     expect(load.requests).toBe(load.autocannonResponses);
     // Every 7th read is broken; all of them are caught, less the few answers still in flight when
@@ -139,7 +157,7 @@ describe('load against a corrupting fake', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 20_000);
+  });
 });
 
 describe('pieces', () => {
