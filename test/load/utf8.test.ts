@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FindingLog } from '../../load/corruption.js';
 import { WriteRegistry } from '../../load/registry.js';
-import { instrumentClient, runLoad } from '../../load/scenario.js';
+import { instrumentClient, newLiveCounts, runLoad } from '../../load/scenario.js';
 import { createRequire } from 'node:module';
 import type autocannon from 'autocannon';
 
@@ -44,10 +44,15 @@ describe('body decoding', () => {
     });
     try {
       const findings = new FindingLog();
+      const live = newLiveCounts();
       const r = await runLoad({
         baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
         token: 't',
-        durationSec: 1,
+        // Stops on a count of answers (each crosses several TCP chunks), not on a clock.
+        durationSec: 0,
+        maxDurationSec: 50,
+        live,
+        enough: () => live.responses > 20,
         connections: 2,
         mix: [{ kind: 'resource', path: '/api/v1/namespaces', asked: 'c', headers: { 'x-cluster-name': 'c' } }],
         registry: new WriteRegistry('churn'),
