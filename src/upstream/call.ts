@@ -225,6 +225,21 @@ export const kHopByHop = new Set([
   'host',
 ]);
 
+/**
+ * Response headers to copy back from upstream, from undici's raw list (name, value, name, ...):
+ * a flat list for writeHead, the upstream's spelling and repeats kept (what writeHead sends for a
+ * parsed object with array values too), without building that object per response.
+ */
+export function rawResponseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    if (kHopByHop.has(name.toLowerCase())) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  return out;
+}
+
 /** Response headers to copy back from upstream. */
 export function responseHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};

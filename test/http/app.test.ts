@@ -488,6 +488,28 @@ describe('/k8s passthrough', () => {
     expect(seen.headers.host).toBe(new URL(alpha.server).host);
   });
 
+  it("relays the cluster's response fields as sent, repeats and spelling kept, without hop-by-hop ones", async () => {
+    const raw = await new Promise<string[]>((resolve, reject) => {
+      httpRequest(base + '/k8s/beta/headers', { headers: { authorization: `Bearer ${adminToken}` } }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.rawHeaders));
+      })
+        .once('error', reject)
+        .end();
+    });
+    const fields = (name: string) => raw.filter((v, i) => i % 2 === 0 && v.toLowerCase() === name);
+    const values = (name: string) => raw.flatMap((v, i) => (i % 2 === 1 && raw[i - 1]!.toLowerCase() === name ? [v] : []));
+    expect(values('set-cookie')).toEqual(['a=1', 'b=2']);
+    expect(values('warning')).toEqual(['199 - "one"', '199 - "two"']);
+    expect(fields('x-mixed-case')).toEqual(['X-Mixed-Case']);
+    expect(values('x-mixed-case')).toEqual(['v']);
+    expect(values('proxy-authenticate')).toEqual([]);
+    expect(values('trailer')).toEqual([]);
+    expect(values('upgrade')).toEqual([]);
+    // fleetgate's own keep-alive for the caller's connection, not the cluster's.
+    expect(values('keep-alive')).not.toContain('timeout=99');
+  });
+
   it('authenticates with a client certificate held by the agent', async () => {
     const r = await call('GET', '/k8s/gamma/api/v1/namespaces');
     expect(r.status).toBe(200);

@@ -130,6 +130,11 @@ export async function startFakeK8s(name: string, opts: { tls?: boolean; requireC
         res.write('chunk 1\n');
         return res.end('chunk 2\n');
       }
+      if (path === '/headers') {
+        // Repeated fields, the server's own spelling, and hop-by-hop fields a proxy must drop.
+        res.writeHead(200, ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Warning', '199 - "one"', 'Warning', '199 - "two"', 'X-Mixed-Case', 'v', 'Keep-Alive', 'timeout=99', 'Proxy-Authenticate', 'Basic realm="up"', 'Trailer', 'X-Late', 'Upgrade', 'h2c']);
+        return res.end('ok');
+      }
       if (path === '/echo') {
         res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'x-echo-length': String(body.length) });
         return res.end(body);
