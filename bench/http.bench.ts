@@ -12,7 +12,17 @@
  *                      machine); passthroughOverAnchorHttpProxy compares fleetgate with the former
  *  kubectlProxyRps, passthroughOverKubectlProxy
  *                      the same request through `kubectl proxy` (client-go's reverse proxy, the Go
- *                      peer) to the same simulated cluster, when kubectl is on PATH (else null)
+ *                      peer) to the same simulated cluster, when kubectl is on PATH (else null).
+ *                      Like for like: plain HTTP/1.1 keep-alive from the same autocannon settings
+ *                      on both legs, TLS to the same simulator port with the kubeconfig's CA, one
+ *                      upstream connection per in-flight request on both (client-go keeps up to
+ *                      25 idle per host; the simulator speaks only HTTP/1.1, so no HTTP/2 on
+ *                      either), both cores for each (GOMAXPROCS 2, two HTTP workers). kubectl
+ *                      proxy sends through rest.TransportFor's round tripper, which has no QPS
+ *                      limiter (client-go's QPS/burst throttle the REST client, not the transport)
+ *  anchorHttpProxyOverKubectlProxy, anchorTunnelOverKubectlProxy
+ *                      the anchors over kubectl proxy: the tunnel's is the most any Node proxy in
+ *                      front of this simulator could show against kubectl proxy on this machine
  *  passthroughTlsRps, passthroughTlsRatio
  *                      the passthrough over fleetgate's HTTPS port, over direct: autocannon does
  *                      TLS on both sides of this ratio. Every other proxied leg is plain HTTP from
@@ -32,11 +42,14 @@
  * the figures are medians over rounds (ratios: the median of the per-round ratios, whose two
  * sides ran seconds apart); before the rounds, every leg gets an unrecorded warm-up of up to 2 s
  * (JIT, pooled connections). `cpuUsPerReq` is the CPU time (user + system, all threads, from
- * /proc) each process spent per request during a measurement: where a ratio goal is out of reach
- * on two cores, it says whose work fills them. `loadavg` is the 1-minute load at start and end.
+ * /proc) each process spent per completed request, read by the autocannon child right before and
+ * right after the load (bench/autocannon-child.ts), with autocannon's own as `autocannon`: where
+ * a ratio goal is out of reach on two cores, it says whose work fills them. `loadavg` is the
+ * 1-minute load at start and end. The fleetgate instances run with --sync-interval 1h: each
+ * probes its clusters once at start, before any measurement.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,27 +85,11 @@ interface Cannon {
   total: number;
   non2xx: number;
   errors: number;
-  /** CPU µs per request of each watched process during the measurement. */
+  /**
+   * CPU µs per completed request of each watched process during the load (read by the autocannon
+   * child around the load itself), and of autocannon itself (`autocannon`).
+   */
   cpuUs: Record<string, number>;
-}
-
-/**
- * CPU seconds (user + system, every thread) a process and its live child processes (the anchors'
- * node:cluster workers) have used so far; NaN when unknown.
- */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return NaN;
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  let total = (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  const children = `/proc/${pid}/task/${pid}/children`;
-  if (existsSync(children)) {
-    for (const c of readFileSync(children, 'utf8').split(' ').filter(Boolean)) {
-      const t = cpuSeconds(Number(c));
-      if (!Number.isNaN(t)) total += t;
-    }
-  }
-  return total;
 }
 
 async function cannon(
@@ -101,17 +98,12 @@ async function cannon(
   watch: Record<string, number | undefined>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Cannon> {
-  const seconds = duration;
-  const args = [distPath('bench', 'autocannon-child.js'), JSON.stringify({ url, headers, connections, duration: seconds })];
+  const args = [distPath('bench', 'autocannon-child.js'), JSON.stringify({ url, headers, connections, duration, watch })];
   const [cmd, ...rest] = taskset.length ? [...taskset, process.execPath, ...args] : [process.execPath, ...args];
-  const before = Object.fromEntries(Object.entries(watch).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const { stdout } = await run(cmd!, rest, { env, maxBuffer: 1 << 20 });
-  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Omit<Cannon, 'cpuUs'>;
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as Cannon;
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench: ${url} gave ${r.non2xx} non-2xx and ${r.errors} errors`);
-  const cpuUs = Object.fromEntries(
-    Object.entries(watch).map(([k, pid]) => [k, Math.round((1e6 * (cpuSeconds(pid) - before[k]!)) / Math.max(1, r.total))]),
-  );
-  return { ...r, cpuUs };
+  return r;
 }
 
 const median = (xs: number[]): number => {
@@ -140,7 +132,10 @@ async function startAnchor(script: string, args: (port: number) => string[]): Pr
 async function fleetgate(workers: number, kubeconfig: string, tls = false, clusters = 50): Promise<{ child: Child; url: string; tlsUrl: string }> {
   const dataDir = mkdtempSync(join(work, 'data-'));
   const { child, match } = await startFleetgate(
-    ['serve', '--port', '0', '--tls-port', tls ? '0' : 'off', '--workers', String(workers), '--data-dir', dataDir, '--kubeconfig', kubeconfig],
+    // Every instance probes its clusters once, at start (the figures are taken after that): the
+    // periodic re-probe (1,000 TLS handshakes a minute for the 1,000-cluster instance) would land
+    // on whichever leg happened to be running, and no other leg's server does background work.
+    ['serve', '--port', '0', '--tls-port', tls ? '0' : 'off', '--workers', String(workers), '--data-dir', dataDir, '--kubeconfig', kubeconfig, '--sync-interval', '1h'],
     { ...process.env, FLEETGATE_ADMIN_TOKEN: token },
     /listening on http:\/\/[^:]+:(\d+)(?: and https:\/\/[^:]+:(\d+))?/,
   );
@@ -279,6 +274,8 @@ try {
     passthroughOverAnchorHttpProxy: ratio('passthrough', 'anchorHttpProxy'),
     kubectlProxyRps: kubectlProxy ? Math.round(rps('kubectlProxy')) : null,
     passthroughOverKubectlProxy: kubectlProxy ? ratio('passthrough', 'kubectlProxy') : null,
+    anchorHttpProxyOverKubectlProxy: kubectlProxy ? ratio('anchorHttpProxy', 'kubectlProxy') : null,
+    anchorTunnelOverKubectlProxy: kubectlProxy ? ratio('anchorTunnel', 'kubectlProxy') : null,
     passthroughTlsRps: Math.round(rps('passthroughTls')),
     passthroughTlsRatio: ratio('passthroughTls', 'direct'),
     passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
@@ -314,6 +311,7 @@ try {
   if (json) console.log(JSON.stringify(out));
   else {
     console.log('fleetgate HTTP benchmark (autocannon pinned to CPU 1: ' + out.pinned + ')');
+    console.log('  autocannon speaks plain HTTP to every leg but direct and passthroughTls (HTTPS): see callerScheme');
     for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(20)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
   }
 } finally {
