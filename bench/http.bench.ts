@@ -20,6 +20,16 @@
  *                      either), both cores for each (GOMAXPROCS 2, two HTTP workers). kubectl
  *                      proxy sends through rest.TransportFor's round tripper, which has no QPS
  *                      limiter (client-go's QPS/burst throttle the REST client, not the transport)
+ *                      What is not alike, on a busy machine: kubectl proxy then closes and
+ *                      reopens its connections to the simulator (seen with ss: hundreds of its
+ *                      sockets closing per leg, where fleetgate keeps its twenty; Go's transport
+ *                      dials whenever no connection is idle at the moment a request arrives, and
+ *                      client-go keeps at most 25 idle per host), and the simulator, on the same
+ *                      two cores, pays for every TLS handshake.
+ *                      kubectlProxySimCpuOverPassthrough (the simulator's CPU per request on the
+ *                      kubectl leg over the passthrough leg) shows it: near 1, like for like; well
+ *                      above 1, the kubectl leg is slowed by handshakes a remote API server would
+ *                      pay on its own cores, and passthroughOverKubectlProxy flatters fleetgate
  *  anchorHttpProxyOverKubectlProxy, anchorTunnelOverKubectlProxy
  *                      the anchors over kubectl proxy: the tunnel's is the most any Node proxy in
  *                      front of this simulator could show against kubectl proxy on this machine
@@ -258,6 +268,13 @@ try {
   const med = (n: string, f: (c: Cannon) => number) => (has(n) ? median(results[n]!.map(f)) : NaN);
   const rps = (n: string) => med(n, (c) => c.rps);
   const ratio = (a: string, b: string) => (has(a) && has(b) ? Number(median(results[a]!.map((c, i) => c.rps / results[b]![i]!.rps)).toFixed(2)) : null);
+  // The simulator's CPU per request on leg a over leg b: the same request costs it the same,
+  // unless a proxy opens new TLS connections to it (their handshakes are the simulator's work).
+  const simCpuRatio = (a: string, b: string) => {
+    const x = med(a, (c) => c.cpuUs.sim!);
+    const y = med(b, (c) => c.cpuUs.sim!);
+    return Number.isFinite(x / y) ? Number((x / y).toFixed(2)) : null;
+  };
   const cpu = (n: string) => (has(n) ? Object.fromEntries(Object.keys(results[n]![0]!.cpuUs).map((k) => [k, med(n, (c) => c.cpuUs[k]!)])) : null);
 
   const out = {
@@ -276,6 +293,7 @@ try {
     passthroughOverKubectlProxy: kubectlProxy ? ratio('passthrough', 'kubectlProxy') : null,
     anchorHttpProxyOverKubectlProxy: kubectlProxy ? ratio('anchorHttpProxy', 'kubectlProxy') : null,
     anchorTunnelOverKubectlProxy: kubectlProxy ? ratio('anchorTunnel', 'kubectlProxy') : null,
+    kubectlProxySimCpuOverPassthrough: kubectlProxy ? simCpuRatio('kubectlProxy', 'passthrough') : null,
     passthroughTlsRps: Math.round(rps('passthroughTls')),
     passthroughTlsRatio: ratio('passthroughTls', 'direct'),
     passthroughP50Ms: med('passthrough', (c) => c.p50Ms),
