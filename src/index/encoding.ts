@@ -168,6 +168,8 @@ export const kFlagDefault = 1 << 1;
 export const kFlagInCluster = 1 << 2;
 export const kFlagInsecure = 1 << 3;
 export const kStateShift = 8;
+/** The state code's bits once shifted down (bits 8..15 of the flags word). */
+export const kStateBits = 0xff;
 /** State codes; 0 is invalid so zeroed memory never decodes as a state. */
 export const kStateCodes: readonly (ClusterState | undefined)[] = [undefined, 'ok', 'error', 'building', 'disabled'];
 

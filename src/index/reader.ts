@@ -58,6 +58,7 @@ import {
   kIndexHeaderBytes,
   kIndexMagic,
   kStateCodes,
+  kStateBits,
   kStateShift,
   kStrCount,
   kHeadStrCount,
@@ -495,7 +496,7 @@ export class IndexReader {
   }
 
   private stateOf(flags: number): ClusterState {
-    return kStateCodes[(flags >>> kStateShift) & 0xff] ?? 'error';
+    return kStateCodes[(flags >>> kStateShift) & kStateBits] ?? 'error';
   }
 
   /**
