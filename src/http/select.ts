@@ -42,7 +42,6 @@ export function cookieValue(header: string | undefined, name: string): string {
   return '';
 }
 
-
 /** Looks a named cluster up for this caller: 404 unknown, 403 not allowed, 503 unusable. */
 export function namedCluster(directory: ClusterDirectory, caller: Caller, name: string): IndexHead {
   return usable(findCluster(directory, caller, name));

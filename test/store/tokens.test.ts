@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import { open, storeError, tempDir } from './helpers.js';
 
-
 describe('tokens', () => {
   it('create returns the secret once; verify finds it; wrong and malformed secrets do not', () => {
     const s = open();
