@@ -5,7 +5,7 @@
  * dispatch pauses until it drains (backpressure both ways; the request body is read from the
  * caller only as fast as the cluster takes it).
  *
- * Same contract as callUpstream in upstream.ts: headers within timeoutMs of the call (time spent
+ * Same contract as callUpstream in src/upstream/call.ts: headers within timeoutMs of the call (time spent
  * waiting for a pooled connection included), then a body idle timeout of timeoutMs unless the
  * call is a stream (watch, follow); the client is released exactly once, when undici is done
  * with the exchange; a caller who leaves aborts it.

@@ -6,7 +6,7 @@
  * stay quiet). A hanging cluster therefore costs only its own requests.
  *
  * Two shapes: callUpstream (a promise of status, headers and a body stream, for callers that
- * inspect the answer) and relay.ts's relayUpstream (the /k8s hot path, which writes the answer
+ * inspect the answer) and src/http/relay.ts's relayUpstream (the /k8s hot path, which writes the answer
  * straight into the caller's response). Both release the cluster's client exactly once.
  *
  * Errors come back as HttpError: 504 on timeout, 502 on anything else (refused, reset, TLS).
