@@ -57,7 +57,7 @@ async function probeAnchor(configs: ClientConfig[]): Promise<number> {
 /** RSS (MiB) of a fleetgate serve process once all of the simulator's clusters are ok. */
 async function serverRssMb(sim: Simulator, n: number): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'fleetgate-bench-sync-'));
-  const token = 'fg_bench_sync_token';
+  const token = 'fg_bench_sync_token_0123456789abcdef';
   try {
     const kubeconfig = join(work, 'sim.kubeconfig');
     writeFileSync(kubeconfig, sim.kubeconfig(), { mode: 0o600 });
