@@ -102,19 +102,22 @@ function yamlReason(err: unknown): string {
 }
 
 /**
- * Most YAML nodes a kubeconfig may expand to, counting every alias use as a copy. A real
- * kubeconfig has hundreds; a "billion laughs" document has few bytes and explodes only when
- * something walks or serialises it (JSON.stringify in splitContexts would), so it is refused here.
+ * The YAML nodes a kubeconfig may expand to, counting every alias use as a copy: at least
+ * kMinYamlNodeBudget, else one per character of its text. Without aliases every node takes at
+ * least one character (a 10,000-cluster kubeconfig has some 300,000 nodes in 3 MB), while a
+ * "billion laughs" document has few bytes and explodes only when something walks or serialises
+ * it (JSON.stringify in splitContexts would), so it is refused here, in time linear in its size.
  */
-export const kMaxYamlNodes = 100_000;
+export const kMinYamlNodeBudget = 100_000;
 
-/** Throws once walking `doc` with aliases expanded would visit more than kMaxYamlNodes nodes. */
-function refuseAliasBomb(doc: unknown): void {
-  let budget = kMaxYamlNodes;
+/** Throws once walking `doc` with aliases expanded would visit more nodes than its budget. */
+function refuseAliasBomb(doc: unknown, textLength: number): void {
+  const limit = Math.max(kMinYamlNodeBudget, textLength);
+  let budget = limit;
   const stack: unknown[] = [doc];
   while (stack.length > 0) {
     const v = stack.pop();
-    if (--budget < 0) throw new K8sConfigError(`kubeconfig expands to more than ${kMaxYamlNodes} YAML nodes (too many aliases)`);
+    if (--budget < 0) throw new K8sConfigError(`kubeconfig expands to more than ${limit} YAML nodes (too many aliases)`);
     if (Array.isArray(v)) for (const x of v) stack.push(x);
     else if (isObj(v)) for (const k in v) stack.push(v[k]);
   }
@@ -132,7 +135,7 @@ function load(text: string): Loaded {
     throw new K8sConfigError(`kubeconfig is not valid YAML: ${yamlReason(err)}`);
   }
   if (!isObj(doc)) throw new K8sConfigError('kubeconfig must be a YAML mapping (apiVersion, kind: Config, clusters, users, contexts)');
-  refuseAliasBomb(doc);
+  refuseAliasBomb(doc, text.length);
   if (doc.kind !== undefined && doc.kind !== 'Config') {
     throw new K8sConfigError(`kubeconfig: kind must be Config, not ${JSON.stringify(String(doc.kind)).slice(0, 60)}`);
   }

@@ -28,6 +28,24 @@ describe('parseKubeconfig', () => {
     expect(p.users[0]).toMatchObject({ name: 'ua', token: kToken + 'A', execCommand: '', authProvider: '' });
   });
 
+  it('a fleet-sized kubeconfig parses (its node count grows with its size); an alias bomb does not', () => {
+    const n = 12_000;
+    const lines = ['apiVersion: v1', 'kind: Config', 'clusters:'];
+    for (let i = 0; i < n; i++) lines.push(`- name: c${i}`, '  cluster:', `    server: https://10.0.${i >> 8}.${i & 255}:6443`);
+    lines.push('users:');
+    for (let i = 0; i < n; i++) lines.push(`- name: u${i}`, '  user:', `    token: t${i}`);
+    lines.push('contexts:');
+    for (let i = 0; i < n; i++) lines.push(`- name: x${i}`, '  context:', `    cluster: c${i}`, `    user: u${i}`);
+    const p = parseKubeconfig(lines.join('\n'));
+    expect(p.contexts.length).toBe(n);
+    expect(p.clusters[n - 1]!.server).toBe(`https://10.0.${(n - 1) >> 8}.${(n - 1) & 255}:6443`);
+
+    let bomb = 'a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]\n';
+    for (let i = 1; i < 9; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(',')}]\n`;
+    bomb += 'kind: Config\nclusters:\n- name: c\n  cluster: {server: "https://127.0.0.1:1", extensions: *a8}\n';
+    expect(errorOf(() => parseKubeconfig(bomb)).message).toMatch(/more than 100000 YAML nodes \(too many aliases\)/);
+  });
+
   it('inspect output of a parse does not show secrets', () => {
     expect(inspect(parseKubeconfig(threeContexts()), { depth: 10 })).not.toContain(kToken);
   });
