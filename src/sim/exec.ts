@@ -32,6 +32,20 @@ export const kOpClose = 0x8;
 export const kOpPing = 0x9;
 export const kOpPong = 0xa;
 
+/**
+ * How long after the handshake the process starts, as a container runtime's exec takes a while
+ * (tens of milliseconds on a real node). The pause is not decoration: kubectl up to 1.33
+ * (client-go tools/remotecommand/websocket.go before "make sure all streams are created before
+ * starting demux websocket", 1.34) starts its reader before it registers its streams, and drops
+ * a message for a stream it has not registered yet ("Unknown stream id 3, discarding message").
+ * A process that ends at once, with its output and Status in the same TCP segment as the 101,
+ * then looks to kubectl like a silent success: `kubectl exec -- false` exited 0. Started after
+ * this pause, the output arrives after kubectl's reader has blocked on the socket once, by which
+ * time the goroutine that registers the streams (a few map inserts) has run. Input that arrives
+ * during the pause is queued for the process.
+ */
+export const kProcessStartMs = 20;
+
 /** Largest client message accepted (stdin chunks are far smaller). */
 const kMaxMessage = 1 << 20;
 
@@ -195,6 +209,10 @@ export function serveChannels(socket: Duplex, req: IncomingMessage, protocol: st
   socket.on('error', () => socket.destroy());
   socket.on('end', () => toInput((i) => i.stdinEnd()));
   if (head.length) feed(head);
-  input = start(io);
-  for (const f of early.splice(0)) f();
+  const timer = setTimeout(() => {
+    if (socket.destroyed) return;
+    input = start(io);
+    for (const f of early.splice(0)) f();
+  }, kProcessStartMs);
+  socket.on('close', () => clearTimeout(timer));
 }

@@ -1,5 +1,8 @@
+import type { IncomingMessage } from 'node:http';
+import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { exitStatus, wsFrame, wsReader } from '../../src/sim/exec.js';
+import { runCommand } from '../../src/sim/container.js';
+import { exitStatus, serveChannels, wsFrame, wsReader } from '../../src/sim/exec.js';
 
 /** A client frame as RFC 6455 requires it: masked, with the given FIN bit and opcode. */
 function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
@@ -63,5 +66,37 @@ describe('simulator WebSocket framing (kubectl exec)', () => {
     expect(JSON.parse(exitStatus(['true'], 0))).toEqual({ metadata: {}, status: 'Success' });
     const s = JSON.parse(exitStatus(['false'], 1));
     expect(s).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '1' }] } });
+  });
+
+  it('starts the process only after the handshake went out on its own, so kubectl <= 1.33 has registered its streams', async () => {
+    // kubectl up to 1.33 drops messages that reach it before it has registered the stream they
+    // name: `kubectl exec -- false` exited 0 when the Status came in the same read as the 101.
+    const writes: string[] = [];
+    let wrote: () => void = () => undefined;
+    const socket = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(chunk.toString('latin1'));
+        wrote();
+        cb();
+      },
+    });
+    const req = { headers: { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } } as unknown as IncomingMessage;
+    let started = false;
+    serveChannels(socket, req, 'v5.channel.k8s.io', Buffer.alloc(0), ['false'], (io) => {
+      started = true;
+      return runCommand({ cluster: 'c', namespace: 'ns', pod: 'p', command: ['false'], stdin: false }, io);
+    });
+    expect(started).toBe(false);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n[^]*\r\n\r\n$/);
+    // The Status (channel 3) and the close frame follow, in writes of their own.
+    await new Promise<void>((resolve) => (wrote = () => writes.some((w) => w.startsWith('\x88')) && resolve()));
+    expect(started).toBe(true);
+    // Server frames are unmasked; a payload of 126 bytes or more has a 16-bit length.
+    const payloads = writes.slice(1).map((w) => (w.charCodeAt(1) === 126 ? w.slice(4) : w.slice(2)));
+    const status = payloads.find((p) => p.charCodeAt(0) === 3)!;
+    expect(JSON.parse(status.slice(1))).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode' });
+    socket.destroy();
   });
 });
