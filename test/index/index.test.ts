@@ -138,6 +138,52 @@ describe('index: publish and copy-out reads', () => {
     expect(() => writer.publish([{ ...makeEntry(0, 'a'), state: 'bad' as never }])).toThrow(/invalid state/);
   });
 
+  it('an entry published again, the same object, is copied forward: same bytes as a fresh encode; published entries are frozen', () => {
+    const { sab, writer, reader } = setup();
+    const entries = Array.from({ length: 40 }, (_, i) => makeEntry(i, 'c', 300));
+    writer.publish(entries);
+    // Published entries are values: changing one afterwards throws instead of going unseen.
+    expect(() => {
+      (entries[3] as { version: string }).version = 'v9';
+    }).toThrow(TypeError);
+    expect(() => {
+      entries[3]!.client.token = 'x';
+    }).toThrow(TypeError);
+    // Three generations: the second copies 39 entries from the first, the third from the second.
+    entries[7] = { ...entries[7]!, version: 'v1.99.0', probedAt: 1234 };
+    writer.publish(entries);
+    entries[8] = { ...entries[8]!, state: 'error', error: 'boom', errorAt: 99 };
+    writer.publish(entries);
+    expect(reader.generation()).toBe(3);
+    for (const e of entries) expect(reader.lookup(e.name)).toEqual({ ...e, indexGeneration: 3 });
+    // Byte for byte what a writer that never saw these objects encodes (same entries, copies).
+    const fresh = setup();
+    fresh.writer.publish([]);
+    fresh.writer.publish([]);
+    fresh.writer.publish(entries.map((e) => structuredClone(e)));
+    const used = (r: SharedArrayBuffer) => {
+      const { offset } = bufferPlacement(r, headInt32(r)[kActiveBufferWord]!);
+      return new Uint8Array(r, offset, new Int32Array(r, offset)[4]!); // header word 4: bytes in use
+    };
+    expect(Buffer.from(used(sab)).equals(Buffer.from(used(fresh.sab)))).toBe(true);
+  });
+
+  it('a damaged entry is not copied forward: the next publish encodes it again', () => {
+    const { sab, writer, reader } = setup('rw', { cacheEntries: 0 });
+    const entries = Array.from({ length: 20 }, (_, i) => makeEntry(i, 'd', 500));
+    writer.publish(entries);
+    const { offset } = bufferPlacement(sab, headInt32(sab)[kActiveBufferWord]!);
+    const i32 = new Int32Array(sab, 0, sab.byteLength >> 2);
+    // Entry 5 by name order: flip one byte in the middle of its strings (its credentials).
+    const at = offset + i32[((offset + i32[(offset >> 2) + 6]!) >> 2) + 5]!;
+    const u8 = new Uint8Array(sab);
+    u8[at + i32[at >> 2]! - 40] ^= 0x55;
+    expect(() => reader.lookup('cluster-00005')).toThrow(TornReadError);
+    writer.publish(entries);
+    expect(reader.lookup('cluster-00005')).toEqual({ ...entries[5], indexGeneration: 2 });
+    expect(reader.list()).toHaveLength(20);
+  });
+
   it('commit hold is a flip: only the active-buffer and generation words change under the write lock, whatever the index size', () => {
     // What the write lock covers, observed directly rather than timed (bench:lock times it): the
     // region is snapshotted when writeLock returns and again when writeUnlock is called, and
