@@ -42,6 +42,13 @@
  *                      pattern and group rules over the same for the admin token (bench/scoped-fleet.ts);
  *                      scopedAllOverAdminRps the same for 20 rules that list all 1,000 clusters (the
  *                      same JSON as the admin's; only the checks differ); scopedVisible the list sizes
+ *  httpWorkerMaxShare  per round, for each leg served by two fleetgate HTTP workers, the busiest
+ *                      worker's share of the two workers' CPU (0.5 = even). The workers listen
+ *                      with SO_REUSEPORT, so the kernel hashes each of autocannon's 20
+ *                      connections to one of them and the split is rarely even (0.51-0.62
+ *                      seen here), where node:cluster's primary (rpsCluster2, the proxy anchors)
+ *                      deals connections round-robin: one cause of the spread between rounds and
+ *                      runs. perRound holds the rps of the same rounds
  *  --only a,b          measure only these targets (e.g. --only admin1000,scoped1000,scopedAll1000)
  *
  * autocannon runs in its own process pinned to CPU 1 with taskset (when available), the servers
@@ -100,6 +107,8 @@ interface Cannon {
    * child around the load itself), and of autocannon itself (`autocannon`).
    */
   cpuUs: Record<string, number>;
+  /** The busiest HTTP worker's share of the HTTP workers' CPU, by watched process (2+ workers). */
+  httpWorkerMaxShare: Record<string, number>;
 }
 
 async function cannon(
@@ -320,6 +329,9 @@ try {
     },
     callerScheme: Object.fromEntries(names.map((n) => [n, n === 'direct' || n === 'passthroughTls' ? 'https' : 'http'])),
     perRound: Object.fromEntries(names.map((n) => [n, results[n]!.map((c) => Math.round(c.rps))])),
+    httpWorkerMaxShare: Object.fromEntries(
+      names.filter((n) => results[n]![0]?.httpWorkerMaxShare.fleetgate !== undefined).map((n) => [n, results[n]!.map((c) => c.httpWorkerMaxShare.fleetgate ?? null)]),
+    ),
     loadavg: [Number(load0.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
     pinned: taskset.length > 0,
     durationS: duration,
