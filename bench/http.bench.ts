@@ -47,8 +47,8 @@
  *                      with SO_REUSEPORT, so the kernel hashes each of autocannon's 20
  *                      connections to one of them and the split is rarely even (0.51-0.62
  *                      seen here), where node:cluster's primary (rpsCluster2, the proxy anchors)
- *                      deals connections round-robin: one cause of the spread between rounds and
- *                      runs. perRound holds the rps of the same rounds
+ *                      deals connections round-robin. perRound holds the rps of the same rounds:
+ *                      the two side by side say whether a lopsided split went with a slow round
  *  --only a,b          measure only these targets (e.g. --only admin1000,scoped1000,scopedAll1000)
  *
  * autocannon runs in its own process pinned to CPU 1 with taskset (when available), the servers
