@@ -265,6 +265,18 @@ export function encodeEntry(
   return hash;
 }
 
+/**
+ * Whether the entry of `len` bytes at word `w` still carries the two checksums encodeEntry wrote
+ * for it (the whole entry, and the head). The caller has bounds-checked `len`; the head's end is
+ * read from the entry's own length words, so the caller checks it too when those may be damaged.
+ */
+export function entryChecksumsHold(i32: Int32Array, w: number, len: number): boolean {
+  return (
+    entryChecksum(i32, w + kEntHeadChecksum, w + (len >> 2), len) === i32[w + kEntChecksum] &&
+    entryChecksum(i32, w + kEntId, headEndWord(w, headStrBytes(i32, w)), len) === i32[w + kEntHeadChecksum]
+  );
+}
+
 /** UTF-8 bytes of the head's strings (the first kHeadStrCount) of the entry at word `w`, from its length words. */
 export function headStrBytes(i32: Int32Array, w: number): number {
   let n = 0;

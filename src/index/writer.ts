@@ -19,13 +19,11 @@
 import type { RwLock } from '../lock/rwlock.js';
 import { headInt32, kActiveBufferWord, kGenerationWord, kHeadBytes, kReadyWord } from '../shm/layout.js';
 import { bufferPlacement, ensureBufferCapacity } from './buffers.js';
-import { entryChecksum } from './checksum.js';
 import {
   encodeEntry,
+  entryChecksumsHold,
   kGroupSeparator,
   kEntBytes,
-  kEntChecksum,
-  kEntHeadChecksum,
   kEntGeneration,
   kEntHeaderBytes,
   kEntId,
@@ -277,12 +275,7 @@ export class IndexWriter {
       if (olds[k]! >= 0) continue;
       const w = (base + i32[orderW + k]!) >> 2;
       const len = i32[w + kEntBytes]!;
-      if (
-        entryChecksum(i32, w + kEntHeadChecksum, w + (len >> 2), len) !== i32[w + kEntChecksum] ||
-        entryChecksum(i32, w + kEntId, headEndWord(w, headStrBytes(i32, w)), len) !== i32[w + kEntHeadChecksum]
-      ) {
-        throw new Error(`index: built entry ${k} failed verification (encoder bug)`);
-      }
+      if (!entryChecksumsHold(i32, w, len)) throw new Error(`index: built entry ${k} failed verification (encoder bug)`);
     }
   }
 }
@@ -299,11 +292,8 @@ function intactEntryBytes(i32: Int32Array, from: number, capacity: number, old: 
   const len = i32[w + kEntBytes]!;
   if (len < kEntHeaderBytes || (len & 3) !== 0 || old + len > capacity) return 0;
   if (i32[w + kEntId] !== e.id || i32[w + kEntGeneration] !== e.generation) return 0;
-  const headEnd = headEndWord(w, headStrBytes(i32, w));
-  if (headEnd > w + (len >> 2)) return 0;
-  if (entryChecksum(i32, w + kEntId, headEnd, len) !== i32[w + kEntHeadChecksum]) return 0;
-  if (entryChecksum(i32, w + kEntHeadChecksum, w + (len >> 2), len) !== i32[w + kEntChecksum]) return 0;
-  return len;
+  if (headEndWord(w, headStrBytes(i32, w)) > w + (len >> 2)) return 0;
+  return entryChecksumsHold(i32, w, len) ? len : 0;
 }
 
 /** Makes a published entry immutable (publish's contract), groups and client included. */
